@@ -1,0 +1,3 @@
+"""newsbot: a self-hosted news-monitoring bot for Discord and Slack."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,287 @@
+"""The ``newsbot`` command line (typer + rich): ingest, digest, stories, search, export, run, doctor.
+
+Global options ``--config FILE`` / ``NEWSBOT_CONFIG`` and ``--db FILE`` / ``NEWSBOT_DB``. Every
+command that prints data takes ``--format text|json``; the JSON shapes are documented in README.
+Exit codes: 0 ok, 1 nothing could be done (e.g. nothing ingested), 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from bot import __version__
+from bot.errors import ConfigError, NewsbotError, StorageError, UserError
+from bot.services import Services, open_services
+from bot.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="newsbot",
+    help="Self-hosted news monitoring: ingest feeds and article files, group stories, post digests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ExportFormat(str, Enum):
+    json = "json"
+    jsonl = "jsonl"
+    text = "text"
+
+
+class _State:
+    config: str | None = None
+    db: str | None = None
+    verbose: bool = False
+
+
+state = _State()
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        str | None,
+        typer.Option("--config", envvar="NEWSBOT_CONFIG", help="Config file (TOML)."),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="NEWSBOT_DB", help="SQLite database file.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"newsbot {__version__}")
+        raise typer.Exit(0)
+    state.config, state.db, state.verbose = config, db, verbose
+
+
+def settings() -> Settings:
+    try:
+        s = load_settings(state.config, db_path=state.db)
+    except ConfigError as exc:
+        err.print(f"[red]config error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    level = logging.DEBUG if state.verbose else getattr(logging, s.logging.level)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return s
+
+
+def run(make: Callable[[Services], Awaitable[T]], s: Settings | None = None) -> T:
+    """Open the services, run one coroutine, close; map newsbot errors to exit codes."""
+    s = s or settings()
+
+    async def main() -> T:
+        services = await open_services(s)
+        try:
+            return await make(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except (UserError, ConfigError) as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except StorageError as exc:
+        err.print(f"database error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    except NewsbotError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+class ProgressBars:
+    """Rich progress bars keyed by task label (bytes for archives, items for folders)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not enabled,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, label: str, advance: int, total: int | None) -> None:
+        task = self.tasks.get(label)
+        if task is None:
+            task = self.progress.add_task(Path(label).name or label, total=total)
+            self.tasks[label] = task
+        self.progress.update(task, advance=advance)
+
+    def __enter__(self) -> ProgressBars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+# --------------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    locators: Annotated[list[str], typer.Argument(help="Files, folders or feed URLs.")],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Ingest article files, folders, JSONL archives, feed files or feed URLs."""
+    from bot.models import IngestReport
+
+    async def go(sv: Services) -> IngestReport:
+        with ProgressBars(progress and fmt is Format.text and err.is_terminal) as bars:
+            return await sv.ingestor.ingest_many(locators, progress=bars)
+
+    report = run(go)
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
+    if fmt is Format.json:
+        print_json(
+            {
+                "seen": report.seen,
+                "stored": report.stored,
+                "duplicates": report.duplicates,
+                "unchanged": report.unchanged,
+                "warnings": [{"where": w.where, "message": w.message} for w in report.warnings],
+            }
+        )
+    else:
+        out.print(
+            f"{report.stored} stored, {report.duplicates} duplicates, "
+            f"{report.unchanged} already known, {len(report.warnings)} warnings",
+            highlight=False,
+        )
+    if report.stored + report.duplicates + report.unchanged == 0:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- digest
+@app.command()
+def digest(
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+    sync: Annotated[bool, typer.Option(help="Ingest the configured seed folders first.")] = True,
+) -> None:
+    """Print a digest (ingests the configured seed folders first)."""
+    from bot.views import articles_digest
+
+    async def go(sv: Services) -> Any:
+        if sync:
+            report = await sv.sync_seeds()
+            for warning in report.warnings:
+                err.print(f"warning: {warning}", highlight=False, markup=False)
+        return await articles_digest(sv)
+
+    data = run(go)
+    if fmt is Format.json:
+        print_json(data)
+    else:
+        from bot.views import render_articles_digest
+
+        out.print(render_articles_digest(data), highlight=False)
+
+
+# --------------------------------------------------------------------------- search
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "phrases", AND/OR/NOT, parentheses.')],
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+) -> None:
+    """Full-text search over stored articles (best match first)."""
+    from bot.views import render_search, search_articles
+
+    data = run(lambda sv: search_articles(sv, query, limit=limit))
+    if fmt is Format.json:
+        print_json(data)
+    else:
+        out.print(render_search(data), highlight=False)
+
+
+# --------------------------------------------------------------------------- export
+@app.command()
+def export(
+    what: Annotated[str, typer.Argument(help="articles | stories")],
+    fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.jsonl,
+) -> None:
+    """Export every ingested article (or its story assignment) as JSON Lines or JSON."""
+    from bot.views import export_rows
+
+    if what not in ("articles", "stories"):
+        err.print(f"error: export takes 'articles' or 'stories', not {what!r}")
+        raise typer.Exit(2)
+    rows = run(lambda sv: export_rows(sv, what))
+    if fmt is ExportFormat.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------------- doctor
+@app.command()
+def doctor(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> None:
+    """Check configuration, database and credentials; say what `run` would start."""
+    from bot.doctor import diagnose
+
+    s = settings()
+    checks = asyncio.run(diagnose(s))
+    if fmt is Format.json:
+        print_json(checks)
+    else:
+        for check in checks:
+            mark = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]"}.get(
+                check["status"], "[red]FAIL[/red]"
+            )
+            out.print(f"{mark}  {check['name']}: {check['detail']}", highlight=False)
+    if any(c["status"] == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- run
+@app.command("run")
+def run_bot() -> None:
+    """Run the bot: poll seeds and feeds on schedule, post digests, serve chat platforms."""
+    from bot.app import run_forever
+
+    s = settings()
+    try:
+        asyncio.run(run_forever(s))
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    app()

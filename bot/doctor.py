@@ -1,0 +1,70 @@
+"""``newsbot doctor``: configuration, database and credentials checks (never prints secrets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError, StorageError
+from bot.settings import Secrets, Settings
+from bot.storage import SCHEMA_VERSION, Store
+
+
+def _check(name: str, status: str, detail: str) -> dict[str, str]:
+    return {"name": name, "status": status, "detail": detail}
+
+
+async def diagnose(settings: Settings, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = [_check("config", "ok", "settings loaded and valid")]
+    try:
+        store = await Store.open(settings.db_path)
+    except StorageError as exc:
+        checks.append(_check("database", "fail", str(exc)))
+    else:
+        try:
+            version = await store.scalar("PRAGMA user_version")
+            integrity = await store.scalar("PRAGMA quick_check")
+            originals, dups = await store.count_articles()
+            status = "ok" if integrity == "ok" and version == SCHEMA_VERSION else "fail"
+            checks.append(
+                _check(
+                    "database",
+                    status,
+                    f"{settings.db_path} schema v{version}, integrity {integrity}, "
+                    f"{originals} articles + {dups} duplicates",
+                )
+            )
+        finally:
+            await store.close()
+    for folder in settings.seeds.folders:
+        ok = Path(folder).is_dir()
+        checks.append(
+            _check(f"seeds {folder}", "ok" if ok else "warn", "found" if ok else "folder not found")
+        )
+    checks.append(_check("feeds", "ok", f"{len(settings.feeds)} configured"))
+    try:
+        secrets = Secrets(env)
+    except ConfigError as exc:
+        checks.append(_check("credentials", "fail", str(exc)))
+        return checks
+    present = set(secrets.present())
+    would_start = ["console channel", "feed and seed pollers", "scheduler"]
+    if "DISCORD_TOKEN" in present:
+        would_start.append("Discord")
+    if "SLACK_BOT_TOKEN" in present and (
+        "SLACK_APP_TOKEN" in present or "SLACK_SIGNING_SECRET" in present
+    ):
+        mode = "Socket Mode" if "SLACK_APP_TOKEN" in present else "HTTP mode"
+        would_start.append(f"Slack ({mode})")
+    elif "SLACK_BOT_TOKEN" in present:
+        checks.append(
+            _check(
+                "slack",
+                "warn",
+                "SLACK_BOT_TOKEN set but neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET",
+            )
+        )
+    names = ", ".join(sorted(present)) or "none"
+    checks.append(_check("credentials", "ok", f"present: {names} (values never shown)"))
+    checks.append(_check("run", "ok", "would start: " + ", ".join(would_start)))
+    return checks

@@ -1,0 +1,37 @@
+"""The core services a command or a platform adapter works with, opened from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.ingest import Ingestor
+from bot.models import IngestReport, IngestWarning
+from bot.settings import Settings
+from bot.storage import Store
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    ingestor: Ingestor
+
+    async def sync_seeds(self) -> IngestReport:
+        """Ingest the configured seed folders (already-known files are skipped cheaply)."""
+        report = IngestReport()
+        for folder in self.settings.seeds.folders:
+            if not Path(folder).is_dir():
+                report.warnings.append(IngestWarning(folder, "seed folder not found"))
+                continue
+            report.merge(await self.ingestor.ingest(folder, kind="folder"))
+        return report
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def open_services(settings: Settings) -> Services:
+    store = await Store.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
+    ingestor = Ingestor(store, settings)
+    return Services(settings=settings, store=store, ingestor=ingestor)

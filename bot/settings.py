@@ -1,0 +1,248 @@
+"""Settings: defaults in code, overridden by ``config/newsbot.toml``, then env vars, then flags.
+
+Every setting lives in one of the pydantic models below with its default; ``config/newsbot.toml``
+documents the same keys (a test keeps the two in step). Secrets never come from the TOML file:
+only from the environment (``DISCORD_TOKEN``...) or from a file named by ``<NAME>_FILE``.
+A bad key or value raises :class:`ConfigError` naming the key and, when known, its line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bot.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
+SECRET_NAMES = (
+    "DISCORD_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+)
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> float:
+    """``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 900, '15m' or '2h'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration such as 900, '15m' or '2h'")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    path: str = "newsbot.db"
+    busy_timeout_ms: int = Field(5000, ge=0)
+
+
+class SeedSettings(_Section):
+    folders: list[str] = ["seeds"]
+    patterns: list[str] = ["*.txt", "*.md", "*.jsonl", "*.xml", "*.rss", "*.atom", "*.json"]
+    rescan_interval: float = 300.0
+
+    _dur = field_validator("rescan_interval", mode="before")(parse_duration)
+
+
+class FeedSettings(_Section):
+    url: str
+    name: str | None = None
+    interval: float = 900.0
+
+    _dur = field_validator("interval", mode="before")(parse_duration)
+
+
+class FetchSettings(_Section):
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_redirects: int = Field(5, ge=0, le=20)
+    max_body_bytes: int = Field(10_000_000, gt=0)
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot; feed reader)"
+    parse_timeout: float = 20.0
+
+    _dur = field_validator("connect_timeout", "read_timeout", "parse_timeout", mode="before")(
+        parse_duration
+    )
+
+
+class IngestSettings(_Section):
+    max_article_chars: int = Field(100_000, gt=0)
+    max_items_per_feed: int = Field(500, gt=0)
+    future_tolerance: float = 3600.0
+
+    _dur = field_validator("future_tolerance", mode="before")(parse_duration)
+
+
+class DedupSettings(_Section):
+    near_duplicate_threshold: float = Field(0.5, gt=0, le=1)
+    num_perm: int = Field(128, ge=16, le=512)
+    shingle_words: int = Field(4, ge=1, le=10)
+    min_words: int = Field(40, ge=1)
+
+
+class StorySettings(_Section):
+    threshold: float = Field(0.2, gt=0, lt=1)
+    time_decay_days: float = Field(3.0, gt=0)
+    active_days: float = Field(14.0, gt=0)
+    merge_threshold: float = Field(0.5, gt=0, le=1)
+
+
+class DigestSettings(_Section):
+    schedule: str = "daily 08:00"
+    timezone: str = "UTC"
+    max_stories: int = Field(10, gt=0)
+    summary_sentences: int = Field(3, ge=2, le=4)
+    max_new_statements: int = Field(5, gt=0)
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    seeds: SeedSettings = SeedSettings()
+    feeds: list[FeedSettings] = []
+    fetch: FetchSettings = FetchSettings()
+    ingest: IngestSettings = IngestSettings()
+    dedup: DedupSettings = DedupSettings()
+    stories: StorySettings = StorySettings()
+    digest: DigestSettings = DigestSettings()
+    logging: LogSettings = LogSettings()
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.database.path)
+
+
+class Secrets:
+    """Secrets read from the environment or ``<NAME>_FILE``; ``repr`` never shows a value."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ) if env is None else env
+        self._values: dict[str, SecretStr] = {}
+        for name in SECRET_NAMES:
+            value = env.get(name)
+            file_name = env.get(f"{name}_FILE")
+            if not value and file_name:
+                try:
+                    value = Path(file_name).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ConfigError(
+                        f"{name}_FILE: cannot read secret file {file_name}: {exc.strerror}"
+                    ) from None
+            if value:
+                self._values[name] = SecretStr(value)
+
+    def get(self, name: str) -> str | None:
+        secret = self._values.get(name)
+        return secret.get_secret_value() if secret else None
+
+    def present(self) -> list[str]:
+        return sorted(self._values)
+
+    def all_values(self) -> list[str]:
+        return [s.get_secret_value() for s in self._values.values()]
+
+    def __repr__(self) -> str:
+        return f"Secrets(present={self.present()})"
+
+
+def _key_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of the key at ``loc`` in TOML ``text`` (1-based)."""
+    names = [str(p) for p in loc if not isinstance(p, int)]
+    if not names:
+        return None
+    lines = text.splitlines()
+    start = 0
+    # Find the innermost table header that matches the leading path.
+    for depth in range(len(names) - 1, 0, -1):
+        header = ".".join(names[:depth])
+        pat = re.compile(rf"^\s*\[\[?\s*{re.escape(header)}\s*\]\]?\s*(#.*)?$")
+        for i, line in enumerate(lines):
+            if pat.match(line):
+                start = i
+                break
+        else:
+            continue
+        break
+    key_pat = re.compile(rf"^\s*[\"']?{re.escape(names[-1])}[\"']?\s*=")
+    for i in range(start, len(lines)):
+        if key_pat.match(lines[i]):
+            return i + 1
+    header_pat = re.compile(rf"^\s*\[\[?\s*{re.escape('.'.join(names))}\s*\]\]?")
+    for i, line in enumerate(lines):
+        if header_pat.match(line):
+            return i + 1
+    return None
+
+
+def _format_validation(exc: ValidationError, source: str, text: str) -> str:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc)
+    line = _key_line(text, loc) if text else None
+    where = f"{source}:{line}" if line else source
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    return f"{where}: {key}: {msg}"
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    *,
+    db_path: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    """Load settings: code defaults < TOML file < env (``NEWSBOT_*``) < explicit arguments."""
+    env = dict(os.environ) if env is None else env
+    explicit = config_path or env.get("NEWSBOT_CONFIG")
+    path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
+    data: dict[str, Any] = {}
+    text = ""
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+
+    for section in ("discord", "slack", "secrets"):
+        if section in data:
+            raise ConfigError(
+                f"{path}: [{section}]: secrets belong in the environment "
+                f"({', '.join(SECRET_NAMES)}), not in the config file"
+            )
+    db_override = db_path or env.get("NEWSBOT_DB")
+    if db_override:
+        data.setdefault("database", {})["path"] = db_override
+    if level := env.get("NEWSBOT_LOG_LEVEL"):
+        data.setdefault("logging", {})["level"] = level.upper()
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, str(path), text)) from None

@@ -1,0 +1,89 @@
+"""Forward-only schema migrations tracked in ``PRAGMA user_version``.
+
+Each ``migrations/NNNN_name.sql`` file moves the schema from version NNNN-1 to NNNN and runs in
+one transaction together with the version bump, so a crash leaves the old or the new schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import aiosqlite
+
+from bot.errors import StorageError
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    found: list[Migration] = []
+    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+        m = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if m:
+            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda mig: mig.version)
+    for expected, mig in enumerate(found, start=1):
+        if mig.version != expected:
+            raise StorageError(f"migration numbering gap before {mig.version:04d}_{mig.name}")
+    return found
+
+
+MIGRATIONS = load_migrations()
+LATEST = MIGRATIONS[-1].version
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection, target: int = LATEST) -> list[Migration]:
+    """Apply the migrations above the database's version up to ``target``; returns those applied."""
+    current = await schema_version(conn)
+    if current > LATEST:
+        raise StorageError(
+            f"database schema version {current} is newer than this newsbot knows ({LATEST}); "
+            "upgrade newsbot"
+        )
+    applied = []
+    for mig in MIGRATIONS:
+        if current < mig.version <= target:
+            statements = _split_sql(mig.sql)
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {mig.version}")
+                await conn.commit()
+            except BaseException:
+                await conn.rollback()
+                raise
+            applied.append(mig)
+    return applied
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration into statements (``sqlite3.complete_statement`` keeps triggers whole)."""
+    import sqlite3
+
+    statements: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        if not buf and line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements

@@ -1,0 +1,342 @@
+"""The Store: one aiosqlite connection in WAL mode, a write lock, typed queries.
+
+Writes go through :meth:`Store.transaction`, which takes the store's asyncio lock and runs
+``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on any error), so one article's ingest is atomic
+and writers never interleave. Reads may run at any time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StorageError
+from bot.models import Article
+from bot.storage.migrate import LATEST, migrate
+
+SCHEMA_VERSION = LATEST
+
+
+def to_iso(dt: datetime) -> str:
+    """Datetimes are stored as ISO 8601 UTC text, so text order is time order."""
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+_ARTICLE_COLS = (
+    "id, ext_id, source_id, guid, url, canonical_url, outlet, title, text, summary_raw, "
+    "published_at, first_seen_at, content_hash, duplicate_of, origin, story_id"
+)
+
+
+def _article_from_row(row: Sequence[Any]) -> Article:
+    return Article(
+        id=row[0],
+        ext_id=row[1],
+        source_id=row[2],
+        guid=row[3],
+        url=row[4],
+        canonical_url=row[5],
+        outlet=row[6],
+        title=row[7],
+        text=row[8],
+        summary_raw=row[9],
+        published_at=from_iso(row[10]),
+        first_seen_at=from_iso(row[11]),
+        content_hash=row[12],
+        duplicate_of=row[13],
+        origin=row[14],
+        story_id=row[15],
+    )
+
+
+@dataclass(slots=True)
+class SearchHit:
+    article: Article
+    snippet: str
+    score: float
+
+
+class Store:
+    """Async facade over the newsbot SQLite database."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> Store:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{path}: cannot open database: {exc}") from None
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StorageError(f"{path}: not a usable newsbot database: {exc}") from None
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), serialized by the store's lock."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            else:
+                await self.conn.commit()
+
+    # ----------------------------------------------------------------- helpers
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()  # type: ignore[return-value]
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row else None
+
+    # ----------------------------------------------------------------- sources
+    async def upsert_source(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        kind: str,
+        locator: str,
+        name: str | None = None,
+        interval_s: float | None = None,
+        workspace: str = "",
+        now: datetime,
+    ) -> int:
+        """Return the id of the source at ``locator``, creating it if needed (inside a txn)."""
+        async with conn.execute(
+            "SELECT id FROM sources WHERE workspace = ? AND locator = ?", (workspace, locator)
+        ) as cur:
+            row = await cur.fetchone()
+        if row:
+            if name is not None or interval_s is not None:
+                await conn.execute(
+                    "UPDATE sources SET name = COALESCE(?, name), "
+                    "interval_s = COALESCE(?, interval_s) WHERE id = ?",
+                    (name, interval_s, row[0]),
+                )
+            return int(row[0])
+        cur2 = await conn.execute(
+            "INSERT INTO sources (kind, locator, workspace, name, interval_s, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, locator, workspace, name, interval_s or 900.0, to_iso(now)),
+        )
+        return int(cur2.lastrowid or 0)
+
+    async def source_state(self, source_id: int) -> dict[str, Any] | None:
+        row = await self.fetchone(
+            "SELECT id, kind, locator, name, etag, last_modified, last_fetch_at, last_ok_at, "
+            "last_error, consecutive_failures, enabled, interval_s FROM sources WHERE id = ?",
+            (source_id,),
+        )
+        if row is None:
+            return None
+        keys = (
+            "id kind locator name etag last_modified last_fetch_at last_ok_at last_error "
+            "consecutive_failures enabled interval_s"
+        ).split()
+        return dict(zip(keys, row, strict=True))
+
+    async def list_sources(self, workspace: str = "") -> list[dict[str, Any]]:
+        rows = await self.fetchall(
+            "SELECT s.id, s.kind, s.locator, s.name, s.enabled, s.last_fetch_at, s.last_ok_at, "
+            "s.last_error, s.consecutive_failures, "
+            "(SELECT count(*) FROM articles a WHERE a.source_id = s.id) "
+            "FROM sources s WHERE s.workspace = ? ORDER BY s.id",
+            (workspace,),
+        )
+        keys = (
+            "id kind locator name enabled last_fetch_at last_ok_at last_error "
+            "consecutive_failures articles"
+        ).split()
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def record_fetch(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        ok: bool,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        async with self.transaction() as conn:
+            if ok:
+                await conn.execute(
+                    "UPDATE sources SET last_fetch_at = ?, last_ok_at = ?, last_error = NULL, "
+                    "consecutive_failures = 0, first_failure_at = NULL, "
+                    "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) "
+                    "WHERE id = ?",
+                    (to_iso(now), to_iso(now), etag, last_modified, source_id),
+                )
+            else:
+                await conn.execute(
+                    "UPDATE sources SET last_fetch_at = ?, last_error = ?, "
+                    "consecutive_failures = consecutive_failures + 1, "
+                    "first_failure_at = COALESCE(first_failure_at, ?) WHERE id = ?",
+                    (to_iso(now), error, to_iso(now), source_id),
+                )
+
+    # ---------------------------------------------------------------- articles
+    async def insert_article(
+        self, conn: aiosqlite.Connection, article: Article, minhash: bytes | None
+    ) -> int:
+        """Insert one article inside the caller's transaction; returns its row id."""
+        cur = await conn.execute(
+            "INSERT INTO articles (ext_id, source_id, guid, url, canonical_url, outlet, title, "
+            "text, summary_raw, published_at, first_seen_at, content_hash, minhash, "
+            "duplicate_of, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.ext_id,
+                article.source_id,
+                article.guid,
+                article.url,
+                article.canonical_url,
+                article.outlet,
+                article.title,
+                article.text,
+                article.summary_raw,
+                to_iso(article.published_at),
+                to_iso(article.first_seen_at),
+                article.content_hash,
+                minhash,
+                article.duplicate_of,
+                article.origin,
+            ),
+        )
+        article.id = int(cur.lastrowid or 0)
+        return article.id
+
+    async def article_by_ext_id(self, ext_id: str) -> Article | None:
+        row = await self.fetchone(f"SELECT {_ARTICLE_COLS} FROM articles WHERE ext_id = ?", (ext_id,))
+        return _article_from_row(row) if row else None
+
+    async def article(self, article_id: int) -> Article | None:
+        row = await self.fetchone(f"SELECT {_ARTICLE_COLS} FROM articles WHERE id = ?", (article_id,))
+        return _article_from_row(row) if row else None
+
+    async def find_exact(
+        self,
+        *,
+        source_id: int | None,
+        guid: str | None,
+        canonical_url: str | None,
+        content_hash: str,
+    ) -> tuple[str, Article] | None:
+        """The first stored article matching by GUID (same source), canonical URL or content.
+
+        Returns ``(how, article)`` where ``how`` is ``guid``, ``url`` or ``content``.
+        """
+        if guid and source_id is not None:
+            row = await self.fetchone(
+                f"SELECT {_ARTICLE_COLS} FROM articles WHERE source_id = ? AND guid = ? LIMIT 1",
+                (source_id, guid),
+            )
+            if row:
+                return "guid", _article_from_row(row)
+        if canonical_url:
+            row = await self.fetchone(
+                f"SELECT {_ARTICLE_COLS} FROM articles WHERE canonical_url = ? "
+                "ORDER BY id LIMIT 1",
+                (canonical_url,),
+            )
+            if row:
+                return "url", _article_from_row(row)
+        row = await self.fetchone(
+            f"SELECT {_ARTICLE_COLS} FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
+            (content_hash,),
+        )
+        if row:
+            return "content", _article_from_row(row)
+        return None
+
+    async def list_articles(
+        self, *, include_duplicates: bool = True, limit: int | None = None
+    ) -> list[Article]:
+        where = "" if include_duplicates else "WHERE duplicate_of IS NULL"
+        lim = f"LIMIT {int(limit)}" if limit else ""
+        rows = await self.fetchall(
+            f"SELECT {_ARTICLE_COLS} FROM articles {where} ORDER BY published_at, id {lim}"
+        )
+        return [_article_from_row(r) for r in rows]
+
+    async def outlets_of(self, article_id: int) -> list[str]:
+        """Every outlet that ran the article: the original's first, then its copies'."""
+        rows = await self.fetchall(
+            "SELECT outlet FROM articles WHERE id = ? UNION ALL "
+            "SELECT outlet FROM articles WHERE duplicate_of = ? ",
+            (article_id, article_id),
+        )
+        seen: dict[str, None] = {}
+        for (outlet,) in rows:
+            seen.setdefault(outlet, None)
+        return list(seen)
+
+    async def iter_minhashes(self) -> list[tuple[int, bytes]]:
+        return await self.fetchall(
+            "SELECT id, minhash FROM articles WHERE duplicate_of IS NULL AND minhash IS NOT NULL "
+            "ORDER BY id"
+        )
+
+    async def count_articles(self) -> tuple[int, int]:
+        """(originals, duplicates)."""
+        row = await self.fetchone(
+            "SELECT count(*) FILTER (WHERE duplicate_of IS NULL), "
+            "count(*) FILTER (WHERE duplicate_of IS NOT NULL) FROM articles"
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def search(self, fts_query: str, *, limit: int = 10) -> list[SearchHit]:
+        """Full-text search (FTS5 syntax, already validated) ranked by bm25, title weighted."""
+        rows = await self.fetchall(
+            f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLS.split(','))}, "
+            "snippet(articles_fts, 1, '**', '**', ' … ', 24), bm25(articles_fts, 4.0, 1.0) AS r "
+            "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+            "WHERE articles_fts MATCH ? ORDER BY r LIMIT ?",
+            (fts_query, limit),
+        )
+        return [SearchHit(_article_from_row(r[:16]), r[16], -float(r[17])) for r in rows]

@@ -1,0 +1,246 @@
+"""Article -> hashed sparse TF-IDF vector over word tokens and named-entity proxies.
+
+Features (after Miranda et al., EMNLP 2018, "Multilingual Clustering of Streaming News"):
+
+* word tokens of the headline and body (lower-cased, English stop words and numbers dropped);
+  headline tokens count ``title_weight`` times;
+* entity proxies: capitalised tokens that do not start a sentence (``e:putin``) and runs of two
+  or more capitalised tokens (``E:vladimir putin``), weighted ``entity_weight`` — no NER model
+  is needed and the rule holds for any English news text.
+
+Every feature is hashed (xxh32, fixed seed) into ``2**bits`` dimensions, so vectors and the
+candidate index have a fixed size whatever the vocabulary. Term weight is
+``(1 + log tf) * group weight * idf``; the IDF is *online*: document frequencies are counted as
+articles arrive (nothing is fitted on the future of the stream). Vectors are L2-normalised.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+_TOKEN_RE = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]{2,}", re.UNICODE)
+# A capitalised word (Title-case or ALL-CAPS, may hold dots/hyphens: U.S., Al-Qaeda).
+_CAP = r"(?:[A-Z][a-z]*\.(?:[A-Z][a-z]*\.)+|[A-Z][\w’'-]*[\w])"
+_CAP_RUN_RE = re.compile(rf"{_CAP}(?:[ ]{_CAP})*")
+_SENTENCE_END = frozenset(".!?:;\"“”'‘’()[]|-–—•*#")
+STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | frozenset(
+    {"said", "says", "mr", "mrs", "ms", "just", "like", "new", "year", "years"}
+)
+_SEED = 0x5EED
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVec:
+    """A sparse vector: sorted unique feature ids (int32) and their weights (float32)."""
+
+    idx: np.ndarray
+    val: np.ndarray
+
+    @property
+    def nnz(self) -> int:
+        return int(self.idx.size)
+
+    def dot_dense(self, dense: np.ndarray) -> float:
+        return float(self.val @ dense[self.idx])
+
+    @staticmethod
+    def empty() -> SparseVec:
+        return SparseVec(np.zeros(0, np.int32), np.zeros(0, np.float32))
+
+
+def sparse_sum(vectors: list[tuple[SparseVec, float]]) -> SparseVec:
+    """Weighted sum of sparse vectors (not normalised)."""
+    vectors = [(v, w) for v, w in vectors if v.nnz]
+    if not vectors:
+        return SparseVec.empty()
+    idx = np.concatenate([v.idx for v, _ in vectors])
+    val = np.concatenate([v.val * np.float32(w) for v, w in vectors])
+    uniq, inv = np.unique(idx, return_inverse=True)
+    out = np.bincount(inv, weights=val, minlength=uniq.size).astype(np.float32)
+    return SparseVec(uniq.astype(np.int32), out)
+
+
+def normalized(vec: SparseVec) -> SparseVec:
+    norm = float(np.sqrt(vec.val.astype(np.float64) @ vec.val))
+    if norm == 0.0:
+        return vec
+    return SparseVec(vec.idx, (vec.val / norm).astype(np.float32))
+
+
+def top_terms(vec: SparseVec, k: int) -> SparseVec:
+    """The ``k`` heaviest entries of ``vec`` (ids kept sorted); ties broken by feature id."""
+    if vec.nnz <= k:
+        return vec
+    order = np.lexsort((vec.idx, -vec.val))[:k]
+    order.sort()
+    return SparseVec(vec.idx[order], vec.val[order])
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased content words (stop words and digit-only tokens dropped)."""
+    out = []
+    for tok in _TOKEN_RE.findall(text):
+        low = tok.lower().replace("’", "'")
+        if low.endswith("'s"):
+            low = low[:-2]
+        if len(low) > 1 and low not in STOP_WORDS:
+            out.append(low)
+    return out
+
+
+def _is_sentence_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] == "\n" or text[i] in _SENTENCE_END
+
+
+def entities(text: str) -> list[str]:
+    """Named-entity proxies from running text (not headlines: they are Title Case).
+
+    A run of capitalised words yields one ``E:`` feature for the whole run (2+ words, leading
+    stop words dropped) and one ``e:`` feature per capitalised non-stop word, except a single
+    word that starts a sentence (its capital says nothing).
+    """
+    out: list[str] = []
+    for m in _CAP_RUN_RE.finditer(text):
+        words = m.group(0).split(" ")
+        start = _is_sentence_start(text, m.start())
+        while words and words[0].lower() in STOP_WORDS:
+            words.pop(0)
+            start = False
+        if not words:
+            continue
+        if len(words) == 1 and start:
+            continue
+        if len(words) >= 2:
+            out.append("E:" + " ".join(w.lower() for w in words))
+        for j, w in enumerate(words):
+            low = w.lower().rstrip(".").replace("’", "'")
+            if low.endswith("'s"):
+                low = low[:-2]
+            if (j == 0 and start) or len(low) < 2 or low in STOP_WORDS:
+                continue
+            out.append("e:" + low)
+    return out
+
+
+class FeatureHasher:
+    """Feature string -> column id in ``[0, 2**bits)``, memoised (deterministic)."""
+
+    def __init__(self, bits: int = 20, cache_size: int = 400_000) -> None:
+        self.dim = 1 << bits
+        self._mask = self.dim - 1
+        self._cache: dict[str, int] = {}
+        self._cache_size = cache_size
+
+    def __call__(self, feature: str) -> int:
+        col = self._cache.get(feature)
+        if col is None:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            col = xxhash.xxh32_intdigest(feature.encode("utf-8"), _SEED) & self._mask
+            self._cache[feature] = col
+        return col
+
+
+@dataclass(slots=True)
+class Features:
+    """A document's weighted feature counts before IDF, with readable names per column."""
+
+    cols: np.ndarray  # int32, sorted, unique
+    tf: np.ndarray  # float32, (1 + log tf) * group weight
+    names: dict[int, str]  # column -> a readable feature (first seen) for labels/explanations
+
+
+class OnlineIdf:
+    """Document frequencies counted as documents arrive; ``idf = ln((n+1)/(df+1)) + 1``."""
+
+    def __init__(self, dim: int) -> None:
+        self.df = np.zeros(dim, dtype=np.int32)
+        self.n_docs = 0
+
+    def observe(self, cols: np.ndarray) -> None:
+        self.df[cols] += 1
+        self.n_docs += 1
+
+    def weights(self, cols: np.ndarray) -> np.ndarray:
+        return (
+            np.log((self.n_docs + 1.0) / (self.df[cols].astype(np.float64) + 1.0)) + 1.0
+        ).astype(np.float32)
+
+    def to_state(self) -> dict[str, object]:
+        nz = np.flatnonzero(self.df).astype(np.int32)
+        return {
+            "n_docs": self.n_docs,
+            "cols": nz.tobytes(),
+            "df": self.df[nz].astype(np.int32).tobytes(),
+        }
+
+    def load_state(self, state: dict[str, object]) -> None:
+        self.df[:] = 0
+        cols = np.frombuffer(state["cols"], dtype=np.int32)  # type: ignore[arg-type]
+        self.df[cols] = np.frombuffer(state["df"], dtype=np.int32)  # type: ignore[arg-type]
+        self.n_docs = int(state["n_docs"])  # type: ignore[call-overload]
+
+
+class Vectorizer:
+    """Turns (title, text) into L2-normalised hashed TF-IDF vectors with an online IDF."""
+
+    def __init__(self, *, bits: int = 20, title_weight: float = 2.0, entity_weight: float = 2.0):
+        self.hasher = FeatureHasher(bits)
+        self.idf = OnlineIdf(self.hasher.dim)
+        self.title_weight = title_weight
+        self.entity_weight = entity_weight
+
+    @property
+    def dim(self) -> int:
+        return self.hasher.dim
+
+    def features(self, title: str, text: str) -> Features:
+        counts: Counter[str] = Counter(tokens(text))
+        title_counts = Counter(tokens(title))
+        ents = Counter(entities(text))
+        weights: dict[int, float] = {}
+        names: dict[int, str] = {}
+        h = self.hasher
+        for group, group_weight in (
+            (counts, 1.0),
+            (title_counts, self.title_weight),
+            (ents, self.entity_weight),
+        ):
+            for feat, n in group.items():
+                col = h(feat)
+                weights[col] = weights.get(col, 0.0) + (1.0 + math.log(n)) * group_weight
+                names.setdefault(col, feat)
+        if not weights:
+            return Features(np.zeros(0, np.int32), np.zeros(0, np.float32), {})
+        cols = np.fromiter(weights.keys(), dtype=np.int32, count=len(weights))
+        tf = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+        order = np.argsort(cols)
+        return Features(cols[order], tf[order], names)
+
+    def weigh(self, feats: Features) -> SparseVec:
+        """TF-IDF with the current document frequencies, L2-normalised."""
+        if feats.cols.size == 0:
+            return SparseVec.empty()
+        return normalized(SparseVec(feats.cols, feats.tf * self.idf.weights(feats.cols)))
+
+    def transform(self, title: str, text: str, *, learn: bool) -> tuple[SparseVec, Features]:
+        """Vectorise one document; with ``learn`` its terms first join the document counts."""
+        feats = self.features(title, text)
+        if learn and feats.cols.size:
+            self.idf.observe(feats.cols)
+        return self.weigh(feats), feats
+
+
+def readable(feature: str) -> str:
+    """``E:vladimir putin`` -> ``vladimir putin`` (feature namespace dropped)."""
+    return feature[2:] if feature[:2] in ("E:", "e:") else feature

@@ -1,0 +1,27 @@
+"""Shared fixtures: the development data folder, a temp database, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(
+    __import__("os").environ.get("NEWSBOT_SHARED", str(REPO.parent / "shared"))
+).resolve()
+SEEDS = REPO / "seeds"
+DUC = SHARED / "data" / "dev" / "duc2006-topics.jsonl"
+FEEDS = SHARED / "data" / "feeds"
+
+
+def need(path: Path) -> Path:
+    """Skip (loudly) when the shared development data is not beside the repository."""
+    if not path.exists():
+        pytest.skip(f"development data missing: {path}")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "newsbot.db"

@@ -1,0 +1,95 @@
+"""Config: defaults documented in config/newsbot.toml, overrides, one clear error per bad key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import Secrets, Settings, load_settings, parse_duration
+from tests.conftest import REPO
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_config_documents_every_setting_with_its_default() -> None:
+    path = REPO / "config" / "newsbot.toml"
+    assert load_settings(path, env={}) == Settings()
+    data = tomllib.loads(path.read_text())
+    text = path.read_text()
+    for section, model in Settings.model_fields.items():
+        if section == "feeds":
+            assert "[[feeds]]" in text  # documented as a commented example
+            continue
+        assert section in data, f"[{section}] missing from config/newsbot.toml"
+        sub = model.annotation
+        for key in sub.model_fields:  # type: ignore[union-attr]
+            assert key in data[section], f"{section}.{key} missing from config/newsbot.toml"
+
+
+def test_unknown_key_names_the_key_and_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[database]\npath = 'x.db'\n\n[stories]\nthreshhold = 0.3\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path, env={})
+    assert str(exc.value) == f"{path}:5: stories.threshhold: unknown setting"
+
+
+def test_bad_value_names_the_key_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[[feeds]]\nurl = 'https://a.example/rss'\ninterval = 'soon'\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path, env={})
+    assert f"{path}:3: feeds.0.interval:" in str(exc.value)
+    assert "'soon' is not a duration" in str(exc.value)
+
+
+def test_invalid_toml_is_one_clear_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[database\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, env={})
+
+
+def test_secrets_in_the_config_file_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[discord]\ntoken = 'abc'\n")
+    with pytest.raises(ConfigError, match="secrets belong in the environment") as exc:
+        load_settings(path, env={})
+    assert "abc" not in str(exc.value)
+
+
+def test_env_and_explicit_arguments_override_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[database]\npath = 'file.db'\n[logging]\nlevel = 'INFO'\n")
+    env = {"NEWSBOT_DB": "env.db", "NEWSBOT_LOG_LEVEL": "debug"}
+    assert load_settings(path, env=env).database.path == "env.db"
+    assert load_settings(path, env=env).logging.level == "DEBUG"
+    assert load_settings(path, db_path="flag.db", env=env).database.path == "flag.db"
+    assert load_settings(env={"NEWSBOT_CONFIG": str(path)}).database.path == "file.db"
+
+
+def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_durations_accept_units() -> None:
+    assert parse_duration("15m") == 900
+    assert parse_duration("2h") == 7200
+    assert parse_duration(30) == 30
+    with pytest.raises(ValueError):
+        parse_duration("-5s")
+
+
+def test_secrets_come_from_env_or_file_and_never_show_in_repr(tmp_path: Path) -> None:
+    secret_file = tmp_path / "tok"
+    secret_file.write_text("xoxb-file-secret\n")
+    secrets = Secrets({"DISCORD_TOKEN": "disc-secret", "SLACK_BOT_TOKEN_FILE": str(secret_file)})
+    assert secrets.get("DISCORD_TOKEN") == "disc-secret"
+    assert secrets.get("SLACK_BOT_TOKEN") == "xoxb-file-secret"
+    assert "secret" not in repr(secrets)
+    with pytest.raises(ConfigError) as exc:
+        Secrets({"SLACK_APP_TOKEN_FILE": str(tmp_path / "missing")})
+    assert "SLACK_APP_TOKEN_FILE" in str(exc.value)
