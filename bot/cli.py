@@ -1,4 +1,6 @@
-"""The ``newsbot`` command line (typer + rich): ingest, digest, stories, search, export, run, doctor.
+"""The ``newsbot`` command line (typer + rich progress bars).
+
+Commands: ingest, digest, stories, story, search, export, run, doctor.
 
 Global options ``--config FILE`` / ``NEWSBOT_CONFIG`` and ``--db FILE`` / ``NEWSBOT_DB``. Every
 command that prints data takes ``--format text|json``; the JSON shapes are documented in README.
@@ -8,11 +10,13 @@ Exit codes: 0 ok, 1 nothing could be done (e.g. nothing ingested), 2 bad configu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from enum import Enum
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -34,7 +38,7 @@ from bot.settings import Settings, load_settings
 
 app = typer.Typer(
     name="newsbot",
-    help="Self-hosted news monitoring: ingest feeds and article files, group stories, post digests.",
+    help="Self-hosted news monitoring: ingest feeds and files, group stories, post digests.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -44,12 +48,12 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     json = "json"
     jsonl = "jsonl"
     text = "text"
@@ -89,7 +93,9 @@ def settings() -> Settings:
         err.print(f"[red]config error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from None
     level = logging.DEBUG if state.verbose else getattr(logging, s.logging.level)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     return s
 
 
@@ -115,6 +121,11 @@ def run(make: Callable[[Services], Awaitable[T]], s: Settings | None = None) -> 
     except NewsbotError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(1) from None
+
+
+def echo(text: str) -> None:
+    """Plain text to stdout, already wrapped by the renderer (no rich re-wrapping)."""
+    sys.stdout.write(text + "\n")
 
 
 def print_json(data: Any) -> None:
@@ -210,7 +221,51 @@ def digest(
     else:
         from bot.views import render_articles_digest
 
-        out.print(render_articles_digest(data), highlight=False)
+        echo(render_articles_digest(data))
+
+
+# --------------------------------------------------------------------------- stories
+@app.command()
+def stories(
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="Only stories this topic query matches.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include quiet stories.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+) -> None:
+    """List stories (newest activity first), or those a topic matches and why."""
+    from bot.views import list_stories, render_stories
+
+    data = run(lambda sv: list_stories(sv, topic=topic, include_inactive=all_, limit=limit))
+    if fmt is Format.json:
+        print_json(data)
+    else:
+        echo(render_stories(data))
+
+
+@app.command()
+def story(
+    story_id: Annotated[str, typer.Argument(metavar="ID", help="Story id, e.g. s-4f2a.")],
+    explain: Annotated[bool, typer.Option(help="Show the terms tying each article.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a coverage timeline PNG here.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+) -> None:
+    """Show one story with its articles and outlets."""
+    from bot.digest.plot import coverage_png
+    from bot.views import render_story_detail, story_detail
+
+    data = run(lambda sv: story_detail(sv, story_id, explain=explain))
+    if plot is not None:
+        points = [(datetime.fromisoformat(c["published"]), c["source"]) for c in data["coverage"]]
+        plot.write_bytes(coverage_png(data["title"], points))
+        err.print(f"coverage timeline written to {plot}", highlight=False)
+    if fmt is Format.json:
+        print_json(data)
+    else:
+        echo(render_story_detail(data))
 
 
 # --------------------------------------------------------------------------- search
@@ -227,7 +282,7 @@ def search(
     if fmt is Format.json:
         print_json(data)
     else:
-        out.print(render_search(data), highlight=False)
+        echo(render_search(data))
 
 
 # --------------------------------------------------------------------------- export
@@ -277,10 +332,8 @@ def run_bot() -> None:
     from bot.app import run_forever
 
     s = settings()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_forever(s))
-    except KeyboardInterrupt:
-        pass
 
 
 def main() -> None:

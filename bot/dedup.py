@@ -30,14 +30,16 @@ class NearMatch:
 
 
 class NearDuplicateIndex:
-    """An in-memory MinHash LSH over the bodies of stored originals (rebuilt from the DB at start)."""
+    """In-memory MinHash LSH over the bodies of stored originals (rebuilt from the DB at start)."""
 
     def __init__(self, settings: DedupSettings) -> None:
         self.settings = settings
         self._template = MinHash(
             num_perm=settings.num_perm, seed=_SEED, hashfunc=_hash32, scheme=_SCHEME
         )
-        self._lsh = MinHashLSH(threshold=settings.near_duplicate_threshold, num_perm=settings.num_perm)
+        self._lsh = MinHashLSH(
+            threshold=settings.near_duplicate_threshold, num_perm=settings.num_perm
+        )
         self._signatures: dict[int, MinHash] = {}
 
     def __len__(self) -> int:

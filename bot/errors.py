@@ -1,12 +1,12 @@
 """Error tree.
 
-    NewsbotError
-    ├── ConfigError        bad setting: names the key (and line); CLI exit code 2
-    ├── SourceError        a source could not be read
-    │   ├── FetchError     transport: DNS, connect, timeout, HTTP status, body cap
-    │   └── ParseError     the bytes are not a feed / article we can read
-    ├── StorageError       database problems (schema too new, corrupt)
-    └── UserError          a user asked for something that does not exist or is malformed
+NewsbotError
+├── ConfigError        bad setting: names the key (and line); CLI exit code 2
+├── SourceError        a source could not be read
+│   ├── FetchError     transport: DNS, connect, timeout, HTTP status, body cap
+│   └── ParseError     the bytes are not a feed / article we can read
+├── StorageError       database problems (schema too new, corrupt)
+└── UserError          a user asked for something that does not exist or is malformed
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ class Ingestor:
         self.clock = clock
         self.near = NearDuplicateIndex(settings.dedup)
         self.hooks: list[ArticleHook] = []
+        self.after_batch: list[Callable[[], Awaitable[None]]] = []
         self._loaded = False
 
     async def load(self) -> None:
@@ -156,6 +157,9 @@ class Ingestor:
                 report.unchanged += 1
             else:
                 report.warnings.append(IngestWarning(item.origin, outcome.reason or "rejected"))
+        if report.stored:
+            for after in self.after_batch:
+                await after()
         if is_url(locator):
             error = ctx.fetch_state.get("error")
             await self.store.record_fetch(

@@ -72,7 +72,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN_RE.match(text, pos)
         if not m or m.end() == pos:
-            raise UserError(f"cannot read the query near {text[pos:pos + 20]!r}")
+            raise UserError(f"cannot read the query near {text[pos : pos + 20]!r}")
         pos = m.end()
         if m.group(1):
             out.append(("(", "("))

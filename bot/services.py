@@ -9,6 +9,7 @@ from bot.ingest import Ingestor
 from bot.models import IngestReport, IngestWarning
 from bot.settings import Settings
 from bot.storage import Store
+from bot.stories.service import StoryService
 
 
 @dataclass(slots=True)
@@ -16,6 +17,7 @@ class Services:
     settings: Settings
     store: Store
     ingestor: Ingestor
+    stories: StoryService
 
     async def sync_seeds(self) -> IngestReport:
         """Ingest the configured seed folders (already-known files are skipped cheaply)."""
@@ -33,5 +35,13 @@ class Services:
 
 async def open_services(settings: Settings) -> Services:
     store = await Store.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
-    ingestor = Ingestor(store, settings)
-    return Services(settings=settings, store=store, ingestor=ingestor)
+    try:
+        ingestor = Ingestor(store, settings)
+        stories = StoryService(store, settings)
+        await stories.load()
+        ingestor.hooks.append(stories.assign)
+        ingestor.after_batch.append(stories.save)
+    except BaseException:
+        await store.close()
+        raise
+    return Services(settings=settings, store=store, ingestor=ingestor, stories=stories)

@@ -3,9 +3,11 @@ and their plain-text renderings."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any
 
+from bot.errors import UserError
 from bot.models import Article, utcnow
 from bot.query import parse_query, to_fts5
 from bot.services import Services
@@ -110,3 +112,142 @@ async def _story_public_id(sv: Services, story_id: int | None) -> str | None:
         return None
     value = await sv.store.scalar("SELECT public_id FROM stories WHERE id = ?", (story_id,))
     return str(value) if value is not None else None
+
+
+# ------------------------------------------------------------------------------ stories
+async def resolve_story(sv: Services, ref: str) -> int:
+    """A story's row id from the id a user typed (a merged story's old id still works)."""
+    ref = ref.strip().lower()
+    row = await sv.store.fetchone(
+        "SELECT coalesce(s.merged_into, s.id) FROM stories s WHERE s.public_id = ? UNION ALL "
+        "SELECT story_id FROM story_aliases WHERE public_id = ?",
+        (ref, ref),
+    )
+    if row is None:
+        raise UserError(f"no story {ref!r}: `newsbot stories` lists them")
+    story_id = int(row[0])
+    # Follow merge chains to the live story.
+    for _ in range(32):
+        nxt = await sv.store.scalar("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
+        if nxt is None:
+            break
+        story_id = int(nxt)
+    return story_id
+
+
+async def story_json(sv: Services, story_id: int) -> dict[str, Any]:
+    row = await sv.store.fetchone(
+        "SELECT public_id, title, terms, first_seen_at, last_seen_at, active FROM stories "
+        "WHERE id = ?",
+        (story_id,),
+    )
+    if row is None:
+        raise UserError(f"no story with id {story_id}")
+    counts = await sv.store.fetchone(
+        "SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(*) FROM articles "
+        "WHERE story_id = ?",
+        (story_id,),
+    )
+    outlets = [
+        r[0]
+        for r in await sv.store.fetchall(
+            "SELECT outlet FROM articles WHERE story_id = ? GROUP BY outlet "
+            "ORDER BY min(published_at), outlet",
+            (story_id,),
+        )
+    ]
+    return {
+        "id": row[0],
+        "title": row[1],
+        "terms": json.loads(row[2]),
+        "first_seen": row[3],
+        "last_seen": row[4],
+        "active": bool(row[5]),
+        "articles": int(counts[0]) if counts else 0,
+        "copies": int(counts[1]) - int(counts[0]) if counts else 0,
+        "outlets": outlets,
+    }
+
+
+async def list_stories(
+    sv: Services, *, topic: str | None = None, include_inactive: bool = False, limit: int = 50
+) -> dict[str, Any]:
+    from bot.topics import match_stories
+
+    items: list[dict[str, Any]] = []
+    if topic:
+        for match in await match_stories(sv.store, topic, limit=limit):
+            data = await story_json(sv, match.story_id)
+            if not include_inactive and not data["active"]:
+                continue
+            data["matched_terms"] = match.matched_terms
+            data["score"] = match.score
+            items.append(data)
+    else:
+        where = "merged_into IS NULL" + ("" if include_inactive else " AND active = 1")
+        rows = await sv.store.fetchall(
+            f"SELECT id FROM stories WHERE {where} ORDER BY last_seen_at DESC, id LIMIT ?",
+            (limit,),
+        )
+        items = [await story_json(sv, int(r[0])) for r in rows]
+    return {"topic": topic, "stories": items}
+
+
+def render_stories(data: dict[str, Any]) -> str:
+    if not data["stories"]:
+        return "No stories match." if data["topic"] else "No stories yet."
+    lines = []
+    for s in data["stories"]:
+        state = "" if s["active"] else " (quiet)"
+        lines.append(f"{s['id']}  {s['title']}{state}")
+        lines.append(
+            f"         {s['articles']} articles · {len(s['outlets'])} outlets · "
+            f"{s['first_seen'][:10]} → {s['last_seen'][:10]} · {', '.join(s['terms'])}"
+        )
+        if s.get("matched_terms"):
+            lines.append(f"         matched: {', '.join(s['matched_terms'])}")
+    return "\n".join(lines)
+
+
+async def story_detail(sv: Services, ref: str, *, explain: bool = False) -> dict[str, Any]:
+    story_id = await resolve_story(sv, ref)
+    data = await story_json(sv, story_id)
+    articles = []
+    rows = await sv.store.fetchall(
+        "SELECT id FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+        "ORDER BY published_at, id",
+        (story_id,),
+    )
+    for (article_id,) in rows:
+        article = await sv.store.article(int(article_id))
+        assert article is not None and article.id is not None
+        item = article_json(article, await sv.store.outlets_of(article.id))
+        if explain:
+            item["why"] = sv.stories.explain(article, story_id)
+        articles.append(item)
+    data["article_list"] = articles
+    data["coverage"] = [
+        {"published": r[0], "source": r[1]}
+        for r in await sv.store.fetchall(
+            "SELECT published_at, outlet FROM articles WHERE story_id = ? ORDER BY published_at",
+            (story_id,),
+        )
+    ]
+    return data
+
+
+def render_story_detail(data: dict[str, Any]) -> str:
+    lines = [
+        f"{data['id']}  {data['title']}",
+        f"{data['articles']} articles (+{data['copies']} copies) · "
+        f"{data['first_seen'][:16]} → {data['last_seen'][:16]} UTC",
+        f"key terms: {', '.join(data['terms'])}",
+        f"outlets: {', '.join(data['outlets'])}",
+        "",
+    ]
+    for a in data["article_list"]:
+        lines.append(f"- {a['published'][:16].replace('T', ' ')}  {a['title']}")
+        lines.append(f"    {', '.join(a['outlets'])}" + (f" <{a['url']}>" if a["url"] else ""))
+        if a.get("why"):
+            lines.append(f"    tied by: {', '.join(a['why'])}")
+    return "\n".join(lines)

@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(
-    __import__("os").environ.get("NEWSBOT_SHARED", str(REPO.parent / "shared"))
-).resolve()
+SHARED = Path(__import__("os").environ.get("NEWSBOT_SHARED", str(REPO.parent / "shared"))).resolve()
 SEEDS = REPO / "seeds"
 DUC = SHARED / "data" / "dev" / "duc2006-topics.jsonl"
 FEEDS = SHARED / "data" / "feeds"

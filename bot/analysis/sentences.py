@@ -29,7 +29,7 @@ _DATELINE = re.compile(
     r"^(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+)*"  # CITY (upper case, maybe several words)
     r"(?:,\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)*"  # , Country / , State
     r"(?:,\s*[A-Z][a-z]+\.?\s+\d{1,2})?"  # , January 13
-    r"(?:\s*\([^()]{1,40}\))?"  # (Xinhua)
+    r"(?:\s*\([^()]{1,40}\)|\s*\([A-Za-z ]{1,20}(?=\s*--))?"  # (Xinhua), "(AP --"
     r"|[A-Z][\w.'’-]*(?:\s*/\s*[A-Z][\w.,'’ -]*)+)"  # Moscow/Washington, D.C.
     r"\s*(?:--|–|—|-)\s+(?=[\"“A-Z])"
 )
@@ -84,7 +84,7 @@ def _is_boundary(line: str, match: re.Match[str]) -> bool:
     after = match.end()
     if after >= len(line) or not _NEXT_OK.match(line, after):
         return False
-    if _quote_open_at(line, match.start()) and _closes_later(line, after):
+    if _quote_open_at(line, match.start(3)) and _closes_later(line, after):
         return False
     if punct != ".":
         return True
@@ -145,9 +145,17 @@ _DANGLING = re.compile(
     r"such|both|either|neither|another|however|meanwhile|but|and|or|nor|also|still|yet|so|"
     r"thus|hence|therefore|moreover|furthermore|additionally|instead|nevertheless|nonetheless|"
     r"otherwise|then|later|afterwards?|besides|likewise|similarly|consequently|accordingly|"
-    r"indeed|here|in addition|in fact|in contrast|in turn|on the other hand|as a result|"
+    r"indeed|here|others|in addition|in fact|in contrast|in turn|on the other hand|as a result|"
     r"for example|for instance|despite this|despite that|after that|at the same time|"
     r"by contrast|even so|all this|the latter|the former|the same)\b",
+    re.IGNORECASE,
+)
+# A pronoun subject right after an opening clause: "According to X, this marks ...",
+# "While he has not ..., he said".
+_LATE_PRONOUN = re.compile(
+    r"^(?:(?:while|although|though|as|when|after|before|because|since|if|once|until)\s+"
+    r"(?:he|she|it|they|this|these)\b|[^,]{3,80},\s+(?:he|she|it|they|this|these)\s+"
+    r"(?!is\b|was\b)[a-z]+)",
     re.IGNORECASE,
 )
 _PRONOUN_SPEAKER = re.compile(
@@ -159,13 +167,12 @@ _FURNITURE = re.compile(
     r"advertisement|all rights reserved|copyright|cookie|terms of use|privacy policy|"
     r"add a comment|spread the love|latest news|related (?:sources|articles|stories)|"
     r"more details to follow|story develops|loading \.\.\.)\b|©|\|\|",
-    re.IGNORECASE,
 )
 
 
 def is_furniture(sentence: str) -> bool:
     """Page furniture: sharing prompts, newsletter plugs, 'more to follow', copyright lines."""
-    return bool(_FURNITURE.search(sentence))
+    return bool(_FURNITURE.search(sentence.lower()))
 
 
 def quotes_balanced(sentence: str) -> bool:
@@ -202,12 +209,23 @@ def is_self_contained(sentence: str, *, min_words: int = 6, max_words: int = 70)
         return False
     if not quotes_balanced(s) or s[0] in "”’":
         return False
-    body = s.lstrip("(\"'“‘")
-    if body is s and _DANGLING.match(s):
+    if s[0] not in "(\"'“‘" and (_DANGLING.match(s) or _LATE_PRONOUN.match(s)):
         return False
-    if s[0] in "“\"" and _PRONOUN_SPEAKER.search(s):
+    if s[0] in "“\"" and (_PRONOUN_SPEAKER.search(s) or len(_outside_quotes(s).split()) < 3):
         return False
-    return not is_furniture(s)
+    return not is_furniture(s) and not _title_case(words)
+
+
+def _outside_quotes(sentence: str) -> str:
+    """The sentence with its double-quoted passages removed (the attribution, if any)."""
+    return re.sub(r"“[^”]*”|\"[^\"]*\"", " ", sentence)
+
+
+def _title_case(words: list[str]) -> bool:
+    """Slogans and headlines: most words capitalised."""
+    alpha = [w for w in words if w[:1].isalpha()]
+    caps = sum(1 for w in alpha if w[0].isupper())
+    return len(alpha) >= 4 and caps / len(alpha) > 0.6
 
 
 __all__ = [

@@ -6,8 +6,9 @@ Read as a stream in file order (constant memory); a bad line is one warning nami
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,20 +55,37 @@ def parse_archive_line(line: str, where: str) -> RawArticle | IngestWarning:
     )
 
 
+def _open_batches(path: Path, batch_bytes: int = 1 << 20) -> Iterator[list[bytes]]:
+    """Lines of ``path`` in batches of about ``batch_bytes`` (constant memory)."""
+    with path.open("rb") as fh:
+        while batch := fh.readlines(batch_bytes):
+            yield batch
+
+
 async def read_jsonl(locator: str, ctx: SourceContext) -> AsyncIterator[Item]:
     path = Path(locator)
     try:
-        size = path.stat().st_size
-        fh = path.open("rb")
+        size = (await asyncio.to_thread(path.stat)).st_size
+        batches = await asyncio.to_thread(_open_batches, path)
     except OSError as exc:
         yield IngestWarning(str(path), f"cannot read file: {exc.strerror or exc}")
         return
     if size == 0:
-        fh.close()
         yield IngestWarning(str(path), "empty file")
         return
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
+    lineno = 0
+    done = object()
+    while True:
+        try:
+            batch = await asyncio.to_thread(next, batches, done)
+        except OSError as exc:
+            yield IngestWarning(f"{path}:{lineno + 1}", f"cannot read file: {exc.strerror or exc}")
+            return
+        if batch is done:
+            return
+        assert isinstance(batch, list)
+        for raw in batch:
+            lineno += 1
             if ctx.progress:
                 ctx.progress(str(path), len(raw), size)
             if not raw.strip():

@@ -6,12 +6,21 @@ off the event loop by :func:`bot.sources.feeds.parse_feed_async`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.errors import SourceError
 from bot.models import IngestWarning
 from bot.sources import Item, SourceContext, is_url
+from bot.sources.http import safe_url
+
+
+def _without_prefix(message: str, locator: str) -> str:
+    """Errors already name the URL; the warning's ``where`` names it once."""
+    for prefix in (f"{safe_url(locator)}: ", f"{locator}: "):
+        message = message.removeprefix(prefix)
+    return message
 
 
 async def read_feed(locator: str, ctx: SourceContext) -> AsyncIterator[Item]:
@@ -29,7 +38,7 @@ async def read_feed(locator: str, ctx: SourceContext) -> AsyncIterator[Item]:
                 )
         except SourceError as exc:
             ctx.fetch_state["error"] = str(exc)
-            yield IngestWarning(locator, str(exc))
+            yield IngestWarning(safe_url(locator), _without_prefix(str(exc), locator))
             return
         ctx.fetch_state["etag"] = result.etag
         ctx.fetch_state["last_modified"] = result.last_modified
@@ -37,22 +46,24 @@ async def read_feed(locator: str, ctx: SourceContext) -> AsyncIterator[Item]:
             ctx.fetch_state["not_modified"] = "1"
             return
         data = result.body
+        origin = result.url or locator
     else:
+        origin = locator
         try:
-            data = Path(locator).read_bytes()
+            data = await asyncio.to_thread(Path(locator).read_bytes)
         except OSError as exc:
             yield IngestWarning(locator, f"cannot read file: {exc.strerror or exc}")
             return
     try:
         articles, warnings = await parse_feed_async(
             data,
-            origin=locator,
+            origin=origin,
             max_items=settings.ingest.max_items_per_feed,
             timeout=settings.fetch.parse_timeout,
         )
     except SourceError as exc:
         ctx.fetch_state["error"] = str(exc)
-        yield IngestWarning(locator, str(exc).removeprefix(f"{locator}: "))
+        yield IngestWarning(safe_url(locator), _without_prefix(str(exc), locator))
         return
     for warning in warnings:
         yield warning

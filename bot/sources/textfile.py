@@ -6,6 +6,7 @@ Without one, the outlet is a desk/agency byline found in the text, else the file
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -36,7 +37,7 @@ async def read_text_file(locator: str, ctx: SourceContext) -> AsyncIterator[Item
 
     path = Path(locator)
     try:
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
         yield IngestWarning(str(path), f"cannot read file: {exc.strerror or exc}")
         return

@@ -122,13 +122,18 @@ class Store:
                 await self.conn.commit()
 
     # ----------------------------------------------------------------- helpers
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
         async with self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()  # type: ignore[return-value]
+            return await cur.fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         async with self.conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
+
+    async def fetch_dicts(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -167,32 +172,21 @@ class Store:
         return int(cur2.lastrowid or 0)
 
     async def source_state(self, source_id: int) -> dict[str, Any] | None:
-        row = await self.fetchone(
+        rows = await self.fetch_dicts(
             "SELECT id, kind, locator, name, etag, last_modified, last_fetch_at, last_ok_at, "
             "last_error, consecutive_failures, enabled, interval_s FROM sources WHERE id = ?",
             (source_id,),
         )
-        if row is None:
-            return None
-        keys = (
-            "id kind locator name etag last_modified last_fetch_at last_ok_at last_error "
-            "consecutive_failures enabled interval_s"
-        ).split()
-        return dict(zip(keys, row, strict=True))
+        return rows[0] if rows else None
 
     async def list_sources(self, workspace: str = "") -> list[dict[str, Any]]:
-        rows = await self.fetchall(
+        return await self.fetch_dicts(
             "SELECT s.id, s.kind, s.locator, s.name, s.enabled, s.last_fetch_at, s.last_ok_at, "
             "s.last_error, s.consecutive_failures, "
-            "(SELECT count(*) FROM articles a WHERE a.source_id = s.id) "
+            "(SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles "
             "FROM sources s WHERE s.workspace = ? ORDER BY s.id",
             (workspace,),
         )
-        keys = (
-            "id kind locator name enabled last_fetch_at last_ok_at last_error "
-            "consecutive_failures articles"
-        ).split()
-        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     async def record_fetch(
         self,
@@ -252,11 +246,15 @@ class Store:
         return article.id
 
     async def article_by_ext_id(self, ext_id: str) -> Article | None:
-        row = await self.fetchone(f"SELECT {_ARTICLE_COLS} FROM articles WHERE ext_id = ?", (ext_id,))
+        row = await self.fetchone(
+            f"SELECT {_ARTICLE_COLS} FROM articles WHERE ext_id = ?", (ext_id,)
+        )
         return _article_from_row(row) if row else None
 
     async def article(self, article_id: int) -> Article | None:
-        row = await self.fetchone(f"SELECT {_ARTICLE_COLS} FROM articles WHERE id = ?", (article_id,))
+        row = await self.fetchone(
+            f"SELECT {_ARTICLE_COLS} FROM articles WHERE id = ?", (article_id,)
+        )
         return _article_from_row(row) if row else None
 
     async def find_exact(
@@ -280,8 +278,7 @@ class Store:
                 return "guid", _article_from_row(row)
         if canonical_url:
             row = await self.fetchone(
-                f"SELECT {_ARTICLE_COLS} FROM articles WHERE canonical_url = ? "
-                "ORDER BY id LIMIT 1",
+                f"SELECT {_ARTICLE_COLS} FROM articles WHERE canonical_url = ? ORDER BY id LIMIT 1",
                 (canonical_url,),
             )
             if row:

@@ -34,6 +34,12 @@ STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | frozenset(
     {"said", "says", "mr", "mrs", "ms", "just", "like", "new", "year", "years"}
 )
 _SEED = 0x5EED
+# Always capitalised in English, so their capital does not mark a name.
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may"
+    " june july august september october november december".split()
+)
+_ENTITY_STOP = frozenset(ENGLISH_STOP_WORDS) | _CALENDAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,11 @@ def _is_sentence_start(text: str, pos: int) -> bool:
     return i < 0 or text[i] == "\n" or text[i] in _SENTENCE_END
 
 
+def _entity_word(word: str) -> str:
+    low = word.lower().rstrip(".").replace("’", "'")
+    return low[:-2] if low.endswith("'s") else low
+
+
 def entities(text: str) -> list[str]:
     """Named-entity proxies from running text (not headlines: they are Title Case).
 
@@ -113,20 +124,18 @@ def entities(text: str) -> list[str]:
     for m in _CAP_RUN_RE.finditer(text):
         words = m.group(0).split(" ")
         start = _is_sentence_start(text, m.start())
-        while words and words[0].lower() in STOP_WORDS:
-            words.pop(0)
+        lows = [_entity_word(w) for w in words]
+        while lows and lows[0] in _ENTITY_STOP:
+            lows.pop(0)
             start = False
-        if not words:
+        while lows and lows[-1] in _ENTITY_STOP:
+            lows.pop()
+        if not lows or (len(lows) == 1 and start):
             continue
-        if len(words) == 1 and start:
-            continue
-        if len(words) >= 2:
-            out.append("E:" + " ".join(w.lower() for w in words))
-        for j, w in enumerate(words):
-            low = w.lower().rstrip(".").replace("’", "'")
-            if low.endswith("'s"):
-                low = low[:-2]
-            if (j == 0 and start) or len(low) < 2 or low in STOP_WORDS:
+        if len(lows) >= 2:
+            out.append("E:" + " ".join(lows))
+        for j, low in enumerate(lows):
+            if (j == 0 and start) or len(low) < 2 or low in _ENTITY_STOP:
                 continue
             out.append("e:" + low)
     return out
@@ -194,8 +203,16 @@ class OnlineIdf:
 class Vectorizer:
     """Turns (title, text) into L2-normalised hashed TF-IDF vectors with an online IDF."""
 
-    def __init__(self, *, bits: int = 20, title_weight: float = 2.0, entity_weight: float = 2.0):
+    def __init__(
+        self,
+        *,
+        bits: int = 20,
+        title_weight: float = 2.0,
+        entity_weight: float = 2.0,
+        max_terms: int | None = None,
+    ) -> None:
         self.hasher = FeatureHasher(bits)
+        self.max_terms = max_terms
         self.idf = OnlineIdf(self.hasher.dim)
         self.title_weight = title_weight
         self.entity_weight = entity_weight
@@ -228,10 +245,13 @@ class Vectorizer:
         return Features(cols[order], tf[order], names)
 
     def weigh(self, feats: Features) -> SparseVec:
-        """TF-IDF with the current document frequencies, L2-normalised."""
+        """TF-IDF with the current document frequencies (heaviest ``max_terms``), L2-normalised."""
         if feats.cols.size == 0:
             return SparseVec.empty()
-        return normalized(SparseVec(feats.cols, feats.tf * self.idf.weights(feats.cols)))
+        vec = SparseVec(feats.cols, feats.tf * self.idf.weights(feats.cols))
+        if self.max_terms:
+            vec = top_terms(vec, self.max_terms)
+        return normalized(vec)
 
     def transform(self, title: str, text: str, *, learn: bool) -> tuple[SparseVec, Features]:
         """Vectorise one document; with ``learn`` its terms first join the document counts."""

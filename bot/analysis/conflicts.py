@@ -1,0 +1,477 @@
+"""Conflicts between earlier and newer statements about the same fact.
+
+Method (rule-based, no language model): statements are aligned by the overlap of their
+content words (with the previous sentence added for anaphoric openers such as "The
+discussion, ..."). Typed slots (:mod:`.slots`) are then compared:
+
+* near-identical wordings (a re-report with something changed) are diffed token by token;
+  a changed figure, date, weekday, named actor or a flipped negation is a conflict unless
+  the two values are compatible ("over an hour" / "about 90 minutes");
+* paraphrases are compared slot by slot when the slots count the same thing (deaths,
+  a duration) or date the same event (the shared event word: call, meeting, attack ...).
+
+A later report raising a growing count (deaths, injured, arrested ...) with an update cue
+or a later time is a *revision*; other disagreements are *contradictions*. Statements
+that are reported speech carry "claim by NAME". The pair judge is swappable: pass any
+:class:`PairJudge` to :func:`find_conflicts`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy import sparse
+
+from bot.analysis import Statement
+from bot.analysis.attribution import article_people, speaker
+from bot.analysis.sentences import _DANGLING
+from bot.analysis.slots import (
+    MONTHS,
+    NUMBER_WORDS,
+    WEEKDAYS,
+    Slot,
+    compatible,
+    extract_slots,
+    negation_count,
+    tokenize,
+    weekday_of,
+)
+from bot.analysis.textvec import STOP_WORDS, stem
+
+NEAR_IDENTICAL = 0.6  # content overlap above which two statements are diffed token by token
+SAME_ACTORS = 0.8  # overlap, names set aside, above which a swapped name is another actor
+MIN_WORDS = 6  # shorter statements (bylines, captions) state no comparable fact
+VERBATIM = 0.75  # token-sequence similarity for a token diff to align values
+RESTATES = 0.85  # content overlap at which a newer statement is a copy of an earlier one
+SAME_FACT = 0.3  # context overlap needed to compare paraphrased dates and durations
+SAME_COUNT = 0.2  # context overlap needed to compare paraphrased counts of one class
+SAME_NEWS_CYCLE = timedelta(days=3)  # paraphrases further apart in time are not compared
+GROWING = frozenset({"deaths", "injured", "arrested", "missing", "displaced", "people", "case"})
+_UPDATE_CUES = re.compile(
+    r"\b(?:rose|risen|rising|climbed|increased|jumped|reached|now|at least|so far|updated|"
+    r"revised|latest|toll)\b",
+    re.IGNORECASE,
+)
+# Words that name the same event or thing in different outlets' wording.
+_SYNONYMS = {
+    "talk": "call conversation discussion discuss dialogue phone spoke speak talk talks",
+    "meet": "meeting meet met summit",
+    "war": "war conflict fighting hostilities invasion",
+    "attack": "attack bombing blast explosion strike raid shooting",
+    "crash": "crash collision derailment",
+    "storm": "storm hurricane typhoon cyclone flood flooding earthquake quake",
+    "election": "election vote poll ballot",
+    "deaths": "killed dead died death deaths lives fatalities",
+}
+_CANON = {stem(w): key for key, words in _SYNONYMS.items() for w in words.split()}
+_SLOT_WORDS = frozenset(MONTHS) | frozenset(WEEKDAYS) | NUMBER_WORDS
+_CAPWORD = re.compile(r"[A-Z][\w’'.-]*")
+_NAME_SKIP = frozenset(MONTHS) | frozenset(WEEKDAYS) | {"the", "a", "an", "i"}
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Two statements disagreeing about one fact.
+
+    ``kind`` is ``contradiction`` or ``revision``; ``fact`` says what is disputed;
+    ``statements`` is [earlier, newer]; ``values`` the two wordings of the disputed value;
+    ``claims`` holds "claim by NAME" (or ``None``) for each statement.
+    """
+
+    kind: str
+    fact: str
+    statements: list[Statement]
+    slot: str = ""
+    values: tuple[str, str] = ("", "")
+    claims: tuple[str | None, str | None] = (None, None)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A statement with everything the judges need, computed once."""
+
+    statement: Statement
+    tokens: list[str]
+    lower: list[str]
+    slots: list[Slot]
+    terms: set[str]
+    context: set[str]
+    claim: str | None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a judge reports for one pair: the slot type, fact and the two values."""
+
+    slot: str
+    fact: str
+    values: tuple[str, str]
+    low_high: tuple[float, float, float, float] | None = None
+    what: str = ""
+
+
+PairJudge = Callable[[Prepared, Prepared, float, float], list[Finding]]
+
+
+def _terms(tokens: list[str]) -> set[str]:
+    out: set[str] = set()
+    for tok in tokens:
+        t = tok.lower().replace("’", "'").removesuffix("'s").replace(".", "")
+        if not t or not t[0].isalpha() or t in STOP_WORDS or t in _SLOT_WORDS:
+            continue
+        s = stem(t)
+        out.add(_CANON.get(s, s))
+    return out
+
+
+def prepare(statements: Sequence[Statement]) -> list[Prepared]:
+    """Tokens, slots, content terms, context and attribution for each statement."""
+    by_article: dict[int, dict[int, Statement]] = {}
+    for st in statements:
+        by_article.setdefault(st.article_id, {})[st.position] = st
+    people = {
+        aid: article_people(s.text for s in sts.values()) for aid, sts in by_article.items()
+    }
+    out: list[Prepared] = []
+    for st in statements:
+        toks = tokenize(st.text)
+        terms = _terms(toks)
+        context = set(terms)
+        prev = by_article[st.article_id].get(st.position - 1)
+        if prev is not None and _anaphoric(st.text, prev.text):
+            context |= _terms(tokenize(prev.text))
+        who = speaker(st.text, people[st.article_id])
+        out.append(
+            Prepared(st, toks, [t.lower() for t in toks], extract_slots(st.text, toks), terms,
+                     context, f"claim by {who}" if who else None)
+        )  # fmt: skip
+    return out
+
+
+def _words(p: Prepared) -> int:
+    return sum(1 for t in p.tokens if t[:1].isalnum())
+
+
+def _anaphoric(text: str, previous: str) -> bool:
+    """Whether ``text`` leans on the sentence before it ("It ...", "The discussion, ...")."""
+    if _DANGLING.match(text):
+        return True
+    match = re.match(r"The\s+(\w+)", text)
+    if not match:
+        return False
+    head = _terms([match.group(1)])
+    return bool(head) and bool(head & _terms(tokenize(previous)))
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / float(np.sqrt(len(a) * len(b)))
+
+
+# --- near-identical pairs: token diff ----------------------------------------------
+
+
+def _in_span(slots: list[Slot], lo: int, hi: int) -> list[Slot]:
+    return [s for s in slots if s.start < max(hi, lo + 1) and s.end > lo]
+
+
+def _names(tokens: list[str], lo: int, hi: int, slots: list[Slot]) -> list[str]:
+    taken = {i for s in slots for i in range(s.start, s.end)}
+    return [
+        t.rstrip(".,")
+        for i, t in enumerate(tokens[lo:hi], start=lo)
+        if i not in taken and _CAPWORD.fullmatch(t) and t.lower().rstrip(".") not in _NAME_SKIP
+        and i > 0
+    ]  # fmt: skip
+
+
+def _same_name(a: list[str], b: list[str]) -> bool:
+    x, y = " ".join(a).replace(".", ""), " ".join(b).replace(".", "")
+    if x in y or y in x:
+        return True
+    return difflib.SequenceMatcher(None, x.lower(), y.lower()).ratio() >= 0.8
+
+
+def diff_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Finding]:
+    """Conflicts in the changed spans of two near-identical statements."""
+    if sim < NEAR_IDENTICAL:
+        return []
+    findings: list[Finding] = []
+    matcher = difflib.SequenceMatcher(None, a.lower, b.lower, autojunk=False)
+    if matcher.ratio() < VERBATIM:
+        return []
+    context = _context_words(a, b)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        sa, sb = _in_span(a.slots, i1, i2), _in_span(b.slots, j1, j2)
+        for x in sa:
+            for y in sb:
+                f = _compare(x, y, a, b, context)
+                if f:
+                    findings.append(f)
+        short = max(i2 - i1, j2 - j1) <= 3
+        if short and negation_count(a.lower[i1:i2]) % 2 != negation_count(b.lower[j1:j2]) % 2:
+            changed = " ".join(a.tokens[i1:i2]) or "—", " ".join(b.tokens[j1:j2]) or "—"
+            findings.append(Finding("negation", f"whether {context}", changed))
+            continue
+        na, nb = _names(a.tokens, i1, i2, a.slots), _names(b.tokens, j1, j2, b.slots)
+        if na and nb and short and not _same_name(na, nb) and _rest_overlap(a, b, na, nb):
+            findings.append(Finding("actor", f"who/where: {context}", (" ".join(na), " ".join(nb))))
+    return findings
+
+
+def _rest_overlap(a: Prepared, b: Prepared, na: list[str], nb: list[str]) -> bool:
+    """Whether the statements agree once the swapped names are set aside (same role)."""
+    rest_a, rest_b = a.terms - _terms(na), b.terms - _terms(nb)
+    return len(rest_a) >= 3 and _overlap(rest_a, rest_b) >= SAME_ACTORS
+
+
+def _context_words(a: Prepared, b: Prepared, limit: int = 6) -> str:
+    shared = [t for t in a.lower if _terms([t]) and _terms([t]) <= b.terms]
+    seen: list[str] = []
+    for w in shared:
+        if w not in seen:
+            seen.append(w)
+    return " ".join(seen[:limit])
+
+
+def _compare(x: Slot, y: Slot, a: Prepared, b: Prepared, context: str) -> Finding | None:
+    """A finding when slots ``x`` (of a) and ``y`` (of b) disagree."""
+    year_a, year_b = a.statement.published.year, b.statement.published.year
+    if x.kind == "weekday" and y.kind == "date" or x.kind == "date" and y.kind == "weekday":
+        day, other = (x, y) if x.kind == "weekday" else (y, x)
+        wd = weekday_of(other, year_b if other is y else year_a)
+        if wd is None or wd == int(day.low):
+            return None
+        return Finding("weekday", f"day of {context}", (x.text, y.text))
+    if {x.kind, y.kind} == {"quantity", "year"}:  # a figure replaced by a year-like figure
+        x, y = replace(x, kind="quantity"), replace(y, kind="quantity")
+    if x.kind != y.kind or compatible(x, y):
+        return None
+    if x.kind == "quantity" and x.what != y.what and "number" not in (x.what, y.what):
+        return None
+    label = {"quantity": f"{x.what} figure", "duration": "duration", "date": "date",
+             "weekday": "day", "year": "year", "time": "time"}[x.kind]  # fmt: skip
+    return Finding(x.kind, f"{label}: {context}", (x.text, y.text),
+                   (x.low, x.high, y.low, y.high), x.what)  # fmt: skip
+
+
+# --- paraphrased pairs: typed slots about the same thing ----------------------------
+
+_TEMPORAL = ("weekday", "date")
+
+
+_REPORTING = frozenset(
+    "said say says told reported report announced added stated met spoke quoted "
+    "late early earlier later last since until".split()
+)
+
+
+def _window(p: Prepared, slot: Slot, width: int = 8) -> set[str]:
+    """Content terms near ``slot``; empty when a date only tells when something was said."""
+    lo = max(0, slot.start - width)
+    before = [w for w in p.lower[max(0, slot.start - 2) : slot.start] if w != "on"]
+    if slot.kind in _TEMPORAL and before and before[-1] in _REPORTING:
+        return set()
+    return _terms(p.tokens[lo : slot.start] + p.tokens[slot.end : slot.end + width])
+
+
+_SKIP_BEFORE = frozenset("on last this the early late , of".split())
+_HAPPENED = frozenset("place occurred happened held took began started ended".split())
+
+
+def _attached_event(p: Prepared, slot: Slot) -> set[str]:
+    """The event a date or weekday belongs to: "the call on Thursday", "the July 25 crash",
+    "the talks, which took place on Wednesday" (never "said Thursday", "met Friday")."""
+    k = slot.start - 1
+    while k >= 0 and p.lower[k] in _SKIP_BEFORE:
+        k -= 1
+    events: set[str] = set()
+    if k >= 0:
+        before = _terms([p.tokens[k]])
+        events |= before & _EVENTS
+        if p.lower[k] in _HAPPENED:
+            events |= _terms(p.tokens[max(0, k - 8) : k]) & _EVENTS
+            if not events and _anaphoric(p.statement.text, ""):
+                events |= p.context & _EVENTS
+    m = slot.end
+    while m < len(p.lower) and p.lower[m] in ("'s", "’s", "s"):
+        m += 1
+    if m < len(p.tokens):
+        events |= _terms([p.tokens[m]]) & _EVENTS
+    return events
+
+
+def slot_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Finding]:
+    """Conflicts between paraphrases: same counted thing, or same event dated differently."""
+    if sim >= NEAR_IDENTICAL or ctx_sim < SAME_COUNT:
+        return []
+    gap = abs(a.statement.published - b.statement.published)
+    if gap > SAME_NEWS_CYCLE:
+        return []  # weekdays and running counts refer to different moments
+    findings: list[Finding] = []
+    for x in a.slots:
+        for y in b.slots:
+            if x.kind in _TEMPORAL and y.kind in _TEMPORAL or x.kind == y.kind == "duration":
+                if ctx_sim < SAME_FACT:
+                    continue
+            elif not (x.kind == y.kind == "quantity" and x.what == y.what and x.what in _CLASSES):
+                continue
+            if x.kind in _TEMPORAL:
+                shared = _attached_event(a, x) & _attached_event(b, y)
+            else:
+                shared = _window(a, x) & _window(b, y) & _EVENTS
+            if not shared:
+                continue
+            event = sorted(shared)[0]
+            if x.kind == "quantity" and _anchors_differ(a, b):
+                continue
+            f = _compare(x, y, a, b, f"the {event}" if x.kind != "quantity" else f"{event} toll")
+            if f:
+                findings.append(f)
+    return findings
+
+
+_EVENTS = frozenset({"talk", "meet", "attack", "election", "war", "crash", "storm"})
+
+
+def _anchors_differ(a: Prepared, b: Prepared) -> bool:
+    """Both statements are dated (weekday/date) and no date of one fits the other."""
+    ta = [s for s in a.slots if s.kind in _TEMPORAL]
+    tb = [s for s in b.slots if s.kind in _TEMPORAL]
+    return bool(ta and tb) and not any(x.kind == y.kind and compatible(x, y) for x in ta for y in tb)
+
+
+_CLASSES = frozenset({"deaths", "injured", "arrested", "missing", "displaced"})
+
+
+def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Finding]:
+    return diff_judge(a, b, sim, ctx_sim) + slot_judge(a, b, sim, ctx_sim)
+
+
+# --- driver -------------------------------------------------------------------------
+
+
+def _matrix(sets: list[set[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
+    rows, cols = [], []
+    for i, s in enumerate(sets):
+        for t in s:
+            rows.append(i)
+            cols.append(vocab.setdefault(t, len(vocab)))
+    data = np.ones(len(rows))
+    return sparse.csr_matrix((data, (rows, cols)), shape=(len(sets), max(len(vocab), 1)))
+
+
+def _overlaps(a: list[set[str]], b: list[set[str]]) -> np.ndarray:
+    vocab: dict[str, int] = {}
+    ma, mb = _matrix(a, vocab), _matrix(b, vocab)
+    ma.resize((len(a), len(vocab)))
+    mb.resize((len(b), len(vocab)))
+    inter = np.asarray((ma @ mb.T).todense())
+    na = np.sqrt(np.array([max(len(s), 1) for s in a]))[:, None]
+    nb = np.sqrt(np.array([max(len(s), 1) for s in b]))[None, :]
+    return np.asarray(inter / (na * nb))
+
+
+def _templated(prepared: list[Prepared]) -> list[bool]:
+    """Statements with a near-twin in their own article (transcripts, lists, tables): the
+    article itself gives the fact several values, so a re-report cannot contradict it."""
+    sims = _overlaps([p.terms for p in prepared], [p.terms for p in prepared])
+    flags = []
+    for i, p in enumerate(prepared):
+        twin = False
+        for k in np.nonzero(sims[i] >= 0.9)[0]:
+            q = prepared[int(k)]
+            if k != i and q.statement.article_id == p.statement.article_id and q.statement.text != p.statement.text:
+                twin = True
+                break
+        flags.append(twin)
+    return flags
+
+
+def classify(finding: Finding, a: Prepared, b: Prepared) -> str:
+    """``revision`` for a later, higher count of a growing quantity; else ``contradiction``."""
+    if finding.slot != "quantity" or finding.low_high is None or finding.what not in GROWING:
+        return "contradiction"
+    a_lo, a_hi, b_lo, b_hi = finding.low_high
+    if not b_lo > a_hi or b_lo > 10 * max(a_hi, 1.0):
+        return "contradiction"
+    later = b.statement.published > a.statement.published
+    if later or _UPDATE_CUES.search(b.statement.text):
+        return "revision"
+    return "contradiction"
+
+
+def find_conflicts(
+    earlier: Sequence[Statement],
+    newer: Sequence[Statement],
+    *,
+    judge: PairJudge = default_judge,
+) -> list[Conflict]:
+    """Conflicts between ``earlier`` and ``newer`` statements, earlier first in each.
+
+    Pass whole articles' statements (positions let anaphoric sentences borrow the context
+    of the sentence before). A newer statement whose text already appears among the
+    earlier ones is a re-report and never conflicts.
+    """
+    if not earlier or not newer:
+        return []
+    old = [p for p in prepare(earlier) if _words(p) >= MIN_WORDS]
+    known = {" ".join(s.text.split()) for s in earlier}
+    new = [
+        p
+        for p in prepare(newer)
+        if _words(p) >= MIN_WORDS and " ".join(p.statement.text.split()) not in known
+    ]
+    if not old:
+        return []
+    if not new:
+        return []
+    sims = _overlaps([p.terms for p in old], [p.terms for p in new])
+    ctx = _overlaps([p.context for p in old], [p.context for p in new])
+    templated = _templated(old)
+    best = sims.max(axis=0)
+    pairs = [
+        (float(sims[i, j]), int(i), int(j))
+        for i, j in zip(*np.nonzero(np.maximum(sims, ctx) >= SAME_COUNT), strict=True)
+        if not templated[i]
+    ]
+    conflicts: list[Conflict] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for sim, i, j in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+        a, b = old[i], new[j]
+        if sim < RESTATES <= best[j]:
+            continue  # b restates another earlier statement: compare it with that one only
+        for f in judge(a, b, sim, float(ctx[i, j])):
+            va, vb = f.values[0].lower(), f.values[1].lower()
+            keys = [(f.slot, va, vb, "a" + a.statement.text), (f.slot, va, vb, "b" + b.statement.text)]
+            if any(k in seen for k in keys):
+                continue
+            seen.update(keys)
+            conflicts.append(
+                Conflict(classify(f, a, b), f.fact, [a.statement, b.statement], f.slot,
+                         f.values, (a.claim, b.claim))
+            )  # fmt: skip
+    return conflicts
+
+
+__all__ = [
+    "Conflict",
+    "Finding",
+    "PairJudge",
+    "Prepared",
+    "classify",
+    "default_judge",
+    "diff_judge",
+    "find_conflicts",
+    "prepare",
+    "slot_judge",
+]

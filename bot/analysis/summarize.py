@@ -1,0 +1,155 @@
+"""Extractive multi-source summary of a story: central, non-redundant, attributed sentences.
+
+Method: candidate sentences (self-contained, no page furniture) from every article,
+TF-IDF vectors, continuous LexRank centrality weighted by a lead prior (early sentences
+say what happened) and by closeness to the headlines, then greedy MMR selection that
+drops near-duplicates and prefers outlets not yet quoted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.analysis import ArticleText, Statement
+from bot.analysis.sentences import is_self_contained, split_sentences
+from bot.analysis.textvec import cosine, lexrank, tfidf
+
+REDUNDANT = 0.5  # cosine above which two sentences say the same thing
+SUMMARY_DEPTH = 12  # sentences beyond this index of an article never lead a summary
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    statement: Statement
+    clean: bool  # passes is_self_contained
+
+
+def candidates(
+    articles: Sequence[ArticleText],
+    *,
+    allow_unclean: bool = False,
+    max_position: int | None = None,
+) -> list[Candidate]:
+    """Sentences of the articles worth considering, de-duplicated by exact text, in order.
+
+    ``max_position`` keeps only the first sentences of each article.
+    """
+    seen: set[str] = set()
+    out: list[Candidate] = []
+    for article in sorted(articles, key=lambda a: (a.published, a.id)):
+        for position, text in enumerate(split_sentences(article.text)):
+            if max_position is not None and position > max_position:
+                break
+            key = " ".join(text.lower().split())
+            if key in seen:
+                continue
+            clean = is_self_contained(text)
+            if not clean and not allow_unclean:
+                continue
+            seen.add(key)
+            statement = Statement(text, article.id, article.outlet, article.published, position)
+            out.append(Candidate(statement, clean))
+    return out
+
+
+def lead_prior(position: int) -> float:
+    """Weight of a sentence by its place in the article: the lead says what happened."""
+    return float(1.0 / np.sqrt(1.0 + position))
+
+
+def length_prior(text: str) -> float:
+    words = len(text.split())
+    if words < 10:
+        return 0.7
+    if words > 40:
+        return max(0.5, 1.0 - (words - 40) / 60)
+    return 1.0
+
+
+def mmr_select(
+    scores: np.ndarray,
+    sim: np.ndarray,
+    outlets: Sequence[str],
+    n: int,
+    *,
+    lam: float = 0.75,
+    redundant: float = REDUNDANT,
+    first_from: Sequence[int] | None = None,
+) -> list[int]:
+    """Greedy maximal-marginal-relevance choice of ``n`` indices.
+
+    Items more similar than ``redundant`` to a chosen one are never taken; an outlet
+    already quoted costs a quarter of the score while other outlets remain.
+    ``first_from`` restricts the first pick (e.g. to lead sentences).
+    """
+    count = len(scores)
+    if count == 0 or n <= 0:
+        return []
+    top = float(scores.max()) or 1.0
+    norm = scores / top
+    chosen: list[int] = []
+    used: set[str] = set()
+    allowed = np.ones(count, dtype=bool)
+    while len(chosen) < min(n, count):
+        best, best_value = -1, -np.inf
+        pool = first_from if (not chosen and first_from) else range(count)
+        fresh = any(outlets[i] not in used for i in range(count) if allowed[i])
+        for i in pool:
+            if not allowed[i]:
+                continue
+            overlap = max((sim[i, j] for j in chosen), default=0.0)
+            value = lam * norm[i] - (1 - lam) * overlap
+            if fresh and outlets[i] in used:
+                value -= 0.25 * lam * norm[i]
+            if value > best_value:
+                best, best_value = i, value
+        if best < 0:
+            break
+        chosen.append(best)
+        used.add(outlets[best])
+        allowed[best] = False
+        allowed &= sim[best] <= redundant
+    return chosen
+
+
+def summarize(articles: Sequence[ArticleText], n: int = 3) -> list[Statement]:
+    """The ``n`` (2-4 recommended) sentences that best tell the story, lead first.
+
+    Each returned :class:`Statement` carries its outlet and time for attribution.
+    """
+    pool = candidates(articles, max_position=SUMMARY_DEPTH)
+    if not pool:
+        pool = [
+            c
+            for c in candidates(articles, allow_unclean=True, max_position=SUMMARY_DEPTH)
+            if len(c.statement.text) > 40
+        ]
+    if not pool:
+        return []
+    texts = [c.statement.text for c in pool]
+    titles = [a.title for a in articles if a.title.strip()]
+    matrix = tfidf(texts + titles)
+    sent_vecs, title_vecs = matrix[: len(texts)], matrix[len(texts) :]
+    sim = cosine(sent_vecs, sent_vecs)
+    centrality = lexrank(sim)
+    title_sim = (
+        cosine(sent_vecs, title_vecs).max(axis=1) if titles else np.zeros(len(texts))
+    )
+    positions = [c.statement.position for c in pool]
+    scores = np.array(
+        [
+            centrality[i] * lead_prior(positions[i]) * (0.5 + title_sim[i]) * length_prior(texts[i])
+            for i in range(len(pool))
+        ]
+    )
+    leads = [i for i, p in enumerate(positions) if p <= 1]
+    chosen = mmr_select(
+        scores, sim, [c.statement.outlet for c in pool], n, first_from=leads or None
+    )
+    return [pool[i].statement for i in chosen]
+
+
+__all__ = ["Candidate", "candidates", "lead_prior", "mmr_select", "summarize"]

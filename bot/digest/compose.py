@@ -1,0 +1,171 @@
+"""Compose one channel's digest: only stories with coverage new to the channel.
+
+For a story the channel has not seen: a short multi-source summary. For a story it knows: what
+the new articles add (novel statements) and what they contradict or revise. Every statement is
+attributed to its outlet. The analysis functions are pure (``bot.analysis``); this module
+gathers their input from the store and the channel's memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.analysis import ArticleText, Statement, article_statements
+from bot.analysis.conflicts import find_conflicts
+from bot.analysis.novelty import novel_statements
+from bot.analysis.summarize import summarize
+from bot.digest.memory import delivered_articles, delivered_statements, known_stories
+from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
+from bot.models import Article
+from bot.settings import DigestSettings
+from bot.storage import Store
+from bot.topics import match_stories
+
+
+@dataclass(slots=True)
+class Composed:
+    """A digest plus what it shows, for recording it as delivered."""
+
+    digest: Digest
+    shown: list[tuple[int, list[int], list[str]]] = field(default_factory=list)
+
+
+def _text(a: Article) -> ArticleText:
+    assert a.id is not None
+    return ArticleText(
+        id=a.id, title=a.title, text=a.text, outlet=a.outlet, published=a.published_at
+    )
+
+
+class _Refs:
+    def __init__(self, articles: dict[int, Article]) -> None:
+        self.articles = articles
+
+    def statement(self, s: Statement, claim_by: str | None = None) -> StatementRef:
+        art = self.articles[s.article_id]
+        return StatementRef(
+            text=s.text,
+            article_id=art.ext_id,
+            source=s.outlet,
+            published=s.published,
+            url=art.url,
+            claim_by=claim_by,
+        )
+
+
+async def _story_articles(
+    store: Store, story_id: int
+) -> tuple[list[Article], dict[int, list[str]]]:
+    rows = await store.fetchall(
+        "SELECT id FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+        "ORDER BY published_at, id",
+        (story_id,),
+    )
+    originals: list[Article] = []
+    outlets: dict[int, list[str]] = {}
+    for (article_id,) in rows:
+        article = await store.article(int(article_id))
+        if article is not None and article.id is not None:
+            originals.append(article)
+            outlets[article.id] = await store.outlets_of(article.id)
+    return originals, outlets
+
+
+async def candidate_stories(
+    store: Store, *, topic: str | None, story_id: int | None, limit: int
+) -> list[int]:
+    if story_id is not None:
+        return [story_id]
+    if topic:
+        return [m.story_id for m in await match_stories(store, topic, limit=limit * 3)]
+    rows = await store.fetchall(
+        "SELECT id FROM stories WHERE merged_into IS NULL ORDER BY last_seen_at DESC, id"
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def compose_digest(
+    store: Store,
+    settings: DigestSettings,
+    *,
+    key: str,
+    channel: str,
+    now: datetime,
+    topic: str | None = None,
+    story_id: int | None = None,
+) -> Composed:
+    """The digest for channel ``key``: new stories summarised, known ones updated."""
+    digest = Digest(channel=channel, generated_at=now, topic=topic)
+    composed = Composed(digest)
+    seen_articles = await delivered_articles(store, key)
+    seen_stories = await known_stories(store, key)
+    for sid in await candidate_stories(
+        store, topic=topic, story_id=story_id, limit=settings.max_stories
+    ):
+        if len(digest.stories) >= settings.max_stories:
+            break
+        originals, outlets = await _story_articles(store, sid)
+        fresh = [a for a in originals if a.id not in seen_articles]
+        if not fresh:
+            continue
+        old = [a for a in originals if a.id in seen_articles]
+        row = await store.fetchone("SELECT public_id, title FROM stories WHERE id = ?", (sid,))
+        if row is None:
+            continue
+        refs = _Refs({a.id: a for a in originals if a.id is not None})
+        known = sid in seen_stories
+        story = StoryDigest(id=row[0], title=row[1], known=known)
+        for a in fresh:
+            assert a.id is not None
+            story.articles.append(ArticleRef(a.ext_id, a.title, a.url, a.outlet, a.published_at))
+            for outlet in outlets[a.id]:
+                if outlet not in story.outlets:
+                    story.outlets.append(outlet)
+        shown_text: list[str] = []
+        if not known:
+            for s in summarize([_text(a) for a in fresh], n=settings.summary_sentences):
+                story.summary.append(refs.statement(s))
+                shown_text.append(s.text)
+            earlier, newer = _split_for_conflicts(fresh)
+            already: list[str] = []
+        else:
+            already = await delivered_statements(store, key, sid)
+            background = already + [a.text for a in old]
+            for s in novel_statements(
+                [_text(a) for a in fresh], background, max_items=settings.max_new_statements
+            ):
+                story.new.append(refs.statement(s))
+                shown_text.append(s.text)
+            earlier = [st for a in old for st in article_statements(_text(a))]
+            newer = [st for a in fresh for st in article_statements(_text(a))]
+        for conflict in find_conflicts(earlier, newer):
+            statements = [refs.statement(s, _claim(conflict, s)) for s in conflict.statements]
+            if all(s.text in already for s in statements):
+                continue  # the channel was shown this disagreement before
+            story.conflicts.append(ConflictRef(conflict.kind, conflict.fact, statements))
+            shown_text.extend(s.text for s in statements)
+        digest.stories.append(story)
+        shown_ids = [a.id for a in fresh if a.id is not None]
+        composed.shown.append((sid, shown_ids, shown_text))
+    return composed
+
+
+def _split_for_conflicts(articles: list[Article]) -> tuple[list[Statement], list[Statement]]:
+    """Within a new story: each article's statements against those of the articles before it."""
+    if len(articles) < 2:
+        return [], []
+    first = articles[: len(articles) // 2] or articles[:1]
+    rest = articles[len(first) :]
+    return (
+        [st for a in first for st in article_statements(_text(a))],
+        [st for a in rest for st in article_statements(_text(a))],
+    )
+
+
+def _claim(conflict: object, statement: Statement) -> str | None:
+    claims = getattr(conflict, "claims", None)
+    if isinstance(claims, dict):
+        value = claims.get(statement)
+        return str(value) if value else None
+    return None

@@ -1,0 +1,88 @@
+"""Per-channel memory: which articles and statements each channel has been given."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from bot.digest.model import Digest
+from bot.storage import Store
+from bot.storage.store import to_iso
+
+
+def channel_key(platform: str, workspace: str, channel: str) -> str:
+    return f"{platform}:{workspace}:{channel}"
+
+
+async def delivered_articles(store: Store, key: str) -> set[int]:
+    rows = await store.fetchall(
+        "SELECT DISTINCT article_id FROM delivered_items WHERE channel_key = ? "
+        "AND article_id IS NOT NULL",
+        (key,),
+    )
+    return {int(r[0]) for r in rows}
+
+
+async def delivered_statements(store: Store, key: str, story_id: int) -> list[str]:
+    rows = await store.fetchall(
+        "SELECT statement FROM delivered_items WHERE channel_key = ? AND story_id = ? "
+        "AND statement IS NOT NULL ORDER BY rowid",
+        (key, story_id),
+    )
+    return [r[0] for r in rows]
+
+
+async def known_stories(store: Store, key: str) -> set[int]:
+    rows = await store.fetchall(
+        "SELECT DISTINCT story_id FROM delivered_items WHERE channel_key = ?", (key,)
+    )
+    return {int(r[0]) for r in rows}
+
+
+async def record_delivery(
+    store: Store,
+    *,
+    key: str,
+    digest: Digest,
+    shown: list[tuple[int, list[int], list[str]]],
+    idempotency_key: str,
+    subscription_id: int | None = None,
+    status: str = "sent",
+    now: datetime,
+) -> int | None:
+    """Store the digest and what it showed: ``shown`` is (story id, article ids, statements).
+
+    Returns the delivery id, or ``None`` when this idempotency key was already recorded.
+    """
+    async with store.transaction() as conn:
+        async with conn.execute(
+            "SELECT id FROM deliveries WHERE idempotency_key = ?", (idempotency_key,)
+        ) as cur:
+            if await cur.fetchone():
+                return None
+        cur2 = await conn.execute(
+            "INSERT INTO deliveries (subscription_id, channel_key, idempotency_key, status, "
+            "payload, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                subscription_id,
+                key,
+                idempotency_key,
+                status,
+                json.dumps(digest.to_json(), ensure_ascii=False),
+                to_iso(now),
+                to_iso(now) if status == "sent" else None,
+            ),
+        )
+        delivery_id = int(cur2.lastrowid or 0)
+        rows: list[tuple[object, ...]] = []
+        for story_id, article_ids, statements in shown:
+            rows.extend((key, delivery_id, story_id, aid, None, to_iso(now)) for aid in article_ids)
+            rows.extend(
+                (key, delivery_id, story_id, None, text, to_iso(now)) for text in statements
+            )
+        await conn.executemany(
+            "INSERT INTO delivered_items (channel_key, delivery_id, story_id, article_id, "
+            "statement, delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return delivery_id

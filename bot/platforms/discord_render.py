@@ -1,0 +1,121 @@
+"""Digest -> Discord message payloads (content + embeds as dicts), within Discord's limits.
+
+Limits: content 2,000 chars; embed title 256, description 4,096, 25 fields (name 256, value
+1,024), footer 2,048, 6,000 chars across all embeds of a message, 10 embeds per message.
+Content never pings: mentions and markdown are escaped here and ``allowed_mentions`` is none
+where messages are sent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.platforms.safety import clip, host_of, safe_url
+
+CONTENT_MAX = 2000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+EMBED_TOTAL_MAX = 6000
+EMBEDS_PER_MESSAGE = 10
+
+_MARKDOWN_RE = re.compile(r"([\\*_~`|>\[\]()#-])")
+_MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
+
+
+def escape(text: str) -> str:
+    """Neutralise Discord markdown and mentions in untrusted text."""
+    text = _MARKDOWN_RE.sub(r"\\\1", text)
+    text = _MENTION_RE.sub(lambda m: "@\u200b" + (m.group(1) or f"{m.group(2)}{m.group(3)}"), text)
+    return text.replace("@", "@\u200b")
+
+
+def _bullet(s: StatementRef) -> str:
+    claim = f" (claim by {escape(s.claim_by)})" if s.claim_by else ""
+    return f"• {escape(s.text)}{claim} — *{escape(s.source)}*"
+
+
+def _description(story: StoryDigest) -> str:
+    parts: list[str] = []
+    if story.summary:
+        parts.append("\n".join(_bullet(s) for s in story.summary))
+    if story.new:
+        parts.append("**What's new**\n" + "\n".join(_bullet(s) for s in story.new))
+    for c in story.conflicts:
+        rows = [f"⚠️ **{escape(c.kind)}**: {escape(c.fact)}"]
+        for s in c.statements:
+            when = s.published.strftime("%d %b %H:%M UTC")
+            rows.append(f"> {_bullet(s)}, {when}")
+        parts.append("\n".join(rows))
+    return clip("\n\n".join(parts), DESCRIPTION_MAX)
+
+
+def _embed_size(embed: dict[str, Any]) -> int:
+    size = len(embed.get("title", "")) + len(embed.get("description", ""))
+    size += len(embed.get("footer", {}).get("text", ""))
+    size += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    return size
+
+
+def story_embed(story: StoryDigest) -> dict[str, Any]:
+    label = "Update" if story.known else "New story"
+    embed: dict[str, Any] = {
+        "title": clip(f"{label}: {story.title}", TITLE_MAX),
+        "description": _description(story),
+        "footer": {"text": clip(f"{story.id} · {', '.join(story.outlets)}", 2048)},
+        "fields": [],
+    }
+    first = next((safe_url(a.url) for a in story.articles if safe_url(a.url)), None)
+    if first:
+        embed["url"] = first
+    for article in story.articles[:FIELDS_MAX]:
+        url = safe_url(article.url)
+        value = (
+            f"{escape(article.title)}\n<{url}> ({host_of(url)})" if url else escape(article.title)
+        )
+        embed["fields"].append(
+            {
+                "name": clip(escape(article.source), FIELD_NAME_MAX),
+                "value": clip(value, FIELD_VALUE_MAX),
+                "inline": False,
+            }
+        )
+    while _embed_size(embed) > EMBED_TOTAL_MAX and embed["fields"]:
+        embed["fields"].pop()
+    if _embed_size(embed) > EMBED_TOTAL_MAX:
+        room = EMBED_TOTAL_MAX - (_embed_size(embed) - len(embed["description"]))
+        embed["description"] = clip(embed["description"], max(room, 1))
+    return embed
+
+
+def render_discord(digest: Digest) -> list[dict[str, Any]]:
+    """One or more message payloads ``{"content", "embeds"}`` that each respect the limits."""
+    head = f"**newsbot digest** · {digest.generated_at:%d %b %Y %H:%M} UTC"
+    if digest.topic:
+        head += f" · topic: {escape(digest.topic)}"
+    if digest.empty:
+        return [
+            {
+                "content": clip(head + "\nNothing new since the last digest.", CONTENT_MAX),
+                "embeds": [],
+            }
+        ]
+    messages: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
+    total = 0
+    for story in digest.stories:
+        embed = story_embed(story)
+        size = _embed_size(embed)
+        if current and (len(current) == EMBEDS_PER_MESSAGE or total + size > EMBED_TOTAL_MAX):
+            messages.append({"content": None, "embeds": current})
+            current, total = [], 0
+        current.append(embed)
+        total += size
+    if current:
+        messages.append({"content": None, "embeds": current})
+    messages[0]["content"] = clip(head, CONTENT_MAX)
+    return messages
