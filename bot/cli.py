@@ -90,7 +90,7 @@ def settings() -> Settings:
     try:
         s = load_settings(state.config, db_path=state.db)
     except ConfigError as exc:
-        err.print(f"[red]config error:[/red] {exc}", markup=True, highlight=False)
+        say_err(f"config error: {exc}")
         raise typer.Exit(2) from None
     level = logging.DEBUG if state.verbose else getattr(logging, s.logging.level)
     logging.basicConfig(
@@ -113,14 +113,19 @@ def run(make: Callable[[Services], Awaitable[T]], s: Settings | None = None) -> 
     try:
         return asyncio.run(main())
     except (UserError, ConfigError) as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
+        say_err(f"error: {exc}")
         raise typer.Exit(2) from None
     except StorageError as exc:
-        err.print(f"database error: {exc}", highlight=False, markup=False)
+        say_err(f"database error: {exc}")
         raise typer.Exit(1) from None
     except NewsbotError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
+        say_err(f"error: {exc}")
         raise typer.Exit(1) from None
+
+
+def say_err(text: str) -> None:
+    """One unwrapped line to stderr (errors and warnings must stay one line)."""
+    sys.stderr.write(text + "\n")
 
 
 def echo(text: str) -> None:
@@ -178,7 +183,7 @@ def ingest(
 
     report = run(go)
     for warning in report.warnings:
-        err.print(f"warning: {warning}", highlight=False, markup=False)
+        say_err(f"warning: {warning}")
     if fmt is Format.json:
         print_json(
             {
@@ -202,26 +207,36 @@ def ingest(
 # --------------------------------------------------------------------------- digest
 @app.command()
 def digest(
+    channel: Annotated[str, typer.Option(help="Local channel whose memory to use.")] = "console",
+    topic: Annotated[
+        str | None, typer.Option(help="Topic query: only stories it matches.")
+    ] = None,
+    story_id: Annotated[str | None, typer.Option("--story", help="Follow one story id.")] = None,
+    commit: Annotated[
+        bool, typer.Option("--commit", help="Record as delivered: the next digest shows only news.")
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
     sync: Annotated[bool, typer.Option(help="Ingest the configured seed folders first.")] = True,
 ) -> None:
-    """Print a digest (ingests the configured seed folders first)."""
-    from bot.views import articles_digest
+    """Print what CHANNEL has not been told yet: new stories summarised, known ones updated."""
+    from bot.digest.render import render_digest
+    from bot.digest.service import local_digest
+    from bot.models import utcnow
 
     async def go(sv: Services) -> Any:
         if sync:
             report = await sv.sync_seeds()
             for warning in report.warnings:
-                err.print(f"warning: {warning}", highlight=False, markup=False)
-        return await articles_digest(sv)
+                say_err(f"warning: {warning}")
+        return await local_digest(
+            sv, channel=channel, now=utcnow(), topic=topic, story_ref=story_id, commit=commit
+        )
 
-    data = run(go)
+    result = run(go)
     if fmt is Format.json:
-        print_json(data)
+        print_json(result.to_json())
     else:
-        from bot.views import render_articles_digest
-
-        echo(render_articles_digest(data))
+        echo(render_digest(result))
 
 
 # --------------------------------------------------------------------------- stories
@@ -261,7 +276,7 @@ def story(
     if plot is not None:
         points = [(datetime.fromisoformat(c["published"]), c["source"]) for c in data["coverage"]]
         plot.write_bytes(coverage_png(data["title"], points))
-        err.print(f"coverage timeline written to {plot}", highlight=False)
+        say_err(f"coverage timeline written to {plot}")
     if fmt is Format.json:
         print_json(data)
     else:
@@ -295,7 +310,7 @@ def export(
     from bot.views import export_rows
 
     if what not in ("articles", "stories"):
-        err.print(f"error: export takes 'articles' or 'stories', not {what!r}")
+        say_err(f"error: export takes 'articles' or 'stories', not {what!r}")
         raise typer.Exit(2)
     rows = run(lambda sv: export_rows(sv, what))
     if fmt is ExportFormat.json:

@@ -1,0 +1,200 @@
+"""The `/news` command, implemented once for every platform.
+
+Adapters build a :class:`~handlers.base.CommandRequest` (subcommand name + string options),
+call :func:`dispatch` and render the :class:`~handlers.base.Reply`. Slash-command text
+(Slack's ``/news subscribe "ukraine election" daily 08:00 Europe/Paris``, the console) is
+turned into the same request by :func:`parse_text`. Option specs tell an adapter which options
+take story or subscription ids; :func:`autocomplete` suggests them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Mapping
+
+from bot.errors import UserError
+from bot.services import Services
+from handlers import digest as _digest
+from handlers import search as _search
+from handlers import sources as _sources
+from handlers import stories as _stories
+from handlers import subscriptions as _subs
+from handlers.base import CommandRequest, CommandSpec, Option, Reply
+
+log = logging.getLogger("newsbot.handlers")
+
+ROOT_COMMAND = "news"
+
+_SCHEDULE = Option(
+    "schedule",
+    "hourly, 'daily 08:00', 'weekdays 09:00', 'weekly mon 09:00' or cron '0 8 * * 1-5'",
+    required=False,
+)
+_TIMEZONE = Option("timezone", "IANA time zone, e.g. Europe/Paris (default UTC)", required=False)
+_QUIET = Option("quiet", "quiet hours in your time zone, e.g. 22:00-07:00", required=False)
+
+ALL_COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "search",
+        "Search stored articles (words, \"phrases\", AND/OR/NOT)",
+        _search.search,
+        (Option("query", "what to look for"),),
+    ),
+    CommandSpec(
+        "story",
+        "A story: summary, sources, conflicts and coverage timeline",
+        _stories.story,
+        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+    ),
+    CommandSpec("topics", "Active stories right now", _stories.topics),
+    CommandSpec(
+        "subscribe",
+        "Get digests of a topic in this channel",
+        _subs.subscribe,
+        (Option("topic", "topic query, e.g. ukraine AND election"), _SCHEDULE, _TIMEZONE, _QUIET),
+    ),
+    CommandSpec(
+        "follow",
+        "Get updates of one story in this channel",
+        _subs.follow,
+        (
+            Option("story", "story id, e.g. s-4f2a", autocomplete="story"),
+            _SCHEDULE,
+            _TIMEZONE,
+            _QUIET,
+        ),
+    ),
+    CommandSpec(
+        "unsubscribe",
+        "Stop a subscription of this channel",
+        _subs.unsubscribe,
+        (Option("subscription", "subscription id, e.g. sub-12", autocomplete="subscription"),),
+    ),
+    CommandSpec("subscriptions", "This channel's subscriptions", _subs.list_subscriptions),
+    CommandSpec("digest", "This channel's digest, now", _digest.digest),
+    CommandSpec(
+        "conflicts",
+        "Where outlets disagree or revised a fact in a story",
+        _stories.conflicts,
+        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+    ),
+    CommandSpec(
+        "sources",
+        "Manage feeds: add|remove|list|status [url] (admins)",
+        _sources.sources,
+        (
+            Option("action", "add, remove, list or status"),
+            Option("url", "feed URL (add, remove, status)", required=False),
+        ),
+        admin_only=True,
+    ),
+)
+
+COMMANDS: Mapping[str, CommandSpec] = {spec.name: spec for spec in ALL_COMMANDS}
+SOURCE_ACTIONS = ("add", "remove", "list", "status")
+
+
+def help_reply() -> Reply:
+    lines = []
+    for spec in ALL_COMMANDS:
+        usage = " ".join(
+            f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options
+        )
+        admin = " (admins)" if spec.admin_only else ""
+        lines.append(f"/{ROOT_COMMAND} {spec.name} {usage}".rstrip() + f": {spec.description}{admin}")
+    return Reply(title="newsbot commands", lines=lines, ephemeral=True)
+
+
+def error_reply(message: str) -> Reply:
+    first = (message.strip().splitlines() or ["something went wrong"])[0]
+    return Reply(title="Error", lines=[first], ephemeral=True, error=True)
+
+
+async def dispatch(request: CommandRequest, services: Services) -> Reply:
+    """Run the subcommand; a user mistake becomes a one-line ephemeral error reply."""
+    spec = COMMANDS.get(request.command.strip().lower())
+    if spec is None:
+        return help_reply()
+    if spec.admin_only and not request.is_admin:
+        return error_reply(f"/{ROOT_COMMAND} {spec.name} is for workspace admins only")
+    missing = [o.name for o in spec.options if o.required and not request.args.get(o.name, "").strip()]
+    if missing:
+        usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
+        return error_reply(f"usage: /{ROOT_COMMAND} {spec.name} {usage}")
+    try:
+        return await spec.handler(request, services)
+    except UserError as exc:
+        return error_reply(str(exc))
+
+
+async def autocomplete(
+    kind: str, prefix: str, request: CommandRequest, services: Services
+) -> list[tuple[str, str]]:
+    """Suggestions (label, value) for an option's ``autocomplete`` kind, at most 25."""
+    if kind == "story":
+        return await _stories.complete_story(prefix, services)
+    if kind == "subscription":
+        return await _subs.complete_subscription(prefix, request, services)
+    return []
+
+
+def parse_text(text: str) -> tuple[str, dict[str, str]]:
+    """``subscribe "ukraine election" daily 08:00 Europe/Paris`` -> (command, options).
+
+    Options may be given as ``name=value``; otherwise positional words fill the options in
+    order, the last free-text option taking the rest. For subscribe/follow, a trailing time zone
+    and schedule (preset or 5-field cron) are recognised.
+    """
+    try:
+        tokens = shlex.split(text)
+    except ValueError:
+        tokens = text.split()
+    if not tokens:
+        return "help", {}
+    command = tokens[0].lower()
+    spec = COMMANDS.get(command)
+    if spec is None:
+        return command, {}
+    names = {o.name for o in spec.options}
+    args: dict[str, str] = {}
+    rest: list[str] = []
+    for token in tokens[1:]:
+        name, sep, value = token.partition("=")
+        if sep and name.lower() in names:
+            args[name.lower()] = value
+        else:
+            rest.append(token)
+    if command in ("subscribe", "follow"):
+        from bot.schedules import peel_schedule_words
+
+        rest, schedule, tz = peel_schedule_words(rest)
+        if schedule and "schedule" not in args:
+            args["schedule"] = schedule
+        if tz and "timezone" not in args:
+            args["timezone"] = tz
+    free = [o for o in spec.options if o.name not in args]
+    if command in ("subscribe", "follow"):
+        free = free[:1]  # the topic / story; schedule and zone were peeled off above
+    for i, option in enumerate(free):
+        if not rest:
+            break
+        if i == len(free) - 1 or (command == "search"):
+            args[option.name] = " ".join(rest)
+            rest = []
+        else:
+            args[option.name] = rest.pop(0)
+    return command, args
+
+
+__all__ = [
+    "ALL_COMMANDS",
+    "COMMANDS",
+    "ROOT_COMMAND",
+    "SOURCE_ACTIONS",
+    "autocomplete",
+    "dispatch",
+    "error_reply",
+    "help_reply",
+    "parse_text",
+]

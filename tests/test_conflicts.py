@@ -11,7 +11,7 @@ import pytest
 from bot.analysis import Statement, article_statements
 from bot.analysis.conflicts import Conflict, Finding, Prepared, find_conflicts
 from bot.analysis.inject import KINDS, inject
-from bot.analysis.slots import compatible, extract_slots
+from bot.analysis.slots import Slot, compatible, extract_slots
 from tests.test_summarize import duc_topics, seed_articles
 
 T0 = datetime(2025, 2, 13, 9, tzinfo=UTC)
@@ -25,7 +25,7 @@ def seeds() -> list[list[Statement]]:
     return [article_statements(a) for a in seed_articles()]
 
 
-def slot(text: str, kind: str):  # type: ignore[no-untyped-def]
+def slot(text: str, kind: str) -> Slot:
     return next(s for s in extract_slots(text) if s.kind == kind)
 
 
@@ -36,7 +36,12 @@ def slot(text: str, kind: str):  # type: ignore[no-untyped-def]
     ("a", "b", "kind", "ok"),
     [
         ("the call spanned over an hour.", "they spoke for about 90 minutes.", "duration", True),
-        ("the call spanned over an hour.", "they spoke for approximately 90 minutes.", "duration", True),
+        (
+            "the call spanned over an hour.",
+            "they spoke for approximately 90 minutes.",
+            "duration",
+            True,
+        ),
         ("the call lasted 30 minutes.", "the call lasted over an hour.", "duration", False),
         ("a summit in February", "a summit on 12 February", "date", True),
         ("a summit in February", "a summit on March 3", "date", False),
@@ -116,23 +121,31 @@ def test_later_higher_count_of_a_growing_quantity_is_a_revision() -> None:
 
 
 def test_negated_fact_is_flagged() -> None:
-    earlier = [st("The ministry confirmed that the two ministers met in Geneva to discuss the deal.")]
-    newer = [st("The ministry denied that the two ministers met in Geneva to discuss the deal.", "B")]
+    earlier = [
+        st("The ministry confirmed that the two ministers met in Geneva to discuss the deal.")
+    ]
+    newer = [
+        st("The ministry denied that the two ministers met in Geneva to discuss the deal.", "B")
+    ]
     [c] = find_conflicts(earlier, newer)
     assert c.slot == "negation"
 
 
 def test_swapped_actor_is_flagged_but_a_shorter_name_is_not() -> None:
     earlier = [st("The agreement was signed by Foreign Minister Anna Berg in Oslo on Tuesday.")]
-    swapped = [st("The agreement was signed by Foreign Minister Karl Dahl in Oslo on Tuesday.", "B")]
+    swapped = [
+        st("The agreement was signed by Foreign Minister Karl Dahl in Oslo on Tuesday.", "B")
+    ]
     shorter = [st("The agreement was signed by Foreign Minister Berg in Oslo on Tuesday.", "B")]
     assert [c.slot for c in find_conflicts(earlier, swapped)] == ["actor"]
     assert find_conflicts(earlier, shorter) == []
 
 
 def test_compatible_wordings_are_not_flagged() -> None:
-    earlier = [st("The leaders spoke by phone for over an hour in February about the ceasefire plan.")]
-    newer = [st("The leaders spoke by phone for about 90 minutes on 12 February about the ceasefire plan.", "B")]  # fmt: skip
+    earlier = [st("The leaders spoke by phone for over an hour in February about the plan.")]
+    newer = [
+        st("The leaders spoke by phone for about 90 minutes on 12 February about the plan.", "B")
+    ]
     assert find_conflicts(earlier, newer) == []
 
 
@@ -142,7 +155,12 @@ def test_reporting_days_are_not_event_days() -> None:
     # A verbatim re-report with a new day is a change of the reporting day only when the
     # day is the event's; this one differs in the day the minister spoke, which diffs.
     assert [c.slot for c in find_conflicts(earlier, newer)] == ["weekday"]
-    far = [st("Relatives of those killed in the crash near Paris gathered on Thursday in Cologne.", "B")]
+    far = [
+        st(
+            "Relatives of those killed in the crash near Paris gathered on Thursday in Cologne.",
+            "B",
+        )
+    ]
     assert find_conflicts(earlier, far) == []
 
 
@@ -197,5 +215,9 @@ def test_unchanged_real_articles_produce_no_conflicts() -> None:
     for topic in duc_topics(3):
         for article in topic[:10]:
             original = article_statements(article)
-            copy = [replace(s, article_id=-1, outlet="copy", published=s.published + timedelta(hours=2)) for s in original]  # fmt: skip
+            later = timedelta(hours=2)
+            copy = [
+                replace(s, article_id=-1, outlet="copy", published=s.published + later)
+                for s in original
+            ]
             assert find_conflicts(original, copy) == []

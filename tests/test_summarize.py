@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 
 import pytest
 

@@ -40,13 +40,64 @@ def article_people(texts: Iterable[str]) -> tuple[Counter[str], dict[str, Counte
 
 
 _ORG_WORDS = frozenset(
-    """Agency Airways Airlines Association Bank Commission Committee Company Corp Council
-    Court Department Fleet Fund Government House Inc Institute Ministry Navy News Office
-    Organization Party Police Post Press Service Times Union University""".split()
+    [
+        "Agency",
+        "Airways",
+        "Airlines",
+        "Association",
+        "Bank",
+        "Commission",
+        "Committee",
+        "Company",
+        "Corp",
+        "Council",
+        "Court",
+        "Department",
+        "Fleet",
+        "Fund",
+        "Government",
+        "House",
+        "Inc",
+        "Institute",
+        "Ministry",
+        "Navy",
+        "News",
+        "Office",
+        "Organization",
+        "Party",
+        "Police",
+        "Post",
+        "Press",
+        "Service",
+        "Times",
+        "Union",
+        "University",
+    ]
 )
 _CALENDAR = frozenset(
-    """Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April
-    May June July August September October November December Today Yesterday""".split()
+    [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Today",
+        "Yesterday",
+    ]
 )
 
 

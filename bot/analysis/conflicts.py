@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import timedelta
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 import numpy as np
 from scipy import sparse
@@ -135,9 +135,7 @@ def prepare(statements: Sequence[Statement]) -> list[Prepared]:
     by_article: dict[int, dict[int, Statement]] = {}
     for st in statements:
         by_article.setdefault(st.article_id, {})[st.position] = st
-    people = {
-        aid: article_people(s.text for s in sts.values()) for aid, sts in by_article.items()
-    }
+    people = {aid: article_people(s.text for s in sts.values()) for aid, sts in by_article.items()}
     out: list[Prepared] = []
     for st in statements:
         toks = tokenize(st.text)
@@ -188,12 +186,13 @@ def _names(tokens: list[str], lo: int, hi: int, slots: list[Slot]) -> list[str]:
         t.rstrip(".,")
         for i, t in enumerate(tokens[lo:hi], start=lo)
         if i not in taken and _CAPWORD.fullmatch(t) and t.lower().rstrip(".") not in _NAME_SKIP
-        and i > 0
+        and i > 0 and tokens[i - 1] not in ("“", '"', ":", "(", "-", "--", "—", ".")
     ]  # fmt: skip
 
 
 def _same_name(a: list[str], b: list[str]) -> bool:
-    x, y = " ".join(a).replace(".", ""), " ".join(b).replace(".", "")
+    """Same actor under two spellings: "Trump"/"Donald Trump", "Republicans"/"Republican Party"."""
+    x, y = (" ".join(stem(w.lower()) for w in n).replace(".", "") for n in (a, b))
     if x in y or y in x:
         return True
     return difflib.SequenceMatcher(None, x.lower(), y.lower()).ratio() >= 0.8
@@ -243,10 +242,14 @@ def _context_words(a: Prepared, b: Prepared, limit: int = 6) -> str:
     return " ".join(seen[:limit])
 
 
+def _digits(text: str) -> str:
+    return "".join(re.findall(r"\d", text))
+
+
 def _compare(x: Slot, y: Slot, a: Prepared, b: Prepared, context: str) -> Finding | None:
     """A finding when slots ``x`` (of a) and ``y`` (of b) disagree."""
     year_a, year_b = a.statement.published.year, b.statement.published.year
-    if x.kind == "weekday" and y.kind == "date" or x.kind == "date" and y.kind == "weekday":
+    if (x.kind == "weekday" and y.kind == "date") or (x.kind == "date" and y.kind == "weekday"):
         day, other = (x, y) if x.kind == "weekday" else (y, x)
         wd = weekday_of(other, year_b if other is y else year_a)
         if wd is None or wd == int(day.low):
@@ -256,8 +259,14 @@ def _compare(x: Slot, y: Slot, a: Prepared, b: Prepared, context: str) -> Findin
         x, y = replace(x, kind="quantity"), replace(y, kind="quantity")
     if x.kind != y.kind or compatible(x, y):
         return None
-    if x.kind == "quantity" and x.what != y.what and "number" not in (x.what, y.what):
+    if (
+        x.kind == "quantity"
+        and x.what != y.what
+        and ("number" not in (x.what, y.what) or {x.what, y.what} & {"money", "percent"})
+    ):
         return None
+    if x.kind == "quantity" and _digits(x.text) and _digits(x.text) == _digits(y.text):
+        return None  # same figure written at another scale: "$3.7 trillion" / "3.7"
     label = {"quantity": f"{x.what} figure", "duration": "duration", "date": "date",
              "weekday": "day", "year": "year", "time": "time"}[x.kind]  # fmt: skip
     return Finding(x.kind, f"{label}: {context}", (x.text, y.text),
@@ -270,8 +279,27 @@ _TEMPORAL = ("weekday", "date")
 
 
 _REPORTING = frozenset(
-    "said say says told reported report announced added stated met spoke quoted "
-    "late early earlier later last since until".split()
+    [
+        "said",
+        "say",
+        "says",
+        "told",
+        "reported",
+        "report",
+        "announced",
+        "added",
+        "stated",
+        "met",
+        "spoke",
+        "quoted",
+        "late",
+        "early",
+        "earlier",
+        "later",
+        "last",
+        "since",
+        "until",
+    ]
 )
 
 
@@ -284,8 +312,10 @@ def _window(p: Prepared, slot: Slot, width: int = 8) -> set[str]:
     return _terms(p.tokens[lo : slot.start] + p.tokens[slot.end : slot.end + width])
 
 
-_SKIP_BEFORE = frozenset("on last this the early late , of".split())
-_HAPPENED = frozenset("place occurred happened held took began started ended".split())
+_SKIP_BEFORE = frozenset(["on", "last", "this", "the", "early", "late", ",", "of"])
+_HAPPENED = frozenset(
+    ["place", "occurred", "happened", "held", "took", "began", "started", "ended"]
+)
 
 
 def _attached_event(p: Prepared, slot: Slot) -> set[str]:
@@ -320,7 +350,7 @@ def slot_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Fin
     findings: list[Finding] = []
     for x in a.slots:
         for y in b.slots:
-            if x.kind in _TEMPORAL and y.kind in _TEMPORAL or x.kind == y.kind == "duration":
+            if (x.kind in _TEMPORAL and y.kind in _TEMPORAL) or x.kind == y.kind == "duration":
                 if ctx_sim < SAME_FACT:
                     continue
             elif not (x.kind == y.kind == "quantity" and x.what == y.what and x.what in _CLASSES):
@@ -347,7 +377,9 @@ def _anchors_differ(a: Prepared, b: Prepared) -> bool:
     """Both statements are dated (weekday/date) and no date of one fits the other."""
     ta = [s for s in a.slots if s.kind in _TEMPORAL]
     tb = [s for s in b.slots if s.kind in _TEMPORAL]
-    return bool(ta and tb) and not any(x.kind == y.kind and compatible(x, y) for x in ta for y in tb)
+    return bool(ta and tb) and not any(
+        x.kind == y.kind and compatible(x, y) for x in ta for y in tb
+    )
 
 
 _CLASSES = frozenset({"deaths", "injured", "arrested", "missing", "displaced"})
@@ -390,7 +422,11 @@ def _templated(prepared: list[Prepared]) -> list[bool]:
         twin = False
         for k in np.nonzero(sims[i] >= 0.9)[0]:
             q = prepared[int(k)]
-            if k != i and q.statement.article_id == p.statement.article_id and q.statement.text != p.statement.text:
+            if (
+                k != i
+                and q.statement.article_id == p.statement.article_id
+                and q.statement.text != p.statement.text
+            ):
                 twin = True
                 break
         flags.append(twin)
@@ -401,7 +437,7 @@ def classify(finding: Finding, a: Prepared, b: Prepared) -> str:
     """``revision`` for a later, higher count of a growing quantity; else ``contradiction``."""
     if finding.slot != "quantity" or finding.low_high is None or finding.what not in GROWING:
         return "contradiction"
-    a_lo, a_hi, b_lo, b_hi = finding.low_high
+    _, a_hi, b_lo, _ = finding.low_high
     if not b_lo > a_hi or b_lo > 10 * max(a_hi, 1.0):
         return "contradiction"
     later = b.statement.published > a.statement.published
@@ -452,7 +488,10 @@ def find_conflicts(
             continue  # b restates another earlier statement: compare it with that one only
         for f in judge(a, b, sim, float(ctx[i, j])):
             va, vb = f.values[0].lower(), f.values[1].lower()
-            keys = [(f.slot, va, vb, "a" + a.statement.text), (f.slot, va, vb, "b" + b.statement.text)]
+            keys = [
+                (f.slot, va, vb, "a" + a.statement.text),
+                (f.slot, va, vb, "b" + b.statement.text),
+            ]
             if any(k in seen for k in keys):
                 continue
             seen.update(keys)

@@ -21,7 +21,9 @@ _OTHER_NAMES = (
     "Tomasz Nowak", "Kenji Arakawa", "Sofia Marquez", "Omar Haddad", "Ingrid Solberg",
 )  # fmt: skip
 _DAY_NAMES = [d.capitalize() for d in sorted(WEEKDAYS, key=WEEKDAYS.__getitem__)]
-_AUX = re.compile(r"\b(is|are|was|were|has|have|had|will|would|can|could|should|did|does)\s+(?!not\b|n't\b)(?=[a-z])")
+_AUX = re.compile(
+    r"\b(is|are|was|were|has|have|had|will|would|can|could|should|did|does)\s+(?!not\b|n't\b)(?=[a-z])"
+)
 _NEG = re.compile(r"\b(is|are|was|were|has|have|had|will|would|can|could|should|did|does) not\b")
 _PERSON = re.compile(r"(?<=[a-z,] )([A-Z][a-z]+ [A-Z][a-z]{2,})\b(?! [A-Z])")
 
@@ -43,7 +45,13 @@ def _figure(text: str, rng: random.Random) -> str | None:
         raw = match.group(0)
         value = float(raw.replace(",", ""))
         new = value * rng.choice((1.5, 2.0, 3.0, 0.5)) + rng.choice((1, 2, 3))
-        shown = f"{new:,.0f}" if "," in raw else f"{new:.{len(raw.split('.')[1])}f}" if "." in raw else f"{new:.0f}"
+        shown = (
+            f"{new:,.0f}"
+            if "," in raw
+            else f"{new:.{len(raw.split('.')[1])}f}"
+            if "." in raw
+            else f"{new:.0f}"
+        )
         if shown == raw:
             return None
         for found in re.finditer(rf"(?<![\d,.:]){re.escape(raw)}(?![\d:]|,\d)", text):
@@ -65,7 +73,11 @@ def _date(text: str, rng: random.Random) -> str | None:
         else:
             month = slot.text.split()[0]
             names = list(calendar.month_name)[1:]
-            target = names[(names.index(month.capitalize()) + rng.choice((3, 5))) % 12] if month.capitalize() in names else None
+            target = (
+                names[(names.index(month.capitalize()) + rng.choice((3, 5))) % 12]
+                if month.capitalize() in names
+                else None
+            )
             if target is None:
                 continue
             new_text = slot.text.replace(month, target, 1)
@@ -83,7 +95,9 @@ def _weekday(text: str, rng: random.Random) -> str | None:
 
 def _actor(text: str, rng: random.Random) -> str | None:
     match = _PERSON.search(text)
-    if not match or any(w.lower() in MONTHS or w.lower() in WEEKDAYS for w in match.group(1).split()):
+    if not match or any(
+        w.lower() in MONTHS or w.lower() in WEEKDAYS for w in match.group(1).split()
+    ):
         return None
     return text[: match.start()] + rng.choice(_OTHER_NAMES) + text[match.end() :]
 
@@ -96,7 +110,13 @@ def _negation(text: str, rng: random.Random) -> str | None:
     return None
 
 
-_MAKERS = {"figure": _figure, "date": _date, "weekday": _weekday, "actor": _actor, "negation": _negation}
+_MAKERS = {
+    "figure": _figure,
+    "date": _date,
+    "weekday": _weekday,
+    "actor": _actor,
+    "negation": _negation,
+}
 
 
 def inject(statement: Statement, kind: str, rng: random.Random) -> Statement | None:

@@ -13,14 +13,102 @@ from dataclasses import dataclass
 
 # Words after which a period never ends a sentence (titles, month abbreviations, "No. 1").
 _NEVER_FINAL = frozenset(
-    """mr mrs ms dr prof sen rep gov gen col lt sgt capt adm maj cmdr cpl pvt st rev hon pres
-    jr sr sec supt messrs mme mt ft gens reps sens jan feb mar apr jun jul aug sep sept oct nov
-    dec no nos vol vols fig figs approx est dept univ assn ave blvd vs v ca cf""".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sen",
+        "rep",
+        "gov",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "adm",
+        "maj",
+        "cmdr",
+        "cpl",
+        "pvt",
+        "st",
+        "rev",
+        "hon",
+        "pres",
+        "jr",
+        "sr",
+        "sec",
+        "supt",
+        "messrs",
+        "mme",
+        "mt",
+        "ft",
+        "gens",
+        "reps",
+        "sens",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "no",
+        "nos",
+        "vol",
+        "vols",
+        "fig",
+        "figs",
+        "approx",
+        "est",
+        "dept",
+        "univ",
+        "assn",
+        "ave",
+        "blvd",
+        "vs",
+        "v",
+        "ca",
+        "cf",
+    ]
 )
 # Words that start sentences: after an ambiguous abbreviation ("U.S.", "a.m.") they mark a break.
 _STARTERS = frozenset(
-    """the a an he she it they we i this that these those but and in on at however meanwhile
-    his her their its there officials police""".split()
+    [
+        "the",
+        "a",
+        "an",
+        "he",
+        "she",
+        "it",
+        "they",
+        "we",
+        "i",
+        "this",
+        "that",
+        "these",
+        "those",
+        "but",
+        "and",
+        "in",
+        "on",
+        "at",
+        "however",
+        "meanwhile",
+        "his",
+        "her",
+        "their",
+        "its",
+        "there",
+        "officials",
+        "police",
+    ]
 )
 _CANDIDATE = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
 _NEXT_OK = re.compile(r"[\"'“‘(\[]*[A-Z0-9]")
@@ -211,7 +299,7 @@ def is_self_contained(sentence: str, *, min_words: int = 6, max_words: int = 70)
         return False
     if s[0] not in "(\"'“‘" and (_DANGLING.match(s) or _LATE_PRONOUN.match(s)):
         return False
-    if s[0] in "“\"" and (_PRONOUN_SPEAKER.search(s) or len(_outside_quotes(s).split()) < 3):
+    if s[0] in '“"' and (_PRONOUN_SPEAKER.search(s) or len(_outside_quotes(s).split()) < 3):
         return False
     return not is_furniture(s) and not _title_case(words)
 
@@ -222,10 +310,9 @@ def _outside_quotes(sentence: str) -> str:
 
 
 def _title_case(words: list[str]) -> bool:
-    """Slogans and headlines: most words capitalised."""
-    alpha = [w for w in words if w[:1].isalpha()]
-    caps = sum(1 for w in alpha if w[0].isupper())
-    return len(alpha) >= 4 and caps / len(alpha) > 0.6
+    """Slogans and headlines: every word of four letters or more capitalised."""
+    long_words = [w for w in words if w[:1].isalpha() and len(w.strip(".,;:!?")) >= 4]
+    return len(long_words) >= 3 and all(w[0].isupper() for w in long_words)
 
 
 __all__ = [

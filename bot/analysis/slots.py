@@ -42,31 +42,116 @@ _DURATION = {
     "second": 1 / 60, "minute": 1.0, "min": 1.0, "hour": 60.0, "hr": 60.0, "day": 1440.0,
     "week": 10080.0, "month": 43200.0, "year": 525600.0,
 }  # fmt: skip
-_OFFSET_WORDS = frozenset("ago after before later earlier since from into".split())
-_APPROX = frozenset("about around approximately roughly some nearly almost estimated an-estimated close".split())
-_ABOVE = frozenset("over more above exceeding beyond upwards least".split())
-_BELOW = frozenset("under less fewer below most".split())
+_OFFSET_WORDS = frozenset(["ago", "after", "before", "later", "earlier", "since", "from", "into"])
+_APPROX = frozenset(
+    [
+        "about",
+        "around",
+        "approximately",
+        "roughly",
+        "some",
+        "nearly",
+        "almost",
+        "estimated",
+        "an-estimated",
+        "close",
+    ]
+)
+_ABOVE = frozenset(["over", "more", "above", "exceeding", "beyond", "upwards", "least"])
+_BELOW = frozenset(["under", "less", "fewer", "below", "most"])
 # Counted nouns that name the same quantity (lives lost = deaths ...).
 _CLASSES = {
-    "deaths": "dead deaths death killed lives fatalities died victims bodies toll".split(),
-    "injured": "injured wounded hurt injuries injuring".split(),
-    "arrested": "arrested arrests detained detainees detentions".split(),
+    "deaths": [
+        "dead",
+        "deaths",
+        "death",
+        "killed",
+        "lives",
+        "fatalities",
+        "died",
+        "victims",
+        "bodies",
+        "toll",
+    ],
+    "injured": ["injured", "wounded", "hurt", "injuries", "injuring"],
+    "arrested": ["arrested", "arrests", "detained", "detainees", "detentions"],
     "missing": ["missing"],
-    "displaced": "displaced refugees homeless evacuated evacuees".split(),
+    "displaced": ["displaced", "refugees", "homeless", "evacuated", "evacuees"],
     "percent": ["percent", "%", "per-cent", "pct"],
-    "money": "dollars dollar $ £ € euros euro pounds yuan yen usd".split(),
+    "money": ["dollars", "dollar", "$", "£", "€", "euros", "euro", "pounds", "yuan", "yen", "usd"],
 }
 _CLASS_OF = {w: c for c, words in _CLASSES.items() for w in words}
 _GENERIC = frozenset(
-    "people persons civilians soldiers troops residents children women men workers "
-    "passengers police officers others".split()
+    [
+        "people",
+        "persons",
+        "civilians",
+        "soldiers",
+        "troops",
+        "residents",
+        "children",
+        "women",
+        "men",
+        "workers",
+        "passengers",
+        "police",
+        "officers",
+        "others",
+    ]
 )
 NEGATIONS = frozenset(
-    "not n't no never none nobody nothing neither nor denied denies deny denying".split()
+    [
+        "not",
+        "n't",
+        "no",
+        "never",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "denied",
+        "denies",
+        "deny",
+        "denying",
+    ]
 )
 _STOP = frozenset(
-    "the a an of in on at to for and or by with as from its their his her has have had is are "
-    "was were be been will would who which that".split()
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "and",
+        "or",
+        "by",
+        "with",
+        "as",
+        "from",
+        "its",
+        "their",
+        "his",
+        "her",
+        "has",
+        "have",
+        "had",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "will",
+        "would",
+        "who",
+        "which",
+        "that",
+    ]
 )
 
 
@@ -74,9 +159,10 @@ _STOP = frozenset(
 class Slot:
     """One typed value in a sentence; ``start``/``end`` are token indices (end exclusive).
 
-    ``kind`` is quantity | duration | date | weekday | year | time (minutes of the day). For quantities ``what`` names
-    what is counted (a class such as ``deaths`` or the counted noun), for durations it is
-    ``minutes``; dates use ``low``/``high`` as day-of-year and ``year`` when known.
+    ``kind`` is quantity | duration | date | weekday | year | time (minutes of the day).
+    For quantities ``what`` names what is counted (a class such as ``deaths`` or the
+    counted noun), for durations it is ``minutes``; dates use ``low``/``high`` as
+    day-of-year and ``year`` when known.
     """
 
     kind: str
@@ -220,7 +306,24 @@ def _dateish(low: list[str], i: int) -> bool:
 
 
 _BEFORE_MONTH = frozenset(
-    "in since until till of early late mid last next this by through from to during".split()
+    [
+        "in",
+        "since",
+        "until",
+        "till",
+        "of",
+        "early",
+        "late",
+        "mid",
+        "last",
+        "next",
+        "this",
+        "by",
+        "through",
+        "from",
+        "to",
+        "during",
+    ]
 )
 
 
@@ -262,7 +365,7 @@ def _quantity_at(toks: list[str], low: list[str], i: int) -> tuple[Slot | None, 
     value: float | None = None
     vague = False
     j = i
-    if w in ("a", "an") and i + 1 < n and low[i + 1].rstrip("s") in _DURATION:
+    if w in ("a", "an") and i + 1 < n and low[i + 1].rstrip(".").removesuffix("s") in _DURATION:
         value, j = 1.0, i + 1
         vague = True
     elif w in ("$", "£", "€") and i + 1 < n and _num(low[i + 1]) is not None:
@@ -368,8 +471,8 @@ def negation_count(words: list[str]) -> int:
 
 __all__ = [
     "MONTHS",
-    "NUMBER_WORDS",
     "NEGATIONS",
+    "NUMBER_WORDS",
     "WEEKDAYS",
     "Slot",
     "compatible",

@@ -135,9 +135,7 @@ def summarize(articles: Sequence[ArticleText], n: int = 3) -> list[Statement]:
     sent_vecs, title_vecs = matrix[: len(texts)], matrix[len(texts) :]
     sim = cosine(sent_vecs, sent_vecs)
     centrality = lexrank(sim)
-    title_sim = (
-        cosine(sent_vecs, title_vecs).max(axis=1) if titles else np.zeros(len(texts))
-    )
+    title_sim = cosine(sent_vecs, title_vecs).max(axis=1) if titles else np.zeros(len(texts))
     positions = [c.statement.position for c in pool]
     scores = np.array(
         [

@@ -12,7 +12,22 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'’-][a-z0-9]+)*")
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | frozenset(
-    """said says say told according also would could including just like mr mrs ms""".split()
+    [
+        "said",
+        "says",
+        "say",
+        "told",
+        "according",
+        "also",
+        "would",
+        "could",
+        "including",
+        "just",
+        "like",
+        "mr",
+        "mrs",
+        "ms",
+    ]
 )
 
 
@@ -64,7 +79,9 @@ def lexrank(sim: np.ndarray, damping: float = 0.85, iterations: int = 50) -> np.
     weights = sim.copy()
     np.fill_diagonal(weights, 0.0)
     row_sums = weights.sum(axis=1, keepdims=True)
-    transition = np.divide(weights, row_sums, out=np.full_like(weights, 1.0 / n), where=row_sums > 0)
+    transition = np.divide(
+        weights, row_sums, out=np.full_like(weights, 1.0 / n), where=row_sums > 0
+    )
     rank = np.full(n, 1.0 / n)
     for _ in range(iterations):
         updated = (1 - damping) / n + damping * (transition.T @ rank)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from bot.analysis import ArticleText, Statement, article_statements
-from bot.analysis.conflicts import find_conflicts
+from bot.analysis.conflicts import Conflict, find_conflicts
 from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
 from bot.digest.memory import delivered_articles, delivered_statements, known_stories
@@ -127,7 +128,6 @@ async def compose_digest(
             for s in summarize([_text(a) for a in fresh], n=settings.summary_sentences):
                 story.summary.append(refs.statement(s))
                 shown_text.append(s.text)
-            earlier, newer = _split_for_conflicts(fresh)
             already: list[str] = []
         else:
             already = await delivered_statements(store, key, sid)
@@ -137,13 +137,17 @@ async def compose_digest(
             ):
                 story.new.append(refs.statement(s))
                 shown_text.append(s.text)
-            earlier = [st for a in old for st in article_statements(_text(a))]
-            newer = [st for a in fresh for st in article_statements(_text(a))]
-        for conflict in find_conflicts(earlier, newer):
-            statements = [refs.statement(s, _claim(conflict, s)) for s in conflict.statements]
+        for conflict in story_conflicts(old, fresh):
+            statements = [
+                refs.statement(s, claim)
+                for s, claim in zip(conflict.statements, conflict.claims, strict=False)
+            ]
             if all(s.text in already for s in statements):
                 continue  # the channel was shown this disagreement before
-            story.conflicts.append(ConflictRef(conflict.kind, conflict.fact, statements))
+            kind: Literal["contradiction", "revision"] = (
+                "revision" if conflict.kind == "revision" else "contradiction"
+            )
+            story.conflicts.append(ConflictRef(kind, conflict.fact, statements))
             shown_text.extend(s.text for s in statements)
         digest.stories.append(story)
         shown_ids = [a.id for a in fresh if a.id is not None]
@@ -151,21 +155,12 @@ async def compose_digest(
     return composed
 
 
-def _split_for_conflicts(articles: list[Article]) -> tuple[list[Statement], list[Statement]]:
-    """Within a new story: each article's statements against those of the articles before it."""
-    if len(articles) < 2:
-        return [], []
-    first = articles[: len(articles) // 2] or articles[:1]
-    rest = articles[len(first) :]
-    return (
-        [st for a in first for st in article_statements(_text(a))],
-        [st for a in rest for st in article_statements(_text(a))],
-    )
-
-
-def _claim(conflict: object, statement: Statement) -> str | None:
-    claims = getattr(conflict, "claims", None)
-    if isinstance(claims, dict):
-        value = claims.get(statement)
-        return str(value) if value else None
-    return None
+def story_conflicts(old: list[Article], fresh: list[Article]) -> list[Conflict]:
+    """Conflicts each fresh article raises against every article reported before it."""
+    ordered = old + fresh
+    statements = [article_statements(_text(a)) for a in ordered]
+    found: list[Conflict] = []
+    for k in range(max(len(old), 1), len(ordered)):
+        earlier = [st for sts in statements[:k] for st in sts]
+        found.extend(find_conflicts(earlier, statements[k]))
+    return found

@@ -33,8 +33,10 @@ PROSE_MIN_WORDS = 16
 HEADLINE_MIN_WORDS = 3
 HEADLINE_MAX_WORDS = 25
 HEADLINE_SEARCH_LINES = 12
+NAME_SHAPED_MAX_WORDS = 4
 BYLINE_AREA_LINES = 8
 NEAR_DUP_MIN_WORDS = 15
+TEASER_MIN_CHARS = 40
 NEAR_DUP_CONTAINMENT = 0.8
 MAX_PAIRWISE_PARAGRAPHS = 600
 
@@ -141,7 +143,7 @@ _LEAD_IN_RE = re.compile(
 _SITE_NOTICE_RE = re.compile(
     r"\bwe\s+use\s+cookies\b|\b(?:accept|manage)\s+(?:all\s+)?cookies\b"
     r"|\b(?:our|your)\s+(?:newsletter|inbox|cookie|privacy\s+policy|app)\b"
-    r"|\bsubscribe\s+to\s+(?:our|the)\b|\bsign\s+up\s+(?:for|to)\s+(?:our|the)\s+newsletter\b"
+    r"|^subscribe\b|\bsubscribe\s+to\s+our\b|\bsign\s+up\s+(?:for|to)\s+(?:our|the)\s+newsletter\b"
     r"|\bfollow\s+us\s+on\b|\bclick\s+here\b|\bopens?\s+in\s+(?:a\s+)?new\s+(?:window|tab)\b"
     r"|\ball\s+rights\s+reserved\b|\benable\s+javascript\b|\byour\s+browser\b"
     r"|^(?:more\s+details\s+(?:to\s+follow|soon)|this\s+(?:is\s+a\s+)?(?:developing|breaking)\s+story"
@@ -156,6 +158,8 @@ _CREDIT_RE = re.compile(
     r"\s*$"
     r"|^(?:file\s+)?(?:photos?|images?|pictures?|photograph|credit|illustration|video)s?"
     r"(?:\s+credit)?\s*:"
+    r"|\b(?:photos?|images?|pictures?|photograph|credit)(?:\s+credit)?\s*:\s*"
+    r"[A-Z][\w.'’-]*(?:\s+[A-Z/][\w.'’/-]*){0,4}\s*$"
     r"|\b(?:getty\s+images|shutterstock|istock(?:photo)?)\b",
     re.IGNORECASE,
 )
@@ -224,14 +228,14 @@ def furniture_reason(line: str, title: str = "") -> str | None:
     n = _word_count(line)
     if _is_widget(line, n):
         return "widget"
-    if _is_nav_list(line):
-        return "navigation"
     if n <= _CREDIT_MAX_WORDS and _CREDIT_RE.search(line):
         return "credit"
     if _is_byline(line):
         return "byline"
     if _is_date_line(line):
         return "date-line"
+    if _is_nav_list(line):
+        return "navigation"
     return None
 
 
@@ -300,7 +304,9 @@ def _drop_repeats(lines: Sequence[str]) -> list[str]:
     keys = [_teaser_key(line) for line in unique]
     dropped: set[int] = set()
     for i, line in enumerate(unique):
-        if len(tokens[i]) < NEAR_DUP_MIN_WORDS:
+        check_prefix = len(keys[i]) >= TEASER_MIN_CHARS
+        check_grams = len(tokens[i]) >= NEAR_DUP_MIN_WORDS
+        if not (check_prefix or check_grams):
             continue
         for j, other in enumerate(unique):
             if i == j or j in dropped:
@@ -308,10 +314,10 @@ def _drop_repeats(lines: Sequence[str]) -> list[str]:
             longer = len(other) > len(line) or (len(other) == len(line) and j < i)
             if not longer:
                 continue
-            if other.casefold().startswith(keys[i]) and len(keys[i]) >= 40:
+            if check_prefix and other.casefold().startswith(keys[i]):
                 dropped.add(i)
                 break
-            if grams[i] and len(grams[i] & grams[j]) >= NEAR_DUP_CONTAINMENT * len(grams[i]):
+            if check_grams and len(grams[i] & grams[j]) >= NEAR_DUP_CONTAINMENT * len(grams[i]):
                 dropped.add(i)
                 break
     return [line for i, line in enumerate(unique) if i not in dropped]
@@ -429,7 +435,7 @@ def _is_date_line(line: str) -> bool:
 
 
 _DESK_RE = re.compile(
-    r"^(?:by\s+)?(?P<name>[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3}?)\s+"
+    r"^(?:[Bb]y\s+)?(?P<name>[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3}?)\s+"
     r"(?:(?:News|Web|Digital|Online|Editorial|Political|Foreign|City)\s+)?"
     r"(?:Desk|Bureau|Newsroom|Staff|Team|News\s+Service|Wire)\b",
 )
@@ -472,13 +478,54 @@ def _looks_like_headline(line: str) -> bool:
     return furniture_reason(line) is None
 
 
+_STOPWORDS = frozenset(
+    {
+        "this", "that", "with", "from", "have", "will", "were", "they", "their", "about",
+        "after", "into", "over", "more", "your", "what", "when", "which", "would", "there",
+        "been", "than", "them", "then", "also", "said", "says", "just", "only", "some", "such",
+        "very", "each", "every", "most", "other", "here", "where", "while", "these", "those",
+    }
+)  # fmt: skip
+_TOPIC_LOOKAHEAD_LINES = 60
+
+
+def _topic_words(line: str) -> set[str]:
+    """Content words cut to five letters, a crude stem: "Venezuelan" meets "Venezuela"."""
+    return {w[:5] for w in words(line) if len(w) >= 4 and w not in _STOPWORDS}
+
+
+def _is_name_shaped(line: str) -> bool:
+    """A few capitalised words, like a site name ("The Riverside Ledger") or a short headline."""
+    tokens = line.split()
+    return len(tokens) <= NAME_SHAPED_MAX_WORDS and all(
+        not t[:1].isalpha() or t[:1].isupper() for t in tokens
+    )
+
+
 def _headline_index(lines: Sequence[str]) -> int | None:
-    """The first line that reads as a headline, searched before the first long paragraph."""
+    """The first headline-shaped line that is about the story after it.
+
+    Candidates are searched before the first long paragraph. "About the story" means sharing
+    a content word with the non-furniture text that follows, or two for a name-shaped line
+    (a masthead may share a place name with the story). Without such a line, the first
+    candidate; without a candidate, the first line that is not furniture.
+    """
+    candidates: list[int] = []
     for i, line in enumerate(lines[:HEADLINE_SEARCH_LINES]):
         if _looks_like_headline(line):
-            return i
-        if _word_count(line) >= PROSE_MIN_WORDS and furniture_reason(line) is None:
+            candidates.append(i)
+        elif _word_count(line) >= PROSE_MIN_WORDS and furniture_reason(line) is None:
             break
+    for i in candidates:
+        following: set[str] = set()
+        for other in lines[i + 1 : i + 1 + _TOPIC_LOOKAHEAD_LINES]:
+            if other != lines[i] and furniture_reason(other) is None:
+                following |= _topic_words(other)
+        needed = 2 if _is_name_shaped(lines[i]) else 1
+        if len(_topic_words(lines[i]) & following) >= needed:
+            return i
+    if candidates:
+        return candidates[0]
     for i, line in enumerate(lines):
         if furniture_reason(line) is None:
             return i

@@ -1,0 +1,46 @@
+"""Digest for one channel, on demand: compose it and, when asked, record it as delivered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.digest.compose import compose_digest
+from bot.digest.memory import channel_key, record_delivery
+from bot.digest.model import Digest
+from bot.services import Services
+from bot.storage.store import to_iso
+
+
+async def local_digest(
+    sv: Services,
+    *,
+    channel: str,
+    now: datetime,
+    topic: str | None = None,
+    story_ref: str | None = None,
+    commit: bool = False,
+) -> Digest:
+    """The digest of a local (console) channel; ``commit`` marks its content as delivered."""
+    from bot.views import resolve_story
+
+    story_id = await resolve_story(sv, story_ref) if story_ref else None
+    key = channel_key("console", "local", channel)
+    composed = await compose_digest(
+        sv.store,
+        sv.settings.digest,
+        key=key,
+        channel=channel,
+        now=now,
+        topic=topic,
+        story_id=story_id,
+    )
+    if commit and not composed.digest.empty:
+        await record_delivery(
+            sv.store,
+            key=key,
+            digest=composed.digest,
+            shown=composed.shown,
+            idempotency_key=f"{key}:manual:{to_iso(now)}",
+            now=now,
+        )
+    return composed.digest

@@ -1,0 +1,67 @@
+"""The platform-neutral command model: a request in, a reply out.
+
+Adapters (``bot/platforms``) translate a Discord interaction or a Slack slash command into a
+:class:`CommandRequest` (after acknowledging it on the platform), call
+:func:`handlers.dispatch`, and render the :class:`Reply`. Handlers never see an SDK object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.digest.model import Digest
+from bot.services import Services
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandRequest:
+    platform: str  # "discord" | "slack" | "console"
+    workspace: str  # Discord guild id / Slack team id ("" for the console)
+    channel: str  # channel id
+    user: str  # user id
+    is_admin: bool  # checked server-side by the adapter (Manage Server / workspace admin)
+    command: str  # subcommand name: "search", "story", "subscribe", ...
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    data: bytes
+    content_type: str = "image/png"
+
+
+@dataclass(slots=True)
+class Reply:
+    """What a command answers: a title and plain lines, optionally a digest and files.
+
+    Lines are untrusted text (headlines, statements): renderers escape them for the platform.
+    """
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    digest: Digest | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    ephemeral: bool = False
+    error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    description: str
+    required: bool = True
+    autocomplete: str | None = None  # "story" | "subscription": ids the adapter may suggest
+
+
+Handler = Callable[[CommandRequest, Services], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    description: str
+    handler: Handler
+    options: tuple[Option, ...] = ()
+    admin_only: bool = False
