@@ -25,16 +25,22 @@ from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.stories.cluster import ClusterParams, Doc, StoryClusterer  # noqa: E402
-from bot.stories.evaluate import docs_from_rows, read_jsonl  # noqa: E402
-from bot.stories.vectorize import SparseVec, normalized  # noqa: E402
+from bot.stories.cluster import ClusterParams, Doc, StoryClusterer
+from bot.stories.evaluate import docs_from_rows, read_jsonl
+from bot.stories.vectorize import SparseVec, normalized
 
-DEFAULT_DUC = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev" / "duc2006-topics.jsonl"
+DEFAULT_DUC = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "dev" / "duc2006-topics.jsonl"
+)
 NOW = datetime(2025, 2, 12, tzinfo=UTC)
 
 
-def populate(engine: StoryClusterer, templates: list[tuple[Doc, SparseVec, dict[int, str]]],
-             n: int, rng: np.random.Generator) -> None:
+def populate(
+    engine: StoryClusterer,
+    templates: list[tuple[Doc, SparseVec, dict[int, str]]],
+    n: int,
+    rng: np.random.Generator,
+) -> None:
     vocab = np.unique(np.concatenate([v.idx for _, v, _ in templates]))
     for i in range(n):
         doc, vec, names = templates[int(rng.integers(len(templates)))]
@@ -49,8 +55,9 @@ def populate(engine: StoryClusterer, templates: list[tuple[Doc, SparseVec, dict[
     engine._active_index.rebuild()
 
 
-def brute_best(engine: StoryClusterer, matrix: sparse.csr_matrix, keys: np.ndarray,
-               doc: Doc) -> int:
+def brute_best(
+    engine: StoryClusterer, matrix: sparse.csr_matrix, keys: np.ndarray, doc: Doc
+) -> int:
     vec, _ = engine.vectorizer.transform(doc.title, doc.text, learn=False)
     dense = engine._dense
     dense[vec.idx] = vec.val
@@ -82,12 +89,22 @@ def run(size: int, docs: list[Doc], queries: list[Doc]) -> dict[str, float]:
     fill = time.perf_counter() - t0
     keys = np.asarray(engine.stories, dtype=np.int64)
     matrix = sparse.vstack(
-        [sparse.csr_matrix((engine.centroid(int(k)).val, engine.centroid(int(k)).idx,
-                            [0, engine.centroid(int(k)).nnz]), shape=(1, engine.vectorizer.dim))
-         for k in keys]
+        [
+            sparse.csr_matrix(
+                (
+                    engine.centroid(int(k)).val,
+                    engine.centroid(int(k)).idx,
+                    [0, engine.centroid(int(k)).nnz],
+                ),
+                shape=(1, engine.vectorizer.dim),
+            )
+            for k in keys
+        ]
     ).tocsr()
     sample = queries[:: max(1, len(queries) // 200)]
-    agree = np.mean([indexed_best(engine, d) == brute_best(engine, matrix, keys, d) for d in sample])
+    agree = np.mean(
+        [indexed_best(engine, d) == brute_best(engine, matrix, keys, d) for d in sample]
+    )
 
     gc.collect()
     t0 = time.perf_counter()
@@ -100,7 +117,9 @@ def run(size: int, docs: list[Doc], queries: list[Doc]) -> dict[str, float]:
         engine.vectorizer.transform(d.title, d.text, learn=False)
     vect = time.perf_counter() - t0
 
-    stream = [Doc(f"q{i}", d.title, d.text, NOW + timedelta(seconds=i)) for i, d in enumerate(queries)]
+    stream = [
+        Doc(f"q{i}", d.title, d.text, NOW + timedelta(seconds=i)) for i, d in enumerate(queries)
+    ]
     gc.collect()
     t0 = time.perf_counter()
     for d in stream:
@@ -134,18 +153,25 @@ def main() -> int:
     docs = docs_from_rows(read_jsonl(args.duc))
     queries = docs[: args.queries]
     results = [run(size, docs, queries) for size in args.sizes]
-    print(f"{'active':>8} {'fill s':>7} {'online art/s':>12} {'ms/art':>7} {'(vectorise':>10} "
-          f"{'+ grouping)':>11} {'brute art/s':>11} {'brute ms':>8} {'agree':>6} {'rebuilds':>8}")
+    print(
+        f"{'active':>8} {'fill s':>7} {'online art/s':>12} {'ms/art':>7} {'(vectorise':>10} "
+        f"{'+ grouping)':>11} {'brute art/s':>11} {'brute ms':>8} {'agree':>6} {'rebuilds':>8}"
+    )
     for r in results:
-        print(f"{r['size']:>8,} {r['fill_s']:>7.1f} {r['online_per_s']:>12,.0f} {r['online_ms']:>7.3f} "
-              f"{r['vectorize_ms']:>10.3f} {r['grouping_ms']:>11.3f} {r['brute_per_s']:>11,.0f} "
-              f"{r['brute_ms']:>8.3f} {r['agree']:>6.2f} {r['rebuilds']:>8}")
+        print(
+            f"{r['size']:>8,} {r['fill_s']:>7.1f} {r['online_per_s']:>12,.0f} "
+            f"{r['online_ms']:>7.3f} "
+            f"{r['vectorize_ms']:>10.3f} {r['grouping_ms']:>11.3f} {r['brute_per_s']:>11,.0f} "
+            f"{r['brute_ms']:>8.3f} {r['agree']:>6.2f} {r['rebuilds']:>8}"
+        )
     if len(results) >= 2:
         lo, hi = results[0], results[-1]
-        print(f"per-article cost ratio {hi['size']:,}/{lo['size']:,}: "
-              f"online {hi['online_ms'] / lo['online_ms']:.2f}x "
-              f"(grouping only {hi['grouping_ms'] / lo['grouping_ms']:.2f}x), "
-              f"brute force {hi['brute_ms'] / lo['brute_ms']:.2f}x")
+        print(
+            f"per-article cost ratio {hi['size']:,}/{lo['size']:,}: "
+            f"online {hi['online_ms'] / lo['online_ms']:.2f}x "
+            f"(grouping only {hi['grouping_ms'] / lo['grouping_ms']:.2f}x), "
+            f"brute force {hi['brute_ms'] / lo['brute_ms']:.2f}x"
+        )
     return 0
 
 

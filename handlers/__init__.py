@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Mapping
 
 from bot.errors import UserError
+from bot.schedules import peel_schedule_words
 from bot.services import Services
 from handlers import digest as _digest
 from handlers import search as _search
@@ -37,7 +38,7 @@ _QUIET = Option("quiet", "quiet hours in your time zone, e.g. 22:00-07:00", requ
 ALL_COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "search",
-        "Search stored articles (words, \"phrases\", AND/OR/NOT)",
+        'Search stored articles (words, "phrases", AND/OR/NOT)',
         _search.search,
         (Option("query", "what to look for"),),
     ),
@@ -81,7 +82,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "sources",
-        "Manage feeds: add|remove|list|status [url] (admins)",
+        "Manage feeds: add|remove|list|status [url]",
         _sources.sources,
         (
             Option("action", "add, remove, list or status"),
@@ -98,11 +99,10 @@ SOURCE_ACTIONS = ("add", "remove", "list", "status")
 def help_reply() -> Reply:
     lines = []
     for spec in ALL_COMMANDS:
-        usage = " ".join(
-            f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options
-        )
+        usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
         admin = " (admins)" if spec.admin_only else ""
-        lines.append(f"/{ROOT_COMMAND} {spec.name} {usage}".rstrip() + f": {spec.description}{admin}")
+        head = f"/{ROOT_COMMAND} {spec.name} {usage}".rstrip()
+        lines.append(f"{head}: {spec.description}{admin}")
     return Reply(title="newsbot commands", lines=lines, ephemeral=True)
 
 
@@ -118,8 +118,7 @@ async def dispatch(request: CommandRequest, services: Services) -> Reply:
         return help_reply()
     if spec.admin_only and not request.is_admin:
         return error_reply(f"/{ROOT_COMMAND} {spec.name} is for workspace admins only")
-    missing = [o.name for o in spec.options if o.required and not request.args.get(o.name, "").strip()]
-    if missing:
+    if any(o.required and not request.args.get(o.name, "").strip() for o in spec.options):
         usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
         return error_reply(f"usage: /{ROOT_COMMAND} {spec.name} {usage}")
     try:
@@ -166,13 +165,9 @@ def parse_text(text: str) -> tuple[str, dict[str, str]]:
         else:
             rest.append(token)
     if command in ("subscribe", "follow"):
-        from bot.schedules import peel_schedule_words
-
-        rest, schedule, tz = peel_schedule_words(rest)
-        if schedule and "schedule" not in args:
-            args["schedule"] = schedule
-        if tz and "timezone" not in args:
-            args["timezone"] = tz
+        rest, found = peel_schedule_words(rest)
+        for name, value in found.items():
+            args.setdefault(name, value)
     free = [o for o in spec.options if o.name not in args]
     if command in ("subscribe", "follow"):
         free = free[:1]  # the topic / story; schedule and zone were peeled off above

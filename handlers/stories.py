@@ -16,3 +16,7 @@ async def topics(request: CommandRequest, services: Services) -> Reply:
 
 async def conflicts(request: CommandRequest, services: Services) -> Reply:
     return Reply(title="conflicts", lines=["(not implemented yet)"])
+
+
+async def complete_story(prefix: str, services: Services) -> list[tuple[str, str]]:
+    return []

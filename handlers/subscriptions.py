@@ -20,3 +20,9 @@ async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
 
 async def list_subscriptions(request: CommandRequest, services: Services) -> Reply:
     return Reply(title="subscriptions", lines=["(not implemented yet)"])
+
+
+async def complete_subscription(
+    prefix: str, request: CommandRequest, services: Services
+) -> list[tuple[str, str]]:
+    return []

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.stories.cluster import ClusterParams  # noqa: E402
-from bot.stories.evaluate import (  # noqa: E402
+from bot.stories.cluster import ClusterParams
+from bot.stories.evaluate import (
     baseline_single_pass,
     bcubed,
     docs_from_rows,
@@ -34,8 +34,14 @@ from bot.stories.evaluate import (  # noqa: E402
 def _params(args: argparse.Namespace) -> ClusterParams:
     overrides = {
         name: getattr(args, name)
-        for name in ("threshold", "time_decay_days", "active_days", "merge_threshold",
-                     "entity_weight", "title_weight")
+        for name in (
+            "threshold",
+            "time_decay_days",
+            "active_days",
+            "merge_threshold",
+            "entity_weight",
+            "title_weight",
+        )
         if getattr(args, name) is not None
     }
     if args.no_decay:
@@ -72,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         pred, engine = run_clusterer(docs, params)
         took = time.perf_counter() - t0
         print(f"params: {params}")
-        print(f"online:   {bcubed(pred, gold)} merges={len(engine.merges)} "
-              f"({len(docs) / took:.0f} articles/s)")
+        print(
+            f"online:   {bcubed(pred, gold)} merges={len(engine.merges)} "
+            f"({len(docs) / took:.0f} articles/s)"
+        )
         if args.write_pred:
             with open(args.write_pred, "w", encoding="utf-8") as fh:
                 for key, story in pred.items():

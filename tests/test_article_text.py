@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.text.article_text import (
     clean_body_lines,
@@ -64,7 +66,7 @@ def _seed(prefix: str) -> str:
 
 
 def test_normalize_text_composes_unicode_and_keeps_typographic_quotes() -> None:
-    text = "Cafe\u0301\u00a0talks\u200b \u201cended\u201d \u2019tis\u2026\r\n\r\n\r\n\r\nNext\tline  "
+    text = "Cafe\u0301\u00a0talks\u200b \u201cended\u201d \u2019tis\u2026\r\n\r\n\r\nNext\tline "
     assert normalize_text(text) == "Café talks “ended” ’tis…\n\nNext line"
 
 
@@ -448,7 +450,8 @@ def test_dates_inside_the_story_are_not_a_dateline() -> None:
 
 
 def test_impossible_dates_are_ignored() -> None:
-    assert parse_text_article(f"Council Approves Budget\n\n31 February 2025\n\n{LEAD}").dateline is None
+    text = f"Council Approves Budget\n\n31 February 2025\n\n{LEAD}"
+    assert parse_text_article(text).dateline is None
 
 
 @pytest.mark.parametrize(
@@ -470,3 +473,24 @@ def test_crlf_line_endings_are_read(tmp_path: Path) -> None:
     path.write_bytes(f"Council Approves New Budget\r\n\r\n{LEAD}\r\n".encode())
     parsed = parse_text_article(path.read_text("utf-8"))
     assert (parsed.title, parsed.body) == ("Council Approves New Budget", LEAD)
+
+
+# --------------------------------------------------------------------------- properties
+
+_LINE = st.one_of(
+    st.text(max_size=120),
+    st.sampled_from([*ALL_FURNITURE, LEAD, SECOND, LEAD[:60] + "…", "", "||"]),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_LINE, max_size=25))
+def test_parsing_never_raises_and_never_invents_body_text(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    parsed = parse_text_article(text)
+    source = {normalize_text(line).replace("\n", " ") for line in text.splitlines()}
+    source |= set(normalize_text(text).split("\n"))
+    body_lines = parsed.body.split("\n") if parsed.body else []
+    assert all(line and line in source for line in body_lines)
+    assert parsed.title == "" or parsed.title in source
+    assert parsed.dateline is None or parsed.dateline.tzinfo is UTC

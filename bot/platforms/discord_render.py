@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.digest.model import Digest, StatementRef, StoryDigest
 from bot.platforms.safety import clip, host_of, safe_url
+from handlers.base import Attachment, Reply
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -22,6 +24,7 @@ FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
 EMBED_TOTAL_MAX = 6000
 EMBEDS_PER_MESSAGE = 10
+REPLY_MESSAGES_MAX = 5  # a command answer never floods a channel
 
 _MARKDOWN_RE = re.compile(r"([\\*_~`|>\[\]()#-])")
 _MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
@@ -118,4 +121,119 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
     if current:
         messages.append({"content": None, "embeds": current})
     messages[0]["content"] = clip(head, CONTENT_MAX)
+    return messages
+
+
+_URL_RE = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
+_FILENAME_RE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def display_url(url: str) -> str | None:
+    """An http(s) URL as shown: without ``user:pass@`` (which can fake the host, as in
+    ``https://trusted.example@evil.example/``) and with ``@`` percent-encoded; else ``None``."""
+    safe = safe_url(url)
+    if not safe:
+        return None
+    parts = urlsplit(safe)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc)).replace("@", "%40")
+
+
+def linkify(text: str) -> str:
+    """Escape a plain line; its http(s) URLs stay clickable as ``<url>`` (no preview, no masked
+    label), so a link shows its real host. Other schemes stay escaped text."""
+    out: list[str] = []
+    pos = 0
+    for m in _URL_RE.finditer(text):
+        url = m.group(0).rstrip(".,;:!?)]")
+        shown = display_url(url)
+        if not shown:
+            continue
+        out.append(escape(text[pos : m.start()]))
+        out.append(f"<{shown}>")
+        pos = m.start() + len(url)
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def attachment_filename(name: str) -> str:
+    """A filename Discord accepts in ``attachment://`` references."""
+    return _FILENAME_RE.sub("_", name).strip(".") or "file"
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    """Join lines into texts of at most ``limit`` characters, cutting only between lines."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = clip(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _pack_embeds(embeds: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    total = 0
+    for embed in embeds:
+        size = _embed_size(embed)
+        if current and (len(current) == EMBEDS_PER_MESSAGE or total + size > EMBED_TOTAL_MAX):
+            groups.append(current)
+            current, total = [], 0
+        current.append(embed)
+        total += size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _error_messages(reply: Reply) -> list[dict[str, Any]]:
+    text = "\n".join(f"⚠️ {linkify(line)}" for line in reply.lines) or f"⚠️ {escape(reply.title)}"
+    return [{"content": clip(text, CONTENT_MAX), "embeds": [], "attachments": []}]
+
+
+def render_reply(reply: Reply) -> list[dict[str, Any]]:
+    """A command reply as message payloads ``{"content", "embeds", "attachments"}``.
+
+    Errors are one short content line. Otherwise the title and lines become embeds (lines split
+    between descriptions of at most 4,096 characters, messages of at most 10 embeds and 6,000
+    characters), followed by the digest's messages; at most :data:`REPLY_MESSAGES_MAX` messages.
+    ``attachments`` (only on the first message) are :class:`~handlers.base.Attachment` objects;
+    an image is also shown in the first embed. Lines are untrusted: escaped, URLs kept as
+    ``<url>``. ``allowed_mentions`` must still be none where the payload is sent.
+    """
+    if reply.error:
+        return _error_messages(reply)
+    title = clip(escape(reply.title), TITLE_MAX)
+    descriptions = _chunks([linkify(line) for line in reply.lines], DESCRIPTION_MAX)
+    embeds: list[dict[str, Any]] = [
+        {"title": title, "description": text} if i == 0 else {"description": text}
+        for i, text in enumerate(descriptions)
+    ] or [{"title": title}]
+    messages: list[dict[str, Any]] = []
+    if reply.lines or reply.digest is None:
+        messages = [{"content": None, "embeds": group} for group in _pack_embeds(embeds)]
+    if reply.digest is not None:
+        messages.extend(render_discord(reply.digest))
+    if len(messages) > REPLY_MESSAGES_MAX:
+        del messages[REPLY_MESSAGES_MAX:]
+        last = messages[-1]
+        last["content"] = clip(
+            ((last["content"] or "") + "\n…(reply shortened)").strip(), CONTENT_MAX
+        )
+    files = [
+        Attachment(attachment_filename(a.filename), a.data, a.content_type)
+        for a in reply.attachments
+    ]
+    image = next((a for a in files if a.content_type.startswith("image/")), None)
+    if image is not None and messages[0]["embeds"]:
+        messages[0]["embeds"][0]["image"] = {"url": f"attachment://{image.filename}"}
+    for i, message in enumerate(messages):
+        message["attachments"] = files if i == 0 else []
     return messages

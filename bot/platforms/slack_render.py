@@ -1,24 +1,40 @@
-"""Digest -> Slack Block Kit messages, within Slack's limits.
+"""Digests and command replies -> Slack Block Kit messages, within Slack's limits.
 
-Limits: 50 blocks per message, 3,000 characters per section text, 150 per header. Untrusted
-text is escaped (``&``, ``<``, ``>``), so ``<!channel>``, ``<@U…>`` and link markup cannot be
-injected; links are only http(s) and show their real host.
+Limits: 50 blocks per message, 3,000 characters per text object, 150 per header, and a
+conservative 12,000 characters of text per message (Slack rejects long messages with
+``msg_blocks_too_long`` below the documented sums). Untrusted text is escaped (``&``, ``<``,
+``>``), so ``<!channel>``, ``<@U…>`` and link markup cannot be injected; mrkdwn text objects
+are ``verbatim`` (no auto-linking of names or URLs); links are only http(s) and show their
+real host (or the full URL as their label).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.digest.model import Digest, StatementRef, StoryDigest
 from bot.platforms.safety import clip, host_of, safe_url
+from handlers.base import Reply
 
 BLOCKS_MAX = 50
 TEXT_MAX = 3000
 HEADER_MAX = 150
 CONTEXT_ELEMENTS_MAX = 10
+MESSAGE_CHARS_MAX = 12_000
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+# Bidi overrides/isolates and zero-width characters: they can disguise text or mentions.
+_INVISIBLE_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_URL_RE = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
 
 
 def escape(text: str) -> str:
+    """Feed or user text made inert in mrkdwn: no mentions, links or formatting survive."""
+    text = _INVISIBLE_RE.sub("", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # Break mrkdwn formatting characters so feed text cannot restyle the message.
     for ch in "*_~`":
@@ -26,60 +42,167 @@ def escape(text: str) -> str:
     return text
 
 
+def href(url: str) -> str:
+    """A safe URL prepared for ``<href|label>``: ``|`` cannot end the URL early."""
+    return url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+
+
+def link(url: str | None, label: str) -> str:
+    """``<url|label>`` for an http(s) URL, else just the escaped label."""
+    safe = safe_url(url)
+    if not safe:
+        return escape(label)
+    return f"<{href(safe)}|{escape(label)}>"
+
+
+def linkify(text: str) -> str:
+    """Escape a plain line, turning its http(s) URLs into links labelled with the URL itself."""
+    out: list[str] = []
+    pos = 0
+    for m in _URL_RE.finditer(text):
+        url = m.group(0).rstrip(".,;:!?)]")
+        end = m.start() + len(url)
+        out.append(escape(text[pos : m.start()]))
+        safe = safe_url(url)
+        out.append(f"<{href(safe)}|{escape(safe)}>" if safe else escape(url))
+        pos = end
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, TEXT_MAX), "verbatim": True}
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": mrkdwn(text)}
+
+
 def _bullet(s: StatementRef) -> str:
     claim = f" (claim by {escape(s.claim_by)})" if s.claim_by else ""
     return f"• {escape(s.text)}{claim} — _{escape(s.source)}_"
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, TEXT_MAX)}}
+def _sections(rows: Sequence[str], *, first: str = "") -> list[Block]:
+    """Rows joined into as few sections as fit in TEXT_MAX each (a too-long row is clipped)."""
+    blocks: list[Block] = []
+    current = first
+    for row in rows:
+        row = clip(row, TEXT_MAX)
+        candidate = f"{current}\n{row}" if current else row
+        if len(candidate) > TEXT_MAX:
+            blocks.append(_section(current))
+            candidate = row
+        current = candidate
+    if current:
+        blocks.append(_section(current))
+    return blocks
 
 
-def story_blocks(story: StoryDigest) -> list[dict[str, Any]]:
+def story_blocks(story: StoryDigest) -> list[Block]:
     label = "Update" if story.known else "New story"
-    blocks: list[dict[str, Any]] = [
+    blocks: list[Block] = [
         _section(f"*{label}: {escape(story.title)}*  `{escape(story.id)}`"),
     ]
     if story.summary:
-        blocks.append(_section("\n".join(_bullet(s) for s in story.summary)))
+        blocks.extend(_sections([_bullet(s) for s in story.summary]))
     if story.new:
-        blocks.append(_section("*What's new*\n" + "\n".join(_bullet(s) for s in story.new)))
+        blocks.extend(_sections([_bullet(s) for s in story.new], first="*What's new*"))
     for c in story.conflicts:
         rows = [f":warning: *{escape(c.kind)}*: {escape(c.fact)}"]
         for s in c.statements:
             rows.append(f">{_bullet(s)}, {s.published:%d %b %H:%M} UTC")
-        blocks.append(_section("\n".join(rows)))
+        blocks.extend(_sections(rows))
     links: list[dict[str, Any]] = []
     for a in story.articles[:CONTEXT_ELEMENTS_MAX]:
         url = safe_url(a.url)
+        title = clip(a.title, 200)
         text = (
-            f"{escape(a.source)}: <{url}|{escape(clip(a.title, 200))}> ({host_of(url)})"
+            f"{escape(a.source)}: {link(url, title)} ({escape(host_of(url))})"
             if url
-            else f"{escape(a.source)}: {escape(clip(a.title, 200))}"
+            else f"{escape(a.source)}: {escape(title)}"
         )
-        links.append({"type": "mrkdwn", "text": clip(text, TEXT_MAX)})
+        links.append(mrkdwn(text))
     if links:
         blocks.append({"type": "context", "elements": links})
     blocks.append({"type": "divider"})
     return blocks
 
 
-def render_slack(digest: Digest) -> list[dict[str, Any]]:
-    """Messages ``{"text", "blocks"}``; each has at most 50 blocks."""
+def _chars(block: Block) -> int:
+    total = 0
+    text = block.get("text")
+    if isinstance(text, dict):
+        total += len(str(text.get("text", "")))
+    for element in block.get("elements", ()):
+        if isinstance(element, dict):
+            total += len(str(element.get("text", "")))
+    return total
+
+
+def pack(groups: Iterable[list[Block]], fallback: str) -> list[Message]:
+    """Messages ``{"text", "blocks"}`` holding the groups in order, each within the limits.
+
+    A group (one story, the reply's lines) stays in one message when it fits; a group larger
+    than a message is split between blocks. Every message carries the ``text`` fallback.
+    """
+    fallback = clip(fallback, TEXT_MAX)
+    messages: list[Message] = []
+    current: list[Block] = []
+    chars = 0
+
+    def flush() -> None:
+        nonlocal current, chars
+        if current:
+            messages.append({"text": fallback, "blocks": current})
+        current, chars = [], 0
+
+    for group in groups:
+        size = sum(_chars(b) for b in group)
+        if current and (len(current) + len(group) > BLOCKS_MAX or chars + size > MESSAGE_CHARS_MAX):
+            flush()
+        for block in group:
+            n = _chars(block)
+            if current and (len(current) >= BLOCKS_MAX or chars + n > MESSAGE_CHARS_MAX):
+                flush()
+            current.append(block)
+            chars += n
+    flush()
+    return messages
+
+
+def _digest_head(digest: Digest) -> str:
     head = f"newsbot digest · {digest.generated_at:%d %b %Y %H:%M} UTC"
     if digest.topic:
         head += f" · {digest.topic}"
-    header = {"type": "header", "text": {"type": "plain_text", "text": clip(head, HEADER_MAX)}}
+    return head
+
+
+def _digest_groups(digest: Digest) -> list[list[Block]]:
+    head = _digest_head(digest)
+    header: Block = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(head, HEADER_MAX)},
+    }
     if digest.empty:
-        return [{"text": head, "blocks": [header, _section("Nothing new since the last digest.")]}]
-    messages: list[dict[str, Any]] = []
-    current: list[dict[str, Any]] = [header]
-    for story in digest.stories:
-        blocks = story_blocks(story)[:BLOCKS_MAX]
-        if len(current) + len(blocks) > BLOCKS_MAX:
-            messages.append({"text": clip(head, TEXT_MAX), "blocks": current})
-            current = []
-        current.extend(blocks)
-    if current:
-        messages.append({"text": clip(head, TEXT_MAX), "blocks": current})
-    return messages
+        return [[header, _section("Nothing new since the last digest.")]]
+    groups = [story_blocks(s) for s in digest.stories]
+    groups[0] = [header, *groups[0]]
+    return groups
+
+
+def render_slack(digest: Digest) -> list[Message]:
+    """Messages ``{"text", "blocks"}``; each has at most 50 blocks and 12,000 text chars."""
+    return pack(_digest_groups(digest), escape(_digest_head(digest)))
+
+
+def render_reply(reply: Reply) -> list[Message]:
+    """A command reply as Block Kit messages: bold title, its lines, then its digest if any.
+
+    Lines are untrusted: escaped, with http(s) URLs turned into links showing the URL.
+    """
+    title = f"{':warning: ' if reply.error else ''}*{escape(reply.title)}*"
+    groups: list[list[Block]] = [_sections([linkify(line) for line in reply.lines], first=title)]
+    if reply.digest is not None:
+        groups.extend(_digest_groups(reply.digest))
+    return pack(groups, escape(reply.title))

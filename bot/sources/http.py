@@ -4,7 +4,11 @@
 
 * conditional GET (``If-None-Match`` / ``If-Modified-Since``; a 304 is ``not_modified``);
 * redirects followed by hand, at most ``max_redirects`` hops, each hop passed to
-  :meth:`Fetcher._check_url` first (the place for an SSRF guard);
+  :meth:`Fetcher._check_url` first;
+* with a :class:`~bot.net.ssrf.NetworkPolicy` (``policy=``, for URLs that users add): every
+  hop is checked up front and every connection is vetted where the socket is opened
+  (:class:`~bot.net.ssrf.GuardedTransport`), so non-public addresses are refused even
+  through redirects or DNS rebinding; environment proxies are never used;
 * connect/read timeouts from settings plus an overall deadline, so a server that trickles
   one byte at a time cannot hold a fetch open for ever;
 * a body cap that counts both the bytes on the wire and the bytes after decompression
@@ -31,6 +35,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import httpx
 
 from bot.errors import FetchError
+from bot.net.ssrf import BlockedAddress, GuardedTransport, NetworkPolicy, Resolver
 from bot.settings import FetchSettings
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -183,13 +188,25 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         total_timeout: float | None = None,
+        policy: NetworkPolicy | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
+        """``policy`` turns on the SSRF guard (user-added URLs); ``resolver`` is for tests.
+
+        With a ``policy`` and no ``transport``, connections go through a
+        :class:`~bot.net.ssrf.GuardedTransport`; a ``transport`` given by the caller is used
+        as is (only the up-front URL check applies then).
+        """
         self.settings = settings
+        self.policy = policy
+        if policy is not None and transport is None:
+            transport = GuardedTransport(policy, resolver=resolver)
         # A server may trickle bytes just inside the read timeout; bound the whole fetch too.
         self.total_timeout = total_timeout or (settings.connect_timeout + 2 * settings.read_timeout)
         self._client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
+            trust_env=False,  # HTTP(S)_PROXY from the environment would bypass the guard
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             headers={
                 "User-Agent": settings.user_agent,
@@ -216,8 +233,8 @@ class Fetcher:
     async def _check_url(self, url: str) -> None:
         """Refuse a URL before any request is made to it (every redirect hop comes here).
 
-        For now only the scheme is checked; the SSRF guard (private/loopback addresses)
-        belongs here as well.
+        Always: http/https with a host. With a policy: non-public IP literals in any spelling
+        and ``localhost`` names too (names are vetted again, after resolution, at connect).
         """
         try:
             parts = urlsplit(url)
@@ -231,6 +248,11 @@ class Fetcher:
             )
         if not parts.hostname:
             raise FetchError(f"{safe_url(url)}: invalid URL (no host)")
+        if self.policy is not None:
+            try:
+                self.policy.check_url(url)
+            except BlockedAddress as exc:
+                raise BlockedAddress(f"{safe_url(url)}: {exc}") from None
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -273,6 +295,8 @@ class Fetcher:
                         current = target
                         continue
                     return await self._result(response, etag, last_modified)
+            except BlockedAddress as exc:  # refused at connect time
+                raise BlockedAddress(f"{safe_url(current)}: {exc}") from None
             except httpx.HTTPError as exc:
                 raise FetchError(f"{safe_url(current)}: {_describe(exc, self.settings)}") from None
             except httpx.InvalidURL as exc:

@@ -95,7 +95,14 @@ class ClusterParams:
 
     @classmethod
     def topic_level(cls, **overrides: Any) -> ClusterParams:
-        base = cls(threshold=0.20, time_decay_days=None, active_days=3650.0, merge_threshold=0.5)
+        """Tuned on the DUC 2006 dev topics (BCubed F1 plateau 0.84-0.85 for 0.17-0.18)."""
+        base = cls(
+            threshold=0.18,
+            time_decay_days=None,
+            active_days=3650.0,
+            merge_threshold=0.5,
+            entity_weight=0.5,
+        )
         return replace(base, **overrides)
 
     @classmethod
@@ -157,7 +164,9 @@ def _dot(a: SparseVec, b: SparseVec) -> float:
 
 def _label_terms(names: dict[int, str], vec: SparseVec, k: int) -> dict[str, float]:
     top = top_terms(vec, k)
-    return {names[int(c)]: float(w) for c, w in zip(top.idx, top.val, strict=True) if int(c) in names}
+    return {
+        names[int(c)]: float(w) for c, w in zip(top.idx, top.val, strict=True) if int(c) in names
+    }
 
 
 def pick_labels(weighted: list[tuple[str, float]], n: int) -> list[str]:
@@ -343,7 +352,7 @@ class StoryClusterer:
         val = np.concatenate([c.val for c in cents])
         owner = np.repeat(np.arange(len(cents)), lens)
         cos = np.bincount(owner, weights=val * self._dense[idx], minlength=len(cents))
-        score = cos.copy()
+        score: np.ndarray = cos.astype(np.float64)
         if p.time_decay_days:
             first = np.fromiter((s.first_ts for s in stories), dtype=np.float64, count=len(stories))
             last = np.fromiter((s.last_ts for s in stories), dtype=np.float64, count=len(stories))
@@ -357,7 +366,9 @@ class StoryClusterer:
         return out
 
     def _explain(self, vec: SparseVec, feats: Features, centroid: SparseVec, n: int) -> list[str]:
-        common, ia, ib = np.intersect1d(vec.idx, centroid.idx, assume_unique=True, return_indices=True)
+        common, ia, ib = np.intersect1d(
+            vec.idx, centroid.idx, assume_unique=True, return_indices=True
+        )
         if common.size == 0:
             return []
         contrib = vec.val[ia] * centroid.val[ib]
@@ -488,11 +499,15 @@ class StoryClusterer:
             "now": self._now if math.isfinite(self._now) else None,
             "idf": self.vectorizer.idf.to_state(),
             "stories": stories,
-            "merges": [[m.from_key, m.into_key, m.at.timestamp(), m.similarity] for m in self.merges],
+            "merges": [
+                [m.from_key, m.into_key, m.at.timestamp(), m.similarity] for m in self.merges
+            ],
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], params: ClusterParams | None = None) -> StoryClusterer:
+    def from_state(
+        cls, state: dict[str, Any], params: ClusterParams | None = None
+    ) -> StoryClusterer:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported story state version {state.get('version')!r}")
         self = cls(params)
@@ -501,7 +516,9 @@ class StoryClusterer:
         self._now = -math.inf if state["now"] is None else float(state["now"])
 
         def vec(idx: bytes, val: bytes) -> SparseVec:
-            return SparseVec(np.frombuffer(idx, np.int32).copy(), np.frombuffer(val, np.float32).copy())
+            return SparseVec(
+                np.frombuffer(idx, np.int32).copy(), np.frombuffer(val, np.float32).copy()
+            )
 
         for d in state["stories"]:
             total = vec(d["idx"], d["val"])
@@ -527,5 +544,7 @@ class StoryClusterer:
                     self._archive_index.put(s.key, s.centroid)
         self._active_index.rebuild()
         self._archive_index.rebuild()
-        self.merges = [Merge(int(f), int(i), _dt(t), float(sim)) for f, i, t, sim in state["merges"]]
+        self.merges = [
+            Merge(int(f), int(i), _dt(t), float(sim)) for f, i, t, sim in state["merges"]
+        ]
         return self

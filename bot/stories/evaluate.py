@@ -108,7 +108,9 @@ def docs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Doc]:
     return docs
 
 
-def run_clusterer(docs: Iterable[Doc], params: ClusterParams) -> tuple[dict[str, int], StoryClusterer]:
+def run_clusterer(
+    docs: Iterable[Doc], params: ClusterParams
+) -> tuple[dict[str, int], StoryClusterer]:
     """Stream ``docs`` in order through a fresh clusterer; id -> final story key."""
     engine = StoryClusterer(params)
     assigned: dict[str, int] = {}

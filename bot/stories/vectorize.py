@@ -20,6 +20,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xxhash
@@ -36,8 +37,27 @@ STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | frozenset(
 _SEED = 0x5EED
 # Always capitalised in English, so their capital does not mark a name.
 _CALENDAR = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may"
-    " june july august september october november december".split()
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
 )
 _ENTITY_STOP = frozenset(ENGLISH_STOP_WORDS) | _CALENDAR
 
@@ -185,7 +205,7 @@ class OnlineIdf:
             np.log((self.n_docs + 1.0) / (self.df[cols].astype(np.float64) + 1.0)) + 1.0
         ).astype(np.float32)
 
-    def to_state(self) -> dict[str, object]:
+    def to_state(self) -> dict[str, Any]:
         nz = np.flatnonzero(self.df).astype(np.int32)
         return {
             "n_docs": self.n_docs,
@@ -193,11 +213,11 @@ class OnlineIdf:
             "df": self.df[nz].astype(np.int32).tobytes(),
         }
 
-    def load_state(self, state: dict[str, object]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         self.df[:] = 0
-        cols = np.frombuffer(state["cols"], dtype=np.int32)  # type: ignore[arg-type]
-        self.df[cols] = np.frombuffer(state["df"], dtype=np.int32)  # type: ignore[arg-type]
-        self.n_docs = int(state["n_docs"])  # type: ignore[call-overload]
+        cols = np.frombuffer(state["cols"], dtype=np.int32)
+        self.df[cols] = np.frombuffer(state["df"], dtype=np.int32)
+        self.n_docs = int(state["n_docs"])
 
 
 class Vectorizer:

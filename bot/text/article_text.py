@@ -135,7 +135,7 @@ _WIDGET_LABEL_MAX_WORDS = 6
 # A label ending in a colon or dash that introduces a link list: "Also Read: <headline>".
 _LEAD_IN_RE = re.compile(
     r"^(?:also\s+read|read\s+(?:also|more|next)|see\s+also|related(?:\s+\w+)?|more\s+from"
-    r"|recommended|watch|listen|trending|most\s+read)\s*[:|–—>»-]",
+    r"|recommended|watch|listen|trending|most\s+read)(?:\s*[:|]|\s+[–—>»-]\s)",
     re.IGNORECASE,
 )
 
@@ -175,6 +175,7 @@ _NAME_CONNECTORS = frozenset({"and", "&", "of", "the", "de", "da", "del", "van",
 _BYLINE_MAX_WORDS = 10
 
 _NAV_SPLIT_RE = re.compile(r"\s*(?:[|•·»›]|\s>\s|\s/\s)\s*")
+_NAV_SEPARATOR_RE = re.compile(r"[|•·»›]|\s[>/]\s")
 _NAV_ITEM_MAX_WORDS = 4
 
 
@@ -213,8 +214,10 @@ def _is_byline(line: str) -> bool:
 
 
 def _is_nav_list(line: str) -> bool:
+    if not _NAV_SEPARATOR_RE.search(line):
+        return False
     parts = [p for p in _NAV_SPLIT_RE.split(line) if p.strip()]
-    if len(parts) < 2 or len(_NAV_SPLIT_RE.findall(line)) < 1:
+    if len(parts) < 2:
         return False
     return all(_word_count(p) <= _NAV_ITEM_MAX_WORDS and not _ends_full_stop(p) for p in parts)
 
@@ -364,6 +367,7 @@ _DATE_RE = re.compile(
     rf"{_TIME}",
     re.IGNORECASE,
 )
+_YEAR_RE = re.compile(r"(?:19|20)\d\d")
 # Offsets of common zone abbreviations in news bylines (standard and daylight forms).
 _ZONE_HOURS = {
     "UTC": 0.0, "GMT": 0.0, "Z": 0.0, "BST": 1.0, "CET": 1.0, "CEST": 2.0, "EET": 2.0,
@@ -415,6 +419,8 @@ def _date_from_match(match: re.Match[str]) -> datetime | None:
 
 
 def _find_date(line: str) -> tuple[datetime, re.Match[str]] | None:
+    if not _YEAR_RE.search(line):
+        return None
     for match in _DATE_RE.finditer(line):
         found = _date_from_match(match)
         if found is not None:
@@ -444,6 +450,7 @@ _WIRE_DATELINE_RE = re.compile(
     r"\((?P<name>[A-Z][A-Za-z]{1,15})\)\s*(?:--|[–—-])"
 )
 _DATELINE_DASH_RE = re.compile(r"\s(?:--|[–—-])\s")
+_BYLINE_SCAN_CHARS = 200
 _GENERIC_BYLINE_WORDS = frozenset(
     {
         "news", "web", "digital", "online", "editorial", "staff", "our", "the", "a", "by",
@@ -453,8 +460,10 @@ _GENERIC_BYLINE_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _desk_outlet(line: str) -> str | None:
-    match = _DESK_RE.match(line) or _WIRE_DATELINE_RE.match(line)
+def _desk_outlet(line: str, *, wire_dateline: bool = False) -> str | None:
+    """The outlet a desk byline ("EPN Desk") or a wire dateline ("BEIJING (AP) --") names."""
+    pattern = _WIRE_DATELINE_RE if wire_dateline else _DESK_RE
+    match = pattern.match(line[:_BYLINE_SCAN_CHARS])
     if not match:
         return None
     name = match.group("name").strip()
@@ -510,6 +519,14 @@ def _headline_index(lines: Sequence[str]) -> int | None:
     (a masthead may share a place name with the story). Without such a line, the first
     candidate; without a candidate, the first line that is not furniture.
     """
+    story_words: dict[int, set[str]] = {}
+
+    def words_at(k: int) -> set[str]:
+        if k not in story_words:
+            is_story = furniture_reason(lines[k]) is None
+            story_words[k] = _topic_words(lines[k]) if is_story else set()
+        return story_words[k]
+
     candidates: list[int] = []
     for i, line in enumerate(lines[:HEADLINE_SEARCH_LINES]):
         if _looks_like_headline(line):
@@ -518,9 +535,9 @@ def _headline_index(lines: Sequence[str]) -> int | None:
             break
     for i in candidates:
         following: set[str] = set()
-        for other in lines[i + 1 : i + 1 + _TOPIC_LOOKAHEAD_LINES]:
-            if other != lines[i] and furniture_reason(other) is None:
-                following |= _topic_words(other)
+        for k in range(i + 1, min(len(lines), i + 1 + _TOPIC_LOOKAHEAD_LINES)):
+            if lines[k] != lines[i]:
+                following |= words_at(k)
         needed = 2 if _is_name_shaped(lines[i]) else 1
         if len(_topic_words(lines[i]) & following) >= needed:
             return i
@@ -539,13 +556,17 @@ def _byline_facts(
     dateline: datetime | None = None
     outlet: str | None = None
     area = [line for line in head if not is_prose(line) or furniture_reason(line) is not None]
-    if first_paragraph and (dash := _DATELINE_DASH_RE.search(first_paragraph[:120])):
-        area.append(first_paragraph[: dash.end()])
     for line in area:
-        if dateline is None and (hit := _find_date(line)) is not None:
+        if dateline is None and (hit := _find_date(line[:_BYLINE_SCAN_CHARS])) is not None:
             dateline = hit[0]
         if outlet is None:
             outlet = _desk_outlet(line)
+    if first_paragraph and (dash := _DATELINE_DASH_RE.search(first_paragraph[:120])):
+        wire = first_paragraph[: dash.end()]
+        if dateline is None and (hit := _find_date(wire)) is not None:
+            dateline = hit[0]
+        if outlet is None:
+            outlet = _desk_outlet(wire, wire_dateline=True)
     return dateline, outlet
 
 

@@ -1,0 +1,482 @@
+"""The delivery outbox: a digest is stored before it is sent, then sent with retries.
+
+Life of a delivery (table ``deliveries``)::
+
+    pending --post ok--> sent (platform message id; the channel's memory records what it showed)
+    pending --channel gone / access denied--> failed (the channel's subscriptions are disabled
+                                               and its admins told, once)
+    pending --transient error--> pending (retried: after ``retry_after`` when the platform
+                                          gives one, else with exponential backoff)
+
+The idempotency key (one per subscription and schedule period) makes enqueueing the same
+period twice a no-op, and pending rows left by a crash are sent by :meth:`Outbox.flush` at start.
+Posts to one channel are paced (about one message per second) and never concurrent; a post and
+its "sent" mark are shielded from cancellation, so a shutdown waits for them (:meth:`drain`)
+instead of forgetting that a message went out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.delivery import ChannelRef, ChatGateway, DeliveryError
+from bot.digest.compose import Composed, compose_digest
+from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
+from bot.models import utcnow
+from bot.settings import DigestSettings
+from bot.storage import Store
+from bot.storage.store import from_iso, to_iso
+from bot.subscriptions import Subscription, Subscriptions
+
+log = logging.getLogger("newsbot.outbox")
+
+Shown = list[tuple[int, list[int], list[str]]]
+
+
+# --------------------------------------------------------------------------- payload codec
+def _stmt(s: StatementRef) -> dict[str, Any]:
+    return {
+        "text": s.text,
+        "article_id": s.article_id,
+        "source": s.source,
+        "published": to_iso(s.published),
+        "url": s.url,
+        "claim_by": s.claim_by,
+    }
+
+
+def _unstmt(d: Mapping[str, Any]) -> StatementRef:
+    return StatementRef(
+        text=d["text"],
+        article_id=d["article_id"],
+        source=d["source"],
+        published=from_iso(d["published"]),
+        url=d.get("url"),
+        claim_by=d.get("claim_by"),
+    )
+
+
+def encode_digest(digest: Digest) -> dict[str, Any]:
+    """The digest as JSON data that :func:`decode_digest` turns back into an equal Digest."""
+    data = digest.to_json()
+    for story, out in zip(digest.stories, data["stories"], strict=True):
+        out["summary"] = [_stmt(s) for s in story.summary]
+        out["new"] = [_stmt(s) for s in story.new]
+        out["conflicts"] = [
+            {"kind": c.kind, "fact": c.fact, "statements": [_stmt(s) for s in c.statements]}
+            for c in story.conflicts
+        ]
+    return data
+
+
+def decode_digest(data: Mapping[str, Any]) -> Digest:
+    stories = [
+        StoryDigest(
+            id=s["id"],
+            title=s["title"],
+            known=bool(s["known"]),
+            articles=[
+                ArticleRef(a["id"], a["title"], a["url"], a["source"], from_iso(a["published"]))
+                for a in s["articles"]
+            ],
+            summary=[_unstmt(x) for x in s["summary"]],
+            new=[_unstmt(x) for x in s["new"]],
+            conflicts=[
+                ConflictRef(c["kind"], c["fact"], [_unstmt(x) for x in c["statements"]])
+                for c in s["conflicts"]
+            ],
+            outlets=list(s["outlets"]),
+        )
+        for s in data["stories"]
+    ]
+    return Digest(
+        channel=data["channel"],
+        generated_at=from_iso(data["generated_at"]),
+        stories=stories,
+        topic=data.get("topic"),
+    )
+
+
+@dataclass(slots=True)
+class Delivery:
+    id: int
+    subscription_id: int | None
+    channel: ChannelRef
+    idempotency_key: str
+    status: str
+    digest: Digest
+    shown: Shown
+    attempts: int
+    message_id: str | None
+    last_error: str | None
+
+
+_DELIVERY_COLS = (
+    "id, subscription_id, channel_key, idempotency_key, status, payload, attempts, message_id, "
+    "last_error"
+)
+
+
+def _delivery(row: Any) -> Delivery:
+    payload = json.loads(row[5])
+    return Delivery(
+        id=int(row[0]),
+        subscription_id=row[1],
+        channel=ChannelRef.parse(row[2]),
+        idempotency_key=row[3],
+        status=row[4],
+        digest=decode_digest(payload["digest"]),
+        shown=[(int(s), list(a), list(t)) for s, a, t in payload.get("shown", [])],
+        attempts=int(row[6]),
+        message_id=row[7],
+        last_error=row[8],
+    )
+
+
+# --------------------------------------------------------------------------------- outbox
+_OUTBOXES: weakref.WeakKeyDictionary[Store, Outbox] = weakref.WeakKeyDictionary()
+
+
+def register_outbox(store: Store, outbox: Outbox | None) -> None:
+    """Make ``outbox`` the one command handlers use for this store (``None``: forget it)."""
+    if outbox is None:
+        _OUTBOXES.pop(store, None)
+    else:
+        _OUTBOXES[store] = outbox
+
+
+def outbox_for(store: Store) -> Outbox | None:
+    return _OUTBOXES.get(store)
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        gateways: Mapping[str, ChatGateway] | None = None,
+        *,
+        min_interval: float = 1.0,
+        max_attempts: int = 4,
+        backoff: float = 1.0,
+        max_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.gateways: dict[str, ChatGateway] = dict(gateways or {})
+        self.min_interval = min_interval
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_wait = max_wait  # a longer retry_after leaves the row for a later flush
+        self.clock = clock
+        self.sleep = sleep
+        self.now = now
+        self._last_post: dict[str, float] = {}
+        self._not_before: dict[str, float] = {}
+        self._channel_locks: dict[str, asyncio.Lock] = {}
+        self._inflight: set[int] = set()
+        self._critical: set[asyncio.Task[Any]] = set()
+        self._flush_lock = asyncio.Lock()
+
+    def add_gateway(self, gateway: ChatGateway) -> None:
+        self.gateways[gateway.platform] = gateway
+
+    # ----------------------------------------------------------------- enqueue
+    async def enqueue(
+        self,
+        composed: Composed,
+        *,
+        channel: ChannelRef,
+        idempotency_key: str,
+        subscription_id: int | None = None,
+    ) -> int | None:
+        """Store the digest as pending; ``None`` if this idempotency key is already stored."""
+        payload = json.dumps(
+            {"digest": encode_digest(composed.digest), "shown": composed.shown},
+            ensure_ascii=False,
+        )
+        async with self.store.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO deliveries (subscription_id, channel_key, idempotency_key, status, "
+                "payload, created_at) VALUES (?, ?, ?, 'pending', ?, ?) "
+                "ON CONFLICT (idempotency_key) DO NOTHING",
+                (subscription_id, channel.key, idempotency_key, payload, to_iso(self.now())),
+            )
+            if cur.rowcount == 0:
+                return None
+            return int(cur.lastrowid or 0)
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        row = await self.store.fetchone(
+            f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE id = ?", (delivery_id,)
+        )
+        return _delivery(row) if row else None
+
+    async def by_key(self, idempotency_key: str) -> Delivery | None:
+        row = await self.store.fetchone(
+            f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE idempotency_key = ?",
+            (idempotency_key,),
+        )
+        return _delivery(row) if row else None
+
+    async def pending_ids(self) -> list[int]:
+        rows = await self.store.fetchall(
+            "SELECT id FROM deliveries WHERE status = 'pending' ORDER BY id"
+        )
+        return [int(r[0]) for r in rows]
+
+    # -------------------------------------------------------------------- send
+    async def flush(self) -> dict[str, int]:
+        """Try every pending delivery once (oldest first); counts by resulting status."""
+        counts: dict[str, int] = {}
+        async with self._flush_lock:
+            for delivery_id in await self.pending_ids():
+                status = await self.send(delivery_id)
+                counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    async def send(self, delivery_id: int) -> str:
+        """Post one pending delivery: ``sent``, ``failed`` (permanent), ``pending`` (retry
+        later) or ``busy`` (another task is sending it)."""
+        if delivery_id in self._inflight:
+            return "busy"
+        self._inflight.add(delivery_id)
+        try:
+            item = await self.get(delivery_id)
+            if item is None:
+                return "missing"
+            if item.status != "pending":
+                return item.status
+            gateway = self.gateways.get(item.channel.platform)
+            if gateway is None:
+                log.warning(
+                    "delivery %d kept: platform %s is not running", item.id, item.channel.platform
+                )
+                return "pending"
+            key = item.channel.key
+            lock = self._channel_locks.setdefault(key, asyncio.Lock())
+            async with lock:
+                return await self._attempts(item, gateway)
+        finally:
+            self._inflight.discard(delivery_id)
+
+    async def _attempts(self, item: Delivery, gateway: ChatGateway) -> str:
+        key = item.channel.key
+        for attempt in range(self.max_attempts):
+            wait = self._not_before.get(key, 0.0) - self.clock()
+            if wait > self.max_wait:
+                return "pending"
+            last = self._last_post.get(key)
+            if last is not None:
+                wait = max(wait, last + self.min_interval - self.clock())
+            if wait > 0:
+                await self.sleep(wait)
+            task = asyncio.ensure_future(self._post_and_mark(item, gateway))
+            self._critical.add(task)
+            task.add_done_callback(self._critical.discard)
+            try:
+                await asyncio.shield(task)
+                return "sent"
+            except DeliveryError as exc:
+                await self._record_error(item, str(exc))
+                if exc.permanent:
+                    await self._fail_channel(item, gateway, str(exc))
+                    return "failed"
+                delay = exc.retry_after
+                if delay is None:
+                    delay = self.backoff * (2**attempt)
+                else:
+                    self._not_before[key] = self.clock() + delay
+                log.warning(
+                    "delivery %d to %s failed (attempt %d): %s; retry in %.1fs",
+                    item.id,
+                    key,
+                    item.attempts + attempt + 1,
+                    exc,
+                    delay,
+                )
+                if attempt + 1 >= self.max_attempts or delay > self.max_wait:
+                    return "pending"
+                await self.sleep(delay)
+            except Exception as exc:  # an adapter bug: keep the row, try again later
+                log.exception("delivery %d to %s: unexpected error", item.id, key)
+                await self._record_error(item, f"{type(exc).__name__}: {exc}")
+                return "pending"
+        return "pending"
+
+    async def _post_and_mark(self, item: Delivery, gateway: ChatGateway) -> None:
+        key = item.channel.key
+        try:
+            message_id = await gateway.post_digest(item.channel, item.digest)
+        finally:
+            self._last_post[key] = self.clock()
+        now = self.now()
+        async with self.store.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ?, "
+                "attempts = attempts + 1, last_error = NULL WHERE id = ? AND status = 'pending'",
+                (message_id, to_iso(now), item.id),
+            )
+            rows: list[tuple[object, ...]] = []
+            for story_id, article_ids, statements in item.shown:
+                rows.extend((key, item.id, story_id, a, None, to_iso(now)) for a in article_ids)
+                rows.extend((key, item.id, story_id, None, t, to_iso(now)) for t in statements)
+            await conn.executemany(
+                "INSERT INTO delivered_items (channel_key, delivery_id, story_id, article_id, "
+                "statement, delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        log.info("delivery %d sent to %s as %s", item.id, key, message_id)
+
+    async def _record_error(self, item: Delivery, error: str) -> None:
+        async with self.store.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error[:500], item.id),
+            )
+
+    async def _fail_channel(self, item: Delivery, gateway: ChatGateway, error: str) -> None:
+        """The channel is gone or denies access: fail its pending deliveries, disable its
+        subscriptions and, if that disabled any, tell the workspace's admins (once)."""
+        async with self.store.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET status = 'failed', last_error = ? "
+                "WHERE channel_key = ? AND status = 'pending'",
+                (error[:500], item.channel.key),
+            )
+        disabled = await Subscriptions(self.store).disable_channel(item.channel)
+        if not disabled:
+            return
+        ids = ", ".join(s.public_id for s in disabled)
+        text = (
+            f"newsbot can no longer post in channel {item.channel.channel} ({error}). "
+            f"Its subscriptions were disabled: {ids}. Subscribe again from a channel newsbot "
+            "can post in."
+        )
+        log.warning("channel %s disabled: %s", item.channel.key, error)
+        try:
+            await gateway.notify_admins(item.channel.workspace, text)
+        except Exception:
+            log.exception("could not notify the admins of %s", item.channel.workspace)
+
+    async def deliver(
+        self,
+        composed: Composed,
+        *,
+        channel: ChannelRef,
+        idempotency_key: str,
+        subscription_id: int | None = None,
+    ) -> tuple[int | None, str]:
+        """Enqueue then send at once: (delivery id, status). ``duplicate`` when the key exists."""
+        delivery_id = await self.enqueue(
+            composed,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            subscription_id=subscription_id,
+        )
+        if delivery_id is None:
+            return None, "duplicate"
+        return delivery_id, await self.send(delivery_id)
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Wait (at most ``grace`` seconds) for posts already under way and their marks."""
+        pending = [t for t in self._critical if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+
+
+# ---------------------------------------------------------------------------- digest runs
+def period_key(sub_id: int, period: datetime) -> str:
+    """The idempotency key of one subscription's digest for one schedule period."""
+    return f"sub-{sub_id}:{to_iso(period)}"
+
+
+async def _live_story(store: Store, story_id: int) -> int:
+    for _ in range(32):  # a followed story may have been merged into another
+        nxt = await store.scalar("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
+        if nxt is None:
+            break
+        story_id = int(nxt)
+    return story_id
+
+
+async def run_subscription(
+    store: Store,
+    settings: DigestSettings,
+    outbox: Outbox,
+    sub: Subscription,
+    *,
+    period: datetime,
+    now: datetime | None = None,
+) -> str:
+    """Compose, store and send one subscription's digest for ``period`` (at most once).
+
+    Returns ``empty`` (nothing new: nothing posted), ``duplicate`` (this period was already
+    handled) or the outbox status of the new delivery.
+    """
+    now = now or outbox.now()
+    existing = await outbox.by_key(period_key(sub.id, period))
+    if existing is not None:
+        if existing.status == "pending":
+            return await outbox.send(existing.id)
+        return "duplicate"
+    # Pending digests of this channel go first, so the new one knows what they showed.
+    for delivery_id in await _pending_for_channel(store, sub.channel_key):
+        await outbox.send(delivery_id)
+    story_id = await _live_story(store, sub.story_id) if sub.story_id is not None else None
+    composed = await compose_digest(
+        store,
+        settings,
+        key=sub.channel_key,
+        channel=sub.channel,
+        now=now,
+        topic=sub.topic_query,
+        story_id=story_id,
+    )
+    if composed.digest.empty:
+        await Subscriptions(store).mark_digest(sub.id, period)
+        return "empty"
+    if composed.digest.topic is None and sub.story_id is not None:
+        composed.digest.topic = composed.digest.stories[0].title
+    _, status = await outbox.deliver(
+        composed,
+        channel=sub.ref,
+        idempotency_key=period_key(sub.id, period),
+        subscription_id=sub.id,
+    )
+    await Subscriptions(store).mark_digest(sub.id, period)
+    return status
+
+
+async def _pending_for_channel(store: Store, key: str) -> list[int]:
+    rows = await store.fetchall(
+        "SELECT id FROM deliveries WHERE channel_key = ? AND status = 'pending' ORDER BY id",
+        (key,),
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def missed_periods(store: Store, *, now: datetime) -> list[tuple[Subscription, datetime]]:
+    """Enabled subscriptions whose latest due digest was not produced (the bot was down):
+    only the latest period of each, so a long outage yields one digest, not a backlog."""
+    out: list[tuple[Subscription, datetime]] = []
+    for sub in await Subscriptions(store).all_enabled():
+        try:
+            timing = sub.timing
+        except Exception:
+            log.warning("%s has an unusable schedule %r", sub.public_id, sub.schedule)
+            continue
+        since = max(sub.created_at, sub.last_digest_at or sub.created_at)
+        due = timing.last_fire(now, not_before=since)
+        if due is not None:
+            out.append((sub, due))
+    return out

@@ -1,0 +1,372 @@
+"""Discord: the `/news` slash-command group and digest delivery, on discord.py.
+
+Every :class:`~handlers.base.CommandSpec` becomes a subcommand of one ``/news`` group (a spec
+whose options start with ``action`` becomes a subcommand group, one subcommand per action:
+``/news sources add <url>``). A command is acknowledged with ``defer()`` before any work
+(Discord allows 3 s for the first response), then answered with follow-ups. Errors are
+ephemeral: admin checks fail before deferring; a handler error replaces the "thinking"
+message with an ephemeral follow-up.
+
+Admin commands are checked here, server-side, from the member's resolved permissions in the
+interaction (Manage Server or Administrator). Discord's ``default_member_permissions`` only
+applies to top-level commands, so it cannot hide admin subcommands inside ``/news``; server
+owners may still restrict ``/news`` as a whole in Server Settings > Integrations.
+
+Nothing sent here pings anyone: the client's and every message's ``allowed_mentions`` is none,
+and :mod:`bot.platforms.discord_render` escapes mentions and markdown.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+
+import handlers
+from bot.delivery import ChannelRef, DeliveryError
+from bot.digest.model import Digest
+from bot.platforms.discord_render import escape, render_discord, render_reply
+from bot.platforms.safety import clip
+from bot.services import Services
+from handlers.base import CommandRequest, CommandSpec, Option, Reply
+
+log = logging.getLogger("newsbot.discord")
+
+PLATFORM = "discord"
+NAME_MAX = 32
+DESCRIPTION_MAX = 100
+CHOICES_MAX = 25
+NO_MENTIONS = discord.AllowedMentions.none()
+EPHEMERAL_FLAG = 64
+
+# Options each action of an "action" command takes on Discord: name -> required.
+ACTION_OPTIONS: Mapping[str, Mapping[str, bool]] = {
+    "add": {"url": True},
+    "remove": {"url": True},
+    "status": {"url": False},
+    "list": {},
+}
+
+Runner = Callable[[discord.Interaction, CommandSpec, dict[str, str]], Awaitable[None]]
+Completer = Callable[
+    [discord.Interaction, CommandSpec, Option, str], Awaitable[list[tuple[str, str]]]
+]
+
+
+def is_admin(interaction: discord.Interaction) -> bool:
+    """Manage Server (or Administrator) in the member's resolved permissions; never in DMs."""
+    if interaction.guild_id is None:
+        return False
+    perms = interaction.permissions
+    return perms.administrator or perms.manage_guild
+
+
+def _actions(spec: CommandSpec) -> tuple[str, ...]:
+    if spec.options and spec.options[0].name == "action":
+        return tuple(a for a in handlers.SOURCE_ACTIONS if a in ACTION_OPTIONS)
+    return ()
+
+
+def _command(
+    name: str,
+    description: str,
+    spec: CommandSpec,
+    options: Sequence[Option],
+    fixed: Mapping[str, str],
+    run: Runner,
+    complete: Completer,
+    parent: app_commands.Group,
+) -> app_commands.Command[Any, ..., None]:
+    """A subcommand whose Discord options are ``options`` (all strings), built at run time.
+
+    discord.py reads parameters from the callback's signature, so the callback gets a
+    synthetic one: ``opt0``, ``opt1``... renamed to the option names.
+    """
+    idents = {f"opt{i}": option for i, option in enumerate(options)}
+
+    async def callback(interaction: discord.Interaction, **values: str | None) -> None:
+        args = dict(fixed)
+        args.update({idents[k].name: v for k, v in values.items() if v is not None})
+        await run(interaction, spec, args)
+
+    params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for ident, option in idents.items():
+        params.append(
+            inspect.Parameter(
+                ident,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=str if option.required else str | None,
+                default=inspect.Parameter.empty if option.required else None,
+            )
+        )
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__discord_app_commands_param_rename__ = {  # type: ignore[attr-defined]
+        ident: option.name for ident, option in idents.items()
+    }
+    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+        ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()
+    }
+    autocompletes = {}
+    for ident, option in idents.items():
+        if option.autocomplete:
+            autocompletes[ident] = _autocomplete_callback(spec, option, complete)
+    callback.__discord_app_commands_param_autocomplete__ = autocompletes  # type: ignore[attr-defined]
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=name[:NAME_MAX],
+        description=clip(description, DESCRIPTION_MAX),
+        callback=callback,
+        parent=parent,
+    )
+    parent.add_command(command)
+    return command
+
+
+def _autocomplete_callback(
+    spec: CommandSpec, option: Option, complete: Completer
+) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]:
+    async def suggest(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            pairs = await complete(interaction, spec, option, current)
+        except Exception:
+            log.exception("autocomplete failed for /news %s %s", spec.name, option.name)
+            return []
+        return [
+            app_commands.Choice(name=clip(label, 100) or value[:100], value=value[:100])
+            for label, value in pairs[:CHOICES_MAX]
+        ]
+
+    return suggest
+
+
+def build_news_group(
+    specs: Sequence[CommandSpec], run: Runner, complete: Completer
+) -> app_commands.Group:
+    """The ``/news`` group: one subcommand per spec (a subgroup for ``action`` specs)."""
+    group = app_commands.Group(
+        name=handlers.ROOT_COMMAND,
+        description="News monitoring: search, stories, subscriptions and digests",
+        guild_only=True,
+    )
+    for spec in specs:
+        actions = _actions(spec)
+        if not actions:
+            _command(spec.name, spec.description, spec, spec.options, {}, run, complete, group)
+            continue
+        sub = app_commands.Group(
+            name=spec.name[:NAME_MAX],
+            description=clip(spec.description, DESCRIPTION_MAX),
+            parent=group,
+        )
+        by_name = {o.name: o for o in spec.options}
+        for action in actions:
+            options = [
+                Option(name, by_name[name].description, required=required)
+                for name, required in ACTION_OPTIONS[action].items()
+                if name in by_name
+            ]
+            _command(
+                action,
+                f"{spec.name} {action}: {spec.description}",
+                spec,
+                options,
+                {"action": action},
+                run,
+                complete,
+                sub,
+            )
+    return group
+
+
+def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A rendered payload as discord.py ``send()`` keywords, never pinging anyone."""
+    kwargs: dict[str, Any] = {
+        "embeds": [discord.Embed.from_dict(e) for e in payload.get("embeds") or []],
+        "allowed_mentions": NO_MENTIONS,
+    }
+    if payload.get("content"):
+        kwargs["content"] = payload["content"]
+    files = [
+        discord.File(io.BytesIO(a.data), filename=a.filename)
+        for a in payload.get("attachments") or []
+    ]
+    if files:
+        kwargs["files"] = files
+    return kwargs
+
+
+class NewsBot(discord.Client):
+    """A discord.py client serving ``/news`` from :mod:`handlers` over :class:`Services`."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        specs: Sequence[CommandSpec] | None = None,
+        sync_commands: bool = True,
+        **options: Any,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        options.setdefault("allowed_mentions", NO_MENTIONS)
+        super().__init__(intents=intents, **options)
+        self.services = services
+        self.specs = tuple(specs if specs is not None else handlers.ALL_COMMANDS)
+        self.sync_commands = sync_commands
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.group = build_news_group(self.specs, self.run_command, self.complete)
+        self.tree.add_command(self.group)
+        self.gateway = DiscordGateway(self)
+
+    async def setup_hook(self) -> None:
+        if self.sync_commands:
+            await self.tree.sync()
+
+    def request_for(
+        self, interaction: discord.Interaction, spec: CommandSpec, args: Mapping[str, str]
+    ) -> CommandRequest:
+        return CommandRequest(
+            platform=PLATFORM,
+            workspace=str(interaction.guild_id or ""),
+            channel=str(interaction.channel_id or ""),
+            user=str(interaction.user.id),
+            is_admin=is_admin(interaction),
+            command=spec.name,
+            args=dict(args),
+        )
+
+    async def run_command(
+        self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]
+    ) -> None:
+        """Acknowledge, run the handler, answer with follow-ups (errors ephemeral)."""
+        request = self.request_for(interaction, spec, args)
+        if spec.admin_only and not request.is_admin:
+            reply = handlers.error_reply(
+                f"/{handlers.ROOT_COMMAND} {spec.name} needs the Manage Server permission"
+            )
+            await self._respond_now(interaction, reply)
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            reply = await handlers.dispatch(request, self.services)
+        except Exception:
+            log.exception("/news %s failed", spec.name)
+            reply = handlers.error_reply("something went wrong; the error was logged")
+        await self.send_followups(interaction, reply)
+
+    async def _respond_now(self, interaction: discord.Interaction, reply: Reply) -> None:
+        await interaction.response.send_message(
+            **message_kwargs(render_reply(reply)[0]), ephemeral=True
+        )
+
+    async def send_followups(self, interaction: discord.Interaction, reply: Reply) -> None:
+        private = reply.ephemeral or reply.error
+        if private:
+            # The deferred "thinking" message is public: replace it by an ephemeral follow-up.
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException:
+                log.warning("could not delete the deferred response of /news")
+        for payload in render_reply(reply):
+            await interaction.followup.send(**message_kwargs(payload), ephemeral=private, wait=True)
+
+    async def complete(
+        self, interaction: discord.Interaction, spec: CommandSpec, option: Option, current: str
+    ) -> list[tuple[str, str]]:
+        assert option.autocomplete is not None
+        args = {k: str(v) for k, v in interaction.namespace if v is not None}
+        request = self.request_for(interaction, spec, args)
+        return await handlers.autocomplete(option.autocomplete, current, request, self.services)
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error("/news interaction failed: %s", error, exc_info=error)
+        if interaction.type is not discord.InteractionType.application_command:
+            return
+        reply = handlers.error_reply("something went wrong; the error was logged")
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(
+                    **message_kwargs(render_reply(reply)[0]), ephemeral=True
+                )
+            else:
+                await self._respond_now(interaction, reply)
+        except discord.HTTPException:
+            log.warning("could not report the error to the user")
+
+
+def _delivery_error(exc: Exception, what: str) -> DeliveryError:
+    if isinstance(exc, discord.Forbidden | discord.NotFound):
+        return DeliveryError(f"{what}: {exc.status} {exc.text}", permanent=True)
+    if isinstance(exc, discord.RateLimited):
+        return DeliveryError(f"{what}: rate limited", retry_after=exc.retry_after)
+    if isinstance(exc, discord.HTTPException) and exc.status == 429:
+        retry = exc.response.headers.get("Retry-After") if exc.response is not None else None
+        try:
+            retry_after = float(retry) if retry else None
+        except ValueError:
+            retry_after = None
+        return DeliveryError(f"{what}: rate limited", retry_after=retry_after)
+    if isinstance(exc, discord.HTTPException):
+        return DeliveryError(f"{what}: {exc.status} {exc.text}")
+    return DeliveryError(f"{what}: {exc}")
+
+
+class DiscordGateway:
+    """:class:`~bot.delivery.ChatGateway` for Discord, over the bot's REST client.
+
+    discord.py already honours 429s (it sleeps the body's ``retry_after`` and retries, up to the
+    client's ``max_ratelimit_timeout``); what is left is translated to :class:`DeliveryError`.
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    def _channel(self, channel: ChannelRef) -> discord.PartialMessageable:
+        guild_id = int(channel.workspace) if channel.workspace else None
+        return self.client.get_partial_messageable(
+            int(channel.channel), guild_id=guild_id, type=discord.ChannelType.text
+        )
+
+    async def send_payloads(
+        self, channel: ChannelRef, payloads: Sequence[Mapping[str, Any]]
+    ) -> str:
+        """Send message payloads in order; the first message's id."""
+        target = self._channel(channel)
+        first = ""
+        for payload in payloads:
+            try:
+                message = await target.send(**message_kwargs(payload))
+            except (discord.HTTPException, discord.RateLimited) as exc:
+                raise _delivery_error(exc, f"discord channel {channel.channel}") from exc
+            first = first or str(message.id)
+        return first
+
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
+        return await self.send_payloads(channel, render_discord(digest))
+
+    async def post_reply(self, channel: ChannelRef, reply: Reply) -> str:
+        return await self.send_payloads(channel, render_reply(reply))
+
+    async def notify_admins(self, workspace: str, text: str) -> None:
+        """Post to the server's community-updates channel, else its system channel."""
+        guild = self.client.get_guild(int(workspace)) if workspace.isdigit() else None
+        if guild is None:
+            log.warning("discord: cannot notify admins of unknown guild %s: %s", workspace, text)
+            return
+        target = guild.public_updates_channel or guild.system_channel
+        if target is None:
+            log.warning("discord: guild %s has no updates/system channel: %s", workspace, text)
+            return
+        ref = ChannelRef(PLATFORM, workspace, str(target.id))
+        await self.send_payloads(ref, [{"content": clip(escape(text), 2000)}])

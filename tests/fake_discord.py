@@ -1,0 +1,557 @@
+"""A fake Discord (REST API + gateway websocket) on 127.0.0.1 for the real discord.py client.
+
+discord.py runs its own HTTP client, rate limiter, websocket, zlib-stream decompression, payload
+parsers, ``CommandTree`` dispatch and webhook adapter against this server; nothing in the library
+is mocked. Point the library here with :meth:`FakeDiscord.patch_discord` (``Route.BASE`` and
+``DiscordWebSocket.DEFAULT_GATEWAY`` are process-global; the context manager restores them).
+
+What it does:
+
+* gateway: HELLO, HEARTBEAT_ACK for every heartbeat, READY and GUILD_CREATE after IDENTIFY,
+  INTERACTION_CREATE pushed by :meth:`FakeDiscord.interact` (slash command or autocomplete);
+  honours ``compress=zlib-stream`` like Discord (one zlib stream, ``Z_SYNC_FLUSH`` per frame).
+* REST: ``/users/@me``, ``/oauth2/applications/@me``, command sync ``PUT``s, interaction
+  callbacks, webhook follow-ups and ``@original`` edits/deletes, channel messages (JSON or
+  multipart with files). Every request is recorded (:class:`Recorded`) for assertions.
+* scenarios: :meth:`FakeDiscord.inject` queues a canned answer (429 with ``Via`` and a JSON
+  ``retry_after`` like Discord, 5xx, ...) for the next requests matching a method and path.
+  Unknown channels answer 404 ``Unknown Channel``; channels in ``forbidden`` answer 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import yarl
+from aiohttp import WSMsgType, web
+
+API_PREFIX = "/api/v10"
+EPOCH_MS = 1420070400000
+
+
+def snowflake(n: int) -> str:
+    """A plausible snowflake id (time-ordered), unique per ``n``."""
+    return str(((int(time.time() * 1000) - EPOCH_MS) << 22) + n)
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    # discord.py parses JSON only when Content-Type is exactly application/json (no charset).
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@dataclass(slots=True)
+class Recorded:
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any  # the JSON body, or the multipart ``payload_json``
+    files: dict[str, bytes] = field(default_factory=dict)  # filename -> bytes
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class Injected:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    body: Any
+    headers: dict[str, str]
+    times: int
+
+
+@dataclass(slots=True)
+class FakeMember:
+    user_id: str
+    name: str
+    permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
+
+
+class FakeDiscord:
+    """One guild with text channels, one bot application, any number of members."""
+
+    token = "fake-bot-token"
+
+    def __init__(self, *, channels: tuple[str, ...] = ("general", "news", "alerts")) -> None:
+        self._ids = itertools.count(1)
+        self.app_id = snowflake(next(self._ids))
+        self.bot_user_id = self.app_id
+        self.guild_id = snowflake(next(self._ids))
+        self.owner_id = snowflake(next(self._ids))
+        self.channels: dict[str, str] = {name: snowflake(next(self._ids)) for name in channels}
+        self.forbidden: set[str] = set()
+        self.requests: list[Recorded] = []
+        self.gateway_ops: list[int] = []  # ops the client sent, in order
+        self.identified = asyncio.Event()
+        self.commands: list[dict[str, Any]] = []  # last synced command payloads
+        self.messages: dict[str, dict[str, Any]] = {}  # message id -> message
+        self._injected: list[Injected] = []
+        self._token_channel: dict[str, str] = {}
+        self._ws: web.WebSocketResponse | None = None
+        self._zlib: Any = None
+        self._seq = 0
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    async def stop(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def rest_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> yarl.URL:
+        return yarl.URL(f"ws://127.0.0.1:{self.port}/gateway")
+
+    @contextlib.contextmanager
+    def patch_discord(self) -> Iterator[None]:
+        """Point discord.py's REST base and gateway at this server, restoring them after."""
+        route_cls = discord.http.Route
+        ws_cls = discord.gateway.DiscordWebSocket
+        old_base, old_gateway = route_cls.BASE, ws_cls.DEFAULT_GATEWAY
+        route_cls.BASE = self.rest_base
+        ws_cls.DEFAULT_GATEWAY = self.gateway_url
+        try:
+            yield
+        finally:
+            route_cls.BASE, ws_cls.DEFAULT_GATEWAY = old_base, old_gateway
+
+    # ---------------------------------------------------------------- scenarios
+
+    def inject(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` requests matching ``method`` and ``path_regex`` with this."""
+        self._injected.append(
+            Injected(method.upper(), re.compile(path_regex), status, body, headers or {}, times)
+        )
+
+    def rate_limit(
+        self, method: str, path_regex: str, *, retry_after: float, via: bool = True
+    ) -> None:
+        """A 429 shaped like Discord's (body ``retry_after`` + ``Via``: discord.py retries it)."""
+        headers = {
+            "Retry-After": str(max(1, round(retry_after))),
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+            "X-RateLimit-Bucket": "fake-bucket",
+            "X-RateLimit-Scope": "user",
+        }
+        if via:
+            headers["Via"] = "1.1 google"
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": False,
+        }
+        self.inject(method, path_regex, status=429, body=body, headers=headers)
+
+    # ---------------------------------------------------------------- queries
+
+    def find(self, method: str, path_regex: str) -> list[Recorded]:
+        pattern = re.compile(path_regex)
+        return [r for r in self.requests if r.method == method and pattern.search(r.path)]
+
+    async def wait_for(self, predicate: Callable[[], Any], within: float = 5.0) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked whenever a request lands)."""
+        async with asyncio.timeout(within), self._changed:
+            result = predicate()
+            while not result:
+                await self._changed.wait()
+                result = predicate()
+        return result
+
+    # ---------------------------------------------------------------- gateway
+
+    def add_member(self, name: str, permissions: discord.Permissions | None = None) -> FakeMember:
+        return FakeMember(
+            snowflake(next(self._ids)), name, permissions or discord.Permissions.none()
+        )
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        assert self._ws is not None
+        raw = json.dumps(payload).encode()
+        if self._zlib is not None:
+            data = self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
+            await self._ws.send_bytes(data)
+        else:
+            await self._ws.send_str(raw.decode())
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self._seq += 1
+        await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        self._zlib = zlib.compressobj() if request.query.get("compress") == "zlib-stream" else None
+        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}})
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(msg.data)
+            op = payload.get("op")
+            self.gateway_ops.append(op)
+            if op == 1:
+                await self._send({"op": 11})
+            elif op == 2:
+                await self._on_identify()
+        return ws
+
+    async def _on_identify(self) -> None:
+        await self.dispatch(
+            "READY",
+            {
+                "v": 10,
+                "user": self._bot_user(),
+                "guilds": [{"id": self.guild_id, "unavailable": True}],
+                "session_id": "fake-session",
+                "resume_gateway_url": str(self.gateway_url),
+                "application": {"id": self.app_id, "flags": 0},
+                "shard": [0, 1],
+            },
+        )
+        await self.dispatch("GUILD_CREATE", self._guild())
+        self.identified.set()
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_user_id,
+            "username": "newsbot",
+            "discriminator": "0",
+            "global_name": "newsbot",
+            "avatar": None,
+            "bot": True,
+            "flags": 0,
+        }
+
+    def _user(self, user_id: str, name: str) -> dict[str, Any]:
+        return {"id": user_id, "username": name, "discriminator": "0", "avatar": None}
+
+    def _channel(self, name: str, channel_id: str, position: int) -> dict[str, Any]:
+        return {
+            "id": channel_id,
+            "type": 0,
+            "name": name,
+            "position": position,
+            "guild_id": self.guild_id,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        }
+
+    def _guild(self) -> dict[str, Any]:
+        everyone = {
+            "id": self.guild_id,
+            "name": "@everyone",
+            "permissions": str(discord.Permissions.general().value),
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+        me = {
+            "user": self._bot_user(),
+            "roles": [],
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "flags": 0,
+            "deaf": False,
+            "mute": False,
+        }
+        names = list(self.channels)
+        return {
+            "id": self.guild_id,
+            "name": "Fake Guild",
+            "owner_id": self.owner_id,
+            "icon": None,
+            "roles": [everyone],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "members": [me],
+            "member_count": 2,
+            "channels": [self._channel(n, self.channels[n], i) for i, n in enumerate(names)],
+            "threads": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "system_channel_id": self.channels[names[0]],
+            "public_updates_channel_id": None,
+            "large": False,
+            "unavailable": False,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+        }
+
+    async def interact(
+        self,
+        member: FakeMember,
+        channel: str,
+        options: list[dict[str, Any]],
+        *,
+        autocomplete: bool = False,
+        name: str = "news",
+    ) -> dict[str, Any]:
+        """Push an INTERACTION_CREATE for ``/name <options>``; returns the payload sent.
+
+        ``options`` is Discord's nested option list, e.g. ``[{"type": 1, "name": "search",
+        "options": [{"type": 3, "name": "query", "value": "x"}]}]``.
+        """
+        interaction_id = snowflake(next(self._ids))
+        payload = {
+            "id": interaction_id,
+            "application_id": self.app_id,
+            "type": 4 if autocomplete else 2,
+            "token": f"itoken-{interaction_id}",
+            "version": 1,
+            "guild_id": self.guild_id,
+            "channel_id": self.channels[channel],
+            "channel": {"id": self.channels[channel], "type": 0, "guild_id": self.guild_id},
+            "member": {
+                "user": self._user(member.user_id, member.name),
+                "roles": [],
+                "joined_at": "2024-01-01T00:00:00+00:00",
+                "permissions": str(member.permissions.value),
+                "flags": 0,
+                "deaf": False,
+                "mute": False,
+            },
+            "data": {"id": snowflake(next(self._ids)), "name": name, "type": 1, "options": options},
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": str(discord.Permissions.text().value),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": self.guild_id},
+            "context": 0,
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        self._token_channel[payload["token"]] = self.channels[channel]
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    # ---------------------------------------------------------------- REST
+
+    async def _read_body(self, request: web.Request) -> tuple[Any, dict[str, bytes]]:
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            files: dict[str, bytes] = {}
+            body: Any = None
+            for key, value in form.items():
+                if key == "payload_json":
+                    body = json.loads(str(value))
+                elif isinstance(value, web.FileField):
+                    files[value.filename] = value.file.read()
+            return body, files
+        raw = await request.read()
+        if not raw:
+            return None, {}
+        try:
+            return json.loads(raw), {}
+        except ValueError:
+            return raw.decode(errors="replace"), {}
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        body, files = await self._read_body(request)
+        record = Recorded(
+            method=request.method,
+            path=path,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            json=body,
+            files=files,
+        )
+        response = self._injected_response(request.method, path) or self._route(record)
+        record.status = response.status
+        self.requests.append(record)
+        async with self._changed:
+            self._changed.notify_all()
+        return response
+
+    def _injected_response(self, method: str, path: str) -> web.Response | None:
+        for item in self._injected:
+            if item.times > 0 and item.method == method and item.pattern.search(path):
+                item.times -= 1
+                if item.times == 0:
+                    self._injected.remove(item)
+                return json_response(item.body, status=item.status, headers=item.headers)
+        return None
+
+    def _message(
+        self, channel_id: str, body: dict[str, Any], files: dict[str, bytes]
+    ) -> dict[str, Any]:
+        message_id = snowflake(next(self._ids))
+        attachments = [
+            {
+                "id": snowflake(next(self._ids)),
+                "filename": name,
+                "size": len(data),
+                "url": f"{self.rest_base}/attachments/{name}",
+                "proxy_url": f"{self.rest_base}/attachments/{name}",
+            }
+            for name, data in files.items()
+        ]
+        message = {
+            "id": message_id,
+            "channel_id": channel_id,
+            "guild_id": self.guild_id,
+            "type": 0,
+            "author": self._bot_user(),
+            "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [],
+            "attachments": attachments,
+            "components": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2024-01-01T00:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": body.get("flags", 0),
+        }
+        self.messages[message_id] = message
+        return message
+
+    def _route(self, rec: Recorded) -> web.Response:
+        method, path, body = rec.method, rec.path, rec.json if isinstance(rec.json, dict) else {}
+        if method == "GET" and path == "/users/@me":
+            return json_response(self._bot_user())
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return json_response(
+                {
+                    "id": self.app_id,
+                    "name": "newsbot",
+                    "description": "",
+                    "icon": None,
+                    "bot_public": False,
+                    "bot_require_code_grant": False,
+                    "owner": self._user(self.owner_id, "owner"),
+                    "verify_key": "0" * 64,
+                    "flags": 0,
+                }
+            )
+        if method == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path):
+            commands = rec.json if isinstance(rec.json, list) else []
+            self.commands = commands
+            result = [
+                {
+                    **c,
+                    "id": snowflake(next(self._ids)),
+                    "application_id": self.app_id,
+                    "version": "1",
+                }
+                for c in commands
+            ]
+            return json_response(result)
+        m = re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)
+        if method == "POST" and m:
+            return self._callback(m.group(1), m.group(2), body, rec.files)
+        m = re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/(@original|\d+))?", path)
+        if m:
+            return self._webhook(method, m.group(2), m.group(4), body, rec.files)
+        m = re.fullmatch(r"/channels/(\d+)/messages", path)
+        if method == "POST" and m:
+            channel_id = m.group(1)
+            if channel_id in self.forbidden:
+                return json_response({"message": "Missing Permissions", "code": 50013}, 403)
+            if channel_id not in self.channels.values():
+                return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+            return json_response(self._message(channel_id, body, rec.files))
+        return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    def _callback(
+        self, interaction_id: str, token: str, body: dict[str, Any], files: dict[str, bytes]
+    ) -> web.Response:
+        kind = body.get("type")
+        data = body.get("data") or {}
+        message = None
+        if kind in (4, 5):  # message, or deferred "thinking" message
+            message = self._message(self._channel_of(token), data, files)
+            self.messages[f"original:{token}"] = message
+        flags = int(data.get("flags", 0))
+        result: dict[str, Any] = {
+            "interaction": {
+                "id": interaction_id,
+                "type": 2,
+                "response_message_id": message["id"] if message else None,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(flags & 64),
+            },
+            "resource": {"type": kind},
+        }
+        if message is not None:
+            result["resource"]["message"] = message
+        return json_response(result)
+
+    def _channel_of(self, token: str) -> str:
+        return self._token_channel.get(token, next(iter(self.channels.values())))
+
+    def _webhook(
+        self,
+        method: str,
+        token: str,
+        which: str | None,
+        body: dict[str, Any],
+        files: dict[str, bytes],
+    ) -> web.Response:
+        if which is None and method == "POST":  # follow-up message
+            return json_response(self._message(self._channel_of(token), body, files))
+        key = f"original:{token}" if which == "@original" else (which or "")
+        message = self.messages.get(key)
+        if message is None:
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        if method == "DELETE":
+            del self.messages[key]
+            return web.Response(status=204)
+        if method == "PATCH":
+            message.update({k: v for k, v in body.items() if k in ("content", "embeds", "flags")})
+        return json_response(message)

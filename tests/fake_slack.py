@@ -1,0 +1,323 @@
+"""A fake Slack on 127.0.0.1: the Web API, response URLs, file uploads and Socket Mode.
+
+The real slack_sdk AsyncWebClient (``base_url=fake.api_url``), bolt's webhook client
+(``response_url``) and Socket Mode client (``apps.connections.open`` -> ``ws://…/link``) talk to
+it over HTTP and a websocket, so their parsing, retry and rate-limit code runs for real.
+
+Behaviour that tests program:
+- ``ratelimit["chat.postMessage"] = n``: the next n calls get 429 + ``Retry-After`` and
+  ``{"ok": false, "error": "ratelimited"}``, as Slack sends them.
+- ``errors["chat.postMessage"] = ["not_in_channel"]``: the next calls fail with those errors.
+- ``users``: ``users.info`` / ``users.list`` answers (``is_admin``, ``is_owner``).
+- Message limits are enforced like Slack: more than 50 blocks or a text object over 3,000
+  characters -> ``invalid_blocks``; more than 12,000 characters of text -> ``msg_blocks_too_long``.
+Everything received is recorded with its arrival time (``calls``, ``posts``, ``responses``...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BLOCKS_MAX = 50
+TEXT_MAX = 3000
+MESSAGE_CHARS_MAX = 12_000
+
+
+@dataclass
+class Call:
+    method: str  # Web API method, e.g. "chat.postMessage"
+    params: dict[str, Any]
+    auth: str
+    at: float
+    status: int = 200
+
+
+@dataclass
+class FakeSlack:
+    bot_token: str
+    app_token: str = "xapp-1-fake"
+    team_id: str = "T0FAKE"
+    bot_user: str = "U0BOT"
+    retry_after: int = 1
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels_without_bot: set[str] = field(default_factory=set)
+    ratelimit: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shared_files: list[dict[str, Any]] = field(default_factory=list)
+    socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ack_events: dict[str, asyncio.Event] = {}
+        self._response_event = asyncio.Event()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/commands/{team}/{id}/{secret}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/link", self._link)
+        # No access log: request paths hold response-URL secrets.
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        return self
+
+    async def stop(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self) -> str:
+        return f"{self.base}/commands/{self.team_id}/{next(self._ts)}/{uuid.uuid4().hex}"
+
+    # ---- recording helpers -----------------------------------------------------------------
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_responses(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until ``count`` response_url posts arrived in total."""
+        deadline = time.monotonic() + timeout
+        while len(self.responses) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"expected {count} response_url posts, got {len(self.responses)}"
+                )
+            self._response_event.clear()
+            try:
+                await asyncio.wait_for(self._response_event.wait(), remaining)
+            except TimeoutError:
+                continue
+        return self.responses
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached")
+            await asyncio.sleep(0.02)
+
+    # ---- Web API ---------------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.body_exists:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(dict(await request.post()))
+        for key in ("blocks", "files"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    @staticmethod
+    def _json(data: dict[str, Any], status: int = 200, **headers: str) -> web.Response:
+        return web.Response(
+            body=json.dumps(data), status=status, content_type="application/json", headers=headers
+        )
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        auth = request.headers.get("Authorization", "")
+        call = Call(method, params, auth, time.monotonic())
+        self.calls.append(call)
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if auth != f"Bearer {expected}":
+            return self._json({"ok": False, "error": "invalid_auth"})
+        if self.ratelimit.get(method, 0) > 0:
+            self.ratelimit[method] -= 1
+            call.status = 429
+            return self._json(
+                {"ok": False, "error": "ratelimited"}, 429, **{"Retry-After": str(self.retry_after)}
+            )
+        if self.errors.get(method):
+            return self._json({"ok": False, "error": self.errors[method].pop(0)})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._json({"ok": False, "error": "unknown_method"})
+        result: dict[str, Any] = await handler(params)
+        return self._json(result)
+
+    async def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://fake.slack.test/",
+            "team": "Fake",
+            "user": "newsbot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user,
+            "bot_id": "B0BOT",
+            "is_enterprise_install": False,
+        }
+
+    def _message_problem(self, params: dict[str, Any]) -> str | None:
+        blocks = params.get("blocks") or []
+        if len(blocks) > BLOCKS_MAX:
+            return "invalid_blocks"
+        total = 0
+        for block in blocks:
+            texts = [block.get("text")] + list(block.get("elements") or [])
+            for t in texts:
+                if isinstance(t, dict) and "text" in t:
+                    n = len(str(t["text"]))
+                    limit = 150 if block.get("type") == "header" else TEXT_MAX
+                    if n > limit:
+                        return "invalid_blocks"
+                    total += n
+        if total > MESSAGE_CHARS_MAX:
+            return "msg_blocks_too_long"
+        if not params.get("text") and not blocks:
+            return "no_text"
+        return None
+
+    async def _m_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if channel in self.channels_without_bot:
+            return {"ok": False, "error": "not_in_channel"}
+        problem = self._message_problem(params)
+        if problem:
+            return {"ok": False, "error": problem}
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        self.posts.append({**params, "ts": ts, "at": time.monotonic()})
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text")}}
+
+    async def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        problem = self._message_problem(params)
+        if problem:
+            return {"ok": False, "error": problem}
+        self.posts.append({**params, "ephemeral": True, "at": time.monotonic()})
+        return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+
+    async def _m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": {"team_id": self.team_id, **user}}
+
+    async def _m_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        members = [{"team_id": self.team_id, **u} for u in self.users.values()]
+        return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+
+    async def _m_conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": {"id": "D" + str(params.get("users", "")).lstrip("U")}}
+
+    async def _m_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link?ticket={uuid.uuid4().hex}"}
+
+    async def _m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        self.uploads[file_id] = {
+            "filename": params.get("filename"),
+            "length": int(params.get("length", 0)),
+            "data": None,
+        }
+        return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    async def _m_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel_id") or "")
+        if channel in self.channels_without_bot:
+            return {"ok": False, "error": "not_in_channel"}
+        files = []
+        for item in params.get("files") or []:
+            upload = self.uploads.get(item["id"])
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            record = {"id": item["id"], "title": item.get("title"), "channel": channel, **upload}
+            self.shared_files.append(record)
+            files.append({"id": item["id"], "name": upload["filename"], "title": item.get("title")})
+        return {"ok": True, "files": files}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        upload = self.uploads.get(file_id)
+        data = await request.read()
+        if upload is None:
+            return web.Response(status=404, text="no such upload")
+        if len(data) != upload["length"]:
+            return web.Response(status=400, text="length mismatch")
+        upload["data"] = data
+        return web.Response(text="OK - " + str(len(data)))
+
+    # ---- response_url --------------------------------------------------------------------
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append({"path": request.path, "body": body, "at": time.monotonic()})
+        self._response_event.set()
+        return web.Response(text="ok")
+
+    # ---- Socket Mode -----------------------------------------------------------------------
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0FAKE"},
+            }
+        )
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                envelope = str(data.get("envelope_id", ""))
+                if envelope:
+                    self.socket_acks[envelope] = data
+                    self._ack_events.setdefault(envelope, asyncio.Event()).set()
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                break
+        return ws
+
+    async def wait_socket(self, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda: any(not ws.closed for ws in self._sockets), timeout)
+
+    async def send_slash_command(self, payload: dict[str, Any], timeout: float = 5.0) -> dict:
+        """Push a ``slash_commands`` envelope; return the app's ack (waits for it)."""
+        envelope = str(uuid.uuid4())
+        event = self._ack_events.setdefault(envelope, asyncio.Event())
+        ws = next(ws for ws in reversed(self._sockets) if not ws.closed)
+        await ws.send_json(
+            {
+                "envelope_id": envelope,
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": payload,
+            }
+        )
+        await asyncio.wait_for(event.wait(), timeout)
+        return self.socket_acks[envelope]

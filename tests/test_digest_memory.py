@@ -1,0 +1,81 @@
+"""Per-channel memory: a committed digest is never repeated; later ones say only what is new."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.digest.service import local_digest
+from bot.services import open_services
+from bot.settings import Settings
+from tests.conftest import SEEDS
+
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def _folder(tmp_path: Path, name: str, prefixes: list[str]) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    for path in sorted(SEEDS.glob("*.txt")):
+        if path.name[:3] in prefixes:
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+async def test_second_digest_holds_only_new_coverage_and_never_repeats(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "n.db")}, "seeds": {"folders": []}}
+    )
+    sv = await open_services(settings)
+    try:
+        await sv.ingestor.ingest(str(_folder(tmp_path, "a", ["000", "001"])))
+        first = await local_digest(sv, channel="news", now=NOW, commit=True)
+        assert first.stories and not any(s.known for s in first.stories)
+        shown_first = {s.text for st in first.stories for s in st.summary}
+        assert shown_first
+
+        again = await local_digest(sv, channel="news", now=NOW)
+        assert again.empty  # nothing new since the committed digest
+
+        await sv.ingestor.ingest(str(_folder(tmp_path, "b", ["002", "003"])))
+        second = await local_digest(sv, channel="news", now=NOW, commit=True)
+        ids = {a.id for st in second.stories for a in st.articles}
+        assert ids == {p.stem for p in SEEDS.glob("00[23]*.txt")}
+        texts = [s.text for st in second.stories for s in st.summary + st.new]
+        assert texts and not shown_first & set(texts)
+        for st in second.stories:
+            for s in st.summary + st.new:
+                assert s.source and s.article_id in ids
+
+        other = await local_digest(sv, channel="other", now=NOW)
+        assert {a.id for st in other.stories for a in st.articles} == {
+            p.stem for p in SEEDS.glob("00[0-3]*.txt")
+        }  # another channel's memory is its own
+    finally:
+        await sv.close()
+
+
+async def test_seed_call_weekday_conflict_surfaces_with_both_outlets(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "n.db")}, "seeds": {"folders": []}}
+    )
+    sv = await open_services(settings)
+    try:
+        await sv.ingestor.ingest(str(SEEDS))
+        digest = await local_digest(sv, channel="c", now=NOW)
+        conflicts = [c for st in digest.stories for c in st.conflicts]
+        weekday = [
+            c
+            for c in conflicts
+            if any("Wednesday" in s.text for s in c.statements)
+            and any("Thursday" in s.text for s in c.statements)
+        ]
+        assert weekday, [c.fact for c in conflicts]
+        assert {s.article_id[:3] for s in weekday[0].statements} == {"002", "003"}
+        # compatible statements are not flagged: "over an hour" vs "approximately 90 minutes"
+        for c in conflicts:
+            joined = " ".join(s.text for s in c.statements)
+            assert not ("over an hour" in joined and "90 minutes" in joined)
+    finally:
+        await sv.close()

@@ -1,0 +1,158 @@
+"""Slack Block Kit rendering: escaping of untrusted text, safe links, and Slack's limits."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
+from bot.platforms.slack_render import (
+    BLOCKS_MAX,
+    MESSAGE_CHARS_MAX,
+    TEXT_MAX,
+    escape,
+    linkify,
+    render_reply,
+    render_slack,
+)
+from handlers.base import Reply
+
+WHEN = datetime(2025, 2, 13, 6, 14, tzinfo=UTC)
+HOSTILE = "<!channel> <!here> <@U123> <!subteam^S1> <https://evil.test|Your bank> *bold* @channel"
+
+
+def _texts(messages: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    for message in messages:
+        out.append(message["text"])
+        for block in message["blocks"]:
+            if isinstance(block.get("text"), dict):
+                out.append(block["text"]["text"])
+            out.extend(e["text"] for e in block.get("elements", ()))
+    return out
+
+
+def _assert_within_limits(messages: list[dict[str, Any]]) -> None:
+    for message in messages:
+        assert message["text"], "every message needs a text fallback"
+        assert 0 < len(message["blocks"]) <= BLOCKS_MAX
+        total = 0
+        for block in message["blocks"]:
+            texts = [block["text"]] if isinstance(block.get("text"), dict) else []
+            texts += list(block.get("elements", ()))
+            for t in texts:
+                assert len(t["text"]) <= TEXT_MAX
+                total += len(t["text"])
+        assert total <= MESSAGE_CHARS_MAX
+
+
+def _story(i: int, title: str = "Talks on Ukraine", url: str | None = None) -> StoryDigest:
+    statement = StatementRef(f"Statement {i} " + "word " * 60, f"a{i}", "Outlet", WHEN)
+    return StoryDigest(
+        id=f"s-{i:04x}",
+        title=f"{title} {i}",
+        known=False,
+        articles=[ArticleRef(f"a{i}", f"Headline {i}", url, "Outlet", WHEN)],
+        summary=[statement, statement],
+        new=[statement],
+    )
+
+
+def test_escape_makes_mentions_and_links_inert() -> None:
+    out = escape(HOSTILE)
+    assert "<" not in out and ">" not in out
+    assert "&lt;!channel&gt;" in out and "&lt;@U123&gt;" in out
+    assert "*bold*" not in out  # formatting characters are broken up
+
+
+def test_escape_strips_bidi_and_zero_width_tricks() -> None:
+    out = escape("\u202eevil\u200d text \ufeff")
+    assert "\u202e" not in out and "\u200d" not in out and "\ufeff" not in out
+
+
+def test_reply_lines_are_escaped_and_only_http_urls_become_links() -> None:
+    reply = Reply(
+        title="<!here> results",
+        lines=[
+            HOSTILE,
+            "read https://example.org/a?x=1&y=2 now",
+            "bad javascript:alert(1) and https://x.test/a|b>c",
+        ],
+    )
+    texts = _texts(render_reply(reply))
+    joined = "\n".join(texts)
+    assert "<!" not in joined and "<@" not in joined
+    links = re.findall(r"<([^<>|]+)\|([^<>]*)>", joined)
+    assert [href for href, _ in links] == ["https://example.org/a?x=1&amp;y=2", "https://x.test/a%7Cb"]
+    for href, label in links:  # the label is the URL itself: the real host is shown
+        assert href.split("/")[2] in label
+    assert "javascript" not in "".join(href for href, _ in links)
+
+
+def test_linkify_keeps_trailing_punctuation_out_of_the_link() -> None:
+    assert linkify("see https://example.org/x.").endswith(">.")
+
+
+def test_a_long_reply_is_split_within_slack_limits_and_keeps_every_line() -> None:
+    lines = [f"line {i:03d} " + "x" * 480 for i in range(200)]
+    messages = render_reply(Reply(title="many", lines=lines))
+    assert len(messages) > 1
+    _assert_within_limits(messages)
+    joined = "\n".join(_texts(messages))
+    positions = [joined.index(f"line {i:03d} ") for i in range(200)]
+    assert positions == sorted(positions)
+
+
+def test_error_replies_are_marked_and_digest_replies_carry_the_digest() -> None:
+    digest = Digest(channel="c", generated_at=WHEN, stories=[_story(1)])
+    messages = render_reply(Reply(title="Error", lines=["nope"], error=True, digest=digest))
+    texts = _texts(messages)
+    assert texts[1].startswith(":warning: *Error*")
+    assert any("Talks on Ukraine 1" in t for t in texts)
+
+
+def test_a_large_digest_is_split_by_story_within_limits() -> None:
+    digest = Digest(channel="c", generated_at=WHEN, stories=[_story(i) for i in range(60)])
+    messages = render_slack(digest)
+    assert len(messages) > 1
+    _assert_within_limits(messages)
+    for message in messages:  # a story's title block and its closing divider share a message
+        kinds = [b["type"] for b in message["blocks"]]
+        assert kinds[-1] == "divider"
+    assert messages[0]["blocks"][0]["type"] == "header"
+
+
+def test_digest_text_from_feeds_and_topics_cannot_ping_or_spoof_links() -> None:
+    story = _story(1, title=HOSTILE, url="javascript:alert(1)")
+    story.articles.append(ArticleRef("b", HOSTILE, "https://news.example.com/p|x", "<!here>", WHEN))
+    digest = Digest(channel="c", generated_at=WHEN, stories=[story], topic="<!channel> war")
+    joined = "\n".join(_texts(render_slack(digest)))
+    assert "<!" not in joined and "<@" not in joined and "javascript:" not in joined.lower()
+    assert "<https://news.example.com/p%7Cx|" in joined
+    assert "(news.example.com)" in joined
+
+
+def test_mrkdwn_text_objects_are_verbatim() -> None:
+    digest = Digest(channel="c", generated_at=WHEN, stories=[_story(1, url="https://a.example/")])
+    for message in render_slack(digest) + render_reply(Reply(title="t", lines=["x"])):
+        for block in message["blocks"]:
+            objs = [block["text"]] if isinstance(block.get("text"), dict) else []
+            objs += list(block.get("elements", ()))
+            for obj in objs:
+                if obj["type"] == "mrkdwn":
+                    assert obj["verbatim"] is True
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400), st.lists(st.text(max_size=200), max_size=30))
+def test_no_untrusted_text_survives_as_slack_markup(title: str, lines: list[str]) -> None:
+    messages = render_reply(Reply(title=title, lines=lines))
+    _assert_within_limits(messages)
+    for text in _texts(messages):
+        # The only markup left is our own links <http(s)://…|…>.
+        stripped = re.sub(r"<https?://[^<>|\s]+\|[^<>]*>", "", text)
+        assert "<" not in stripped and ">" not in stripped
