@@ -1,22 +1,54 @@
-"""Composition root for ``newsbot run``: open services, schedule pollers, stop cleanly.
+"""Composition root for ``newsbot run``: one asyncio process with pollers, digests and chats.
 
-Chat platforms (Discord, Slack) are started here when their credentials are present; without
-credentials the console channel logs what the pollers ingest.
+Start: open the services; start every chat platform whose credentials are present (see
+``bot/platforms/registry.py``; with none, the console channel logs digests); send what the
+outbox still holds from before (a crash); send, once, each subscription's digest that came due
+while the bot was down; then schedule the seed/feed pollers, one digest job per enabled
+subscription (re-registered whenever subscriptions change) and a periodic outbox flush.
+
+Stop (SIGINT/SIGTERM or the ``stop`` event): no new jobs start, running jobs get a grace period
+to finish their writes, posts under way are awaited, undelivered digests stay pending in the
+outbox for the next start, the platforms disconnect and the database closes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
 
+from bot.delivery import ChannelRef
+from bot.digest.compose import compose_digest
 from bot.models import utcnow
-from bot.scheduler import add_interval_job, make_scheduler
+from bot.outbox import Outbox, missed_periods, register_outbox, run_subscription
+from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
+from bot.platforms.registry import create_runtimes
+from bot.scheduler import (
+    add_interval_job,
+    add_trigger_job,
+    job_ids,
+    make_scheduler,
+    remove_job,
+)
+from bot.schedules import Timing
 from bot.services import Services, open_services
-from bot.settings import Settings
+from bot.settings import Secrets, Settings
+from bot.storage.store import to_iso
+from bot.subscriptions import Subscriptions, unwatch, watch
 
 log = logging.getLogger("newsbot")
+
+STOP_GRACE_S = 15.0  # running jobs get this long to finish before they are cancelled
+FLUSH_INTERVAL_S = 60.0
+RECONCILE_INTERVAL_S = 300.0  # safety net: jobs are also re-registered on every change
+MISSED_GRACE = timedelta(hours=24)  # an older missed digest is skipped (logged), not sent
+DIGEST_MISFIRE_GRACE_S = 3600
+CONSOLE = ChannelRef("console", "", "console")
 
 
 async def poll_seeds(sv: Services) -> None:
@@ -34,34 +66,279 @@ async def poll_feed(sv: Services, url: str, name: str | None, interval: float) -
         log.warning("%s", warning)
 
 
-async def run_forever(settings: Settings, stop: asyncio.Event | None = None) -> None:
+class Jobs:
+    """Tracks the tasks of running jobs so a stop can let them finish."""
+
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task[Any]] = set()
+        self.stopping = False
+
+    def wrap(
+        self, name: str, func: Callable[[], Awaitable[object]]
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def job() -> None:
+            if self.stopping:
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self.running.add(task)
+            try:
+                await func()
+            except Exception:  # one failing job never stops the scheduler
+                log.exception("job %s failed", name)
+            finally:
+                if task is not None:
+                    self.running.discard(task)
+
+        return job
+
+    async def wait(self, grace: float) -> None:
+        pending = [t for t in self.running if not t.done()]
+        if pending:
+            log.info("waiting for %d running jobs", len(pending))
+            await asyncio.wait(pending, timeout=grace)
+
+
+class DigestJobs:
+    """One APScheduler job per enabled subscription and per distinct chat-added feed URL."""
+
+    def __init__(
+        self,
+        sv: Services,
+        outbox: Outbox,
+        scheduler: Any,
+        jobs: Jobs,
+        *,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sv = sv
+        self.outbox = outbox
+        self.scheduler = scheduler
+        self.jobs = jobs
+        self.now = now
+        self._signatures: dict[str, tuple[object, ...]] = {}
+        self._lock = asyncio.Lock()
+
+    async def reconcile(self) -> None:
+        async with self._lock:
+            await self._reconcile_digests()
+            await self._reconcile_feeds()
+
+    async def _reconcile_digests(self) -> None:
+        wanted: dict[str, tuple[object, ...]] = {}
+        for sub in await Subscriptions(self.sv.store).all_enabled():
+            job_id = f"digest-{sub.id}"
+            signature = (sub.schedule, sub.timezone, sub.quiet_hours)
+            wanted[job_id] = signature
+            if self._signatures.get(job_id) == signature:
+                continue
+            try:
+                trigger = sub.timing.trigger
+            except Exception as exc:
+                log.warning("%s: unusable schedule %r: %s", sub.public_id, sub.schedule, exc)
+                continue
+            add_trigger_job(
+                self.scheduler,
+                job_id,
+                self.jobs.wrap(job_id, lambda sid=sub.id: self.run(sid)),  # type: ignore[misc]
+                trigger,
+                misfire_grace_time=DIGEST_MISFIRE_GRACE_S,
+            )
+            self._signatures[job_id] = signature
+        for job_id in job_ids(self.scheduler, "digest-") - set(wanted):
+            if job_id == "digest-console":
+                continue
+            remove_job(self.scheduler, job_id)
+            self._signatures.pop(job_id, None)
+
+    async def _reconcile_feeds(self) -> None:
+        configured = {f.url for f in self.sv.settings.feeds}
+        rows = await self.sv.store.fetchall(
+            "SELECT locator, min(interval_s) FROM sources WHERE workspace != '' "
+            "AND kind = 'feed' AND enabled = 1 GROUP BY locator"
+        )
+        wanted: dict[str, tuple[str, float]] = {}
+        for locator, interval in rows:
+            if locator in configured:
+                continue
+            digest = hashlib.sha1(str(locator).encode()).hexdigest()[:12]
+            wanted[f"wsfeed-{digest}"] = (str(locator), float(interval))
+        for job_id, (url, interval) in wanted.items():
+            if self._signatures.get(job_id) == (url, interval):
+                continue
+            add_interval_job(
+                self.scheduler,
+                job_id,
+                self.jobs.wrap(
+                    job_id,
+                    lambda u=url, i=interval: poll_feed(self.sv, u, None, i),  # type: ignore[misc]
+                ),
+                interval,
+                first_run=self.now(),
+            )
+            self._signatures[job_id] = (url, interval)
+        for job_id in job_ids(self.scheduler, "wsfeed-") - set(wanted):
+            remove_job(self.scheduler, job_id)
+            self._signatures.pop(job_id, None)
+
+    async def run(self, sub_id: int) -> str:
+        """The scheduled digest of one subscription, for the period that just came due."""
+        sub = await Subscriptions(self.sv.store).by_id(sub_id)
+        if sub is None or not sub.enabled:
+            return "gone"
+        now = self.now()
+        period = sub.timing.last_fire(now + timedelta(seconds=1)) or now
+        status = await run_subscription(
+            self.sv.store, self.sv.settings.digest, self.outbox, sub, period=period, now=now
+        )
+        log.info("%s digest for %s: %s", sub.public_id, to_iso(period), status)
+        return status
+
+    async def send_missed(self) -> int:
+        """Each subscription's latest digest that came due while the bot was down, once."""
+        now = self.now()
+        sent = 0
+        for sub, due in await missed_periods(self.sv.store, now=now):
+            if now - due > MISSED_GRACE:
+                log.info("%s: digest due %s is too old, skipped", sub.public_id, to_iso(due))
+                await Subscriptions(self.sv.store).mark_digest(sub.id, due)
+                continue
+            status = await run_subscription(
+                self.sv.store, self.sv.settings.digest, self.outbox, sub, period=due, now=now
+            )
+            log.info("%s: missed digest of %s: %s", sub.public_id, to_iso(due), status)
+            sent += 1
+        return sent
+
+
+async def console_digest(sv: Services, outbox: Outbox, timing: Timing, now: datetime) -> str:
+    """Without chat platforms: every story's news, logged by the console channel."""
+    period = timing.last_fire(now + timedelta(seconds=1)) or now
+    composed = await compose_digest(
+        sv.store, sv.settings.digest, key=CONSOLE.key, channel="console", now=now
+    )
+    if composed.digest.empty:
+        return "empty"
+    _, status = await outbox.deliver(
+        composed, channel=CONSOLE, idempotency_key=f"console:{to_iso(period)}"
+    )
+    return status
+
+
+def _console_runtime() -> ConsoleRuntime:
+    return ConsoleRuntime()
+
+
+def _create_runtimes(settings: Settings, sv: Services, secrets: Secrets) -> list[Any]:
+    return list(create_runtimes(settings, sv, secrets))
+
+
+async def _start_runtimes(runtimes: list[Any]) -> list[Any]:
+    started = []
+    for runtime in runtimes:
+        try:
+            await runtime.start()
+        except Exception:
+            log.exception("%s could not start: its digests stay in the outbox", runtime.name)
+            with contextlib.suppress(Exception):
+                await runtime.stop()
+            continue
+        log.info("%s connected", runtime.name)
+        started.append(runtime)
+    return started
+
+
+async def run_forever(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    secrets: Secrets | None = None,
+    runtimes: list[Any] | None = None,
+) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     sv = await open_services(settings)
+    jobs = Jobs()
     scheduler = make_scheduler()
-    now = utcnow()
-    add_interval_job(
-        scheduler, "seeds", lambda: poll_seeds(sv), settings.seeds.rescan_interval, first_run=now
-    )
-    for i, feed in enumerate(settings.feeds):
+    outbox = Outbox(sv.store)
+    started: list[Any] = []
+    digests = DigestJobs(sv, outbox, scheduler, jobs)
+    try:
+        if runtimes is None:
+            runtimes = _create_runtimes(settings, sv, secrets or Secrets())
+        console = _console_runtime()
+        outbox.add_gateway(console.gateway)  # console subscriptions (CLI) always work
+        started = await _start_runtimes(runtimes or [console])
+        for runtime in started:
+            outbox.add_gateway(runtime.gateway)
+        register_outbox(sv.store, outbox)
+
+        counts = await outbox.flush()  # digests stored before a crash or stop
+        if counts:
+            log.info("outbox at start: %s", counts)
+        await digests.send_missed()
+        await digests.reconcile()
+        watch(sv.store, digests.reconcile)
+
+        now = utcnow()
         add_interval_job(
             scheduler,
-            f"feed-{i}",
-            lambda f=feed: poll_feed(sv, f.url, f.name, f.interval),  # type: ignore[misc]
-            feed.interval,
+            "seeds",
+            jobs.wrap("seeds", lambda: poll_seeds(sv)),
+            settings.seeds.rescan_interval,
             first_run=now,
         )
-    scheduler.start()
-    log.info("newsbot running: %d feeds, seeds %s", len(settings.feeds), settings.seeds.folders)
-    try:
+        for i, feed in enumerate(settings.feeds):
+            add_interval_job(
+                scheduler,
+                f"feed-{i}",
+                jobs.wrap(
+                    f"feed-{i}",
+                    lambda f=feed: poll_feed(sv, f.url, f.name, f.interval),  # type: ignore[misc]
+                ),
+                feed.interval,
+                first_run=now,
+            )
+        add_interval_job(scheduler, "outbox", jobs.wrap("outbox", outbox.flush), FLUSH_INTERVAL_S)
+        add_interval_job(
+            scheduler, "reconcile", jobs.wrap("reconcile", digests.reconcile), RECONCILE_INTERVAL_S
+        )
+        if not runtimes:
+            timing = Timing.parse(settings.digest.schedule, settings.digest.timezone)
+            add_trigger_job(
+                scheduler,
+                "digest-console",
+                jobs.wrap("digest-console", lambda: console_digest(sv, outbox, timing, utcnow())),
+                timing.trigger,
+                misfire_grace_time=DIGEST_MISFIRE_GRACE_S,
+            )
+        scheduler.start()
+        log.info(
+            "newsbot running: %s; %d feeds, seeds %s",
+            ", ".join(r.name for r in started) or "no chat platform",
+            len(settings.feeds),
+            settings.seeds.folders,
+        )
         await stop.wait()
     finally:
-        log.info("stopping: waiting for running jobs")
-        scheduler.shutdown(wait=False)
+        log.info("stopping: letting running jobs finish")
+        jobs.stopping = True
+        unwatch(sv.store, digests.reconcile)
+        if scheduler.running:
+            scheduler.pause()
+        await jobs.wait(STOP_GRACE_S)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)  # cancels what outlived the grace period
+        await outbox.drain()
+        register_outbox(sv.store, None)
+        for runtime in reversed(started):
+            with contextlib.suppress(Exception):
+                await runtime.stop()
         # Let in-flight writes finish: taking the write lock waits for the current transaction.
         async with sv.store._write_lock:
             pass
         await sv.close()
+        log.info("stopped")

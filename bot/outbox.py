@@ -24,7 +24,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.delivery import ChannelRef, ChatGateway, DeliveryError
@@ -167,6 +167,7 @@ class Outbox:
         max_attempts: int = 4,
         backoff: float = 1.0,
         max_wait: float = 60.0,
+        max_age: float = 86400.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         now: Callable[[], datetime] = utcnow,
@@ -177,6 +178,7 @@ class Outbox:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_wait = max_wait  # a longer retry_after leaves the row for a later flush
+        self.max_age = max_age
         self.clock = clock
         self.sleep = sleep
         self.now = now
@@ -239,10 +241,27 @@ class Outbox:
         """Try every pending delivery once (oldest first); counts by resulting status."""
         counts: dict[str, int] = {}
         async with self._flush_lock:
+            expired = await self.expire()
+            if expired:
+                counts["expired"] = expired
             for delivery_id in await self.pending_ids():
                 status = await self.send(delivery_id)
                 counts[status] = counts.get(status, 0) + 1
         return counts
+
+    async def expire(self) -> int:
+        """Give up on pending digests older than ``max_age`` (stale news is not news)."""
+        cutoff = to_iso(self.now() - timedelta(seconds=self.max_age))
+        async with self.store.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET status = 'failed', last_error = 'expired unsent' "
+                "WHERE status = 'pending' AND created_at < ?",
+                (cutoff,),
+            )
+            count = cur.rowcount
+        if count:
+            log.warning("%d pending digests older than %.0fs expired", count, self.max_age)
+        return count
 
     async def send(self, delivery_id: int) -> str:
         """Post one pending delivery: ``sent``, ``failed`` (permanent), ``pending`` (retry

@@ -261,7 +261,7 @@ class FeedPoller:
         self.clock = clock
         self.rng = rng or random.Random()
         self.max_items = max_items
-        self.fetcher = Fetcher(fetch, policy=policy, resolver=resolver)
+        self.fetcher = Fetcher(fetch, policy=policy, resolver=resolver, clock=clock)
         self._global = asyncio.Semaphore(settings.max_concurrent)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._host_not_before: dict[str, datetime] = {}
@@ -315,9 +315,11 @@ class FeedPoller:
         if not_before is not None and not_before > now:
             await self._defer(row["id"], not_before)
             return PollResult(row["id"], PollOutcome("throttled"), skipped=True)
-        full = row["last_full_fetch_at"] is None or (
-            now - from_iso(row["last_full_fetch_at"])
-        ).total_seconds() >= self.settings.force_full_fetch_after
+        full = (
+            row["last_full_fetch_at"] is None
+            or (now - from_iso(row["last_full_fetch_at"])).total_seconds()
+            >= self.settings.force_full_fetch_after
+        )
         semaphore = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
         async with self._global, semaphore:
             try:

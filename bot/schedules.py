@@ -116,12 +116,12 @@ def parse_schedule(text: str | None, default: str = "daily 08:00") -> Schedule:
     words = raw.split(" ")
     try:
         schedule = _parse_words(words)
+        crontab_trigger(schedule.crontab, UTC)  # validates every field
     except (ValueError, UserError) as exc:
         raise UserError(
             f"bad schedule {text!r} ({exc}): use hourly, 'daily 08:00', 'weekdays 09:00', "
             "'weekly mon 09:00' or a cron line such as '0 8 * * 1-5'"
         ) from None
-    crontab_trigger(schedule.crontab, UTC)  # validates every field
     return schedule
 
 

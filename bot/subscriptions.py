@@ -105,7 +105,8 @@ def unwatch(store: Store, listener: Listener) -> None:
         listeners.remove(listener)
 
 
-async def _changed(store: Store) -> None:
+async def notify_changed(store: Store) -> None:
+    """Tell the listeners that subscriptions or chat-added sources changed."""
     for listener in list(_LISTENERS.get(store, [])):
         try:
             await listener()
@@ -186,7 +187,7 @@ class Subscriptions:
                     ),
                 )
                 sub_id = int(cur2.lastrowid or 0)
-        await _changed(self.store)
+        await notify_changed(self.store)
         sub = await self.by_id(sub_id)
         assert sub is not None
         return sub
@@ -261,7 +262,7 @@ class Subscriptions:
                 "DELETE FROM subscriptions WHERE id = ? AND platform = ? AND workspace = ?",
                 (sub.id, sub.platform, sub.workspace),
             )
-        await _changed(self.store)
+        await notify_changed(self.store)
 
     async def disable_channel(self, channel: ChannelRef) -> list[Subscription]:
         """Disable every enabled subscription of a channel; returns those it disabled (so the
@@ -275,7 +276,7 @@ class Subscriptions:
                 "AND channel = ? AND enabled = 1",
                 (channel.platform, channel.workspace, channel.channel),
             )
-        await _changed(self.store)
+        await notify_changed(self.store)
         return subs
 
     async def mark_digest(self, sub_id: int, period: datetime) -> None:

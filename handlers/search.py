@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from bot.services import Services
+from bot.views import search_articles
 from handlers.base import CommandRequest, Reply
+
+MAX_RESULTS = 8
 
 
 async def search(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="search", lines=["(not implemented yet)"])
+    query = request.args["query"].strip()
+    data = await search_articles(services, query, limit=MAX_RESULTS)
+    if not data["results"]:
+        return Reply(title=f"Search: {query}", lines=["No articles match."], ephemeral=True)
+    lines: list[str] = []
+    for i, hit in enumerate(data["results"], 1):
+        lines.append(f"{i}. {hit['title']} — {hit['source']}, {hit['published'][:10]}")
+        if hit["snippet"]:
+            lines.append("   " + hit["snippet"].replace("**", ""))
+        if hit["url"]:
+            lines.append(f"   {hit['url']}")
+    return Reply(title=f"Search: {query}", lines=lines, ephemeral=True)

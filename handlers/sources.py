@@ -1,10 +1,126 @@
-"""`/news sources add|remove|list|status [url]` (admins only)."""
+"""`/news sources add|remove|list|status [url]` (admins only).
+
+Feeds added from a chat belong to that workspace (``sources.workspace`` = ``platform:id``): a
+workspace lists and removes only its own. Fetching is shared: a URL several workspaces added is
+polled once, by the running app, and its articles feed every channel's stories.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.errors import UserError
+from bot.ingest import source_locator
+from bot.models import utcnow
 from bot.services import Services
+from bot.storage.store import to_iso
+from bot.subscriptions import notify_changed
 from handlers.base import CommandRequest, Reply
+
+MAX_SOURCES_PER_WORKSPACE = 100
+MIN_INTERVAL_S = 900.0
+
+
+def workspace_key(request: CommandRequest) -> str:
+    return f"{request.platform}:{request.workspace}"
+
+
+def check_url(url: str) -> str:
+    url = url.strip().strip("<>")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{url!r} is not an http(s) feed URL")
+    if any(ch in url for ch in "\r\n\t \"'`"):
+        raise UserError("the URL contains spaces or quotes")
+    if parts.username or parts.password:
+        raise UserError("URLs with credentials are not accepted")
+    return source_locator(url)
+
+
+async def _row(services: Services, wkey: str, url: str) -> dict[str, Any]:
+    rows = await services.store.fetch_dicts(
+        "SELECT id, locator, name, enabled, created_at, interval_s FROM sources "
+        "WHERE workspace = ? AND locator = ?",
+        (wkey, url),
+    )
+    if not rows:
+        raise UserError(f"{url} is not one of this workspace's sources")
+    return rows[0]
+
+
+async def fetch_state(services: Services, url: str) -> dict[str, Any] | None:
+    """Fetch status of a URL as the poller records it (the operator-level source row)."""
+    rows = await services.store.fetch_dicts(
+        "SELECT s.last_fetch_at, s.last_ok_at, s.last_error, s.consecutive_failures, "
+        "(SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles "
+        "FROM sources s WHERE s.workspace = '' AND s.locator = ?",
+        (url,),
+    )
+    return rows[0] if rows else None
+
+
+def _status_line(url: str, state: dict[str, Any] | None) -> str:
+    if state is None or not state["last_fetch_at"]:
+        return f"{url} · not fetched yet"
+    if state["last_error"]:
+        return (
+            f"{url} · failing ({state['consecutive_failures']}x): {state['last_error']} · "
+            f"last ok {state['last_ok_at'] or 'never'}"
+        )
+    return f"{url} · ok · {state['articles']} articles · last fetch {state['last_fetch_at']}"
 
 
 async def sources(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="sources", lines=["(not implemented yet)"])
+    action = request.args["action"].strip().lower()
+    wkey = workspace_key(request)
+    store = services.store
+    if action == "list":
+        rows = await store.fetch_dicts(
+            "SELECT locator, enabled FROM sources WHERE workspace = ? ORDER BY id", (wkey,)
+        )
+        if not rows:
+            return Reply(title="Sources", lines=["No feeds added here yet."], ephemeral=True)
+        lines = []
+        for r in rows:
+            line = _status_line(r["locator"], await fetch_state(services, r["locator"]))
+            lines.append(line + ("" if r["enabled"] else " · disabled"))
+        return Reply(title="Sources", lines=lines, ephemeral=True)
+    if action not in ("add", "remove", "status"):
+        raise UserError(f"unknown action {action!r}: use add, remove, list or status")
+    if not request.args.get("url", "").strip():
+        raise UserError(f"usage: /news sources {action} <url>")
+    url = check_url(request.args["url"])
+    if action == "status":
+        row = await _row(services, wkey, url)
+        line = _status_line(url, await fetch_state(services, url))
+        return Reply(
+            title="Source status",
+            lines=[line + ("" if row["enabled"] else " · disabled")],
+            ephemeral=True,
+        )
+    if action == "remove":
+        row = await _row(services, wkey, url)
+        async with store.transaction() as conn:
+            await conn.execute("DELETE FROM sources WHERE id = ?", (row["id"],))
+        await notify_changed(store)
+        return Reply(title="Source removed", lines=[url], ephemeral=True)
+    count = await store.scalar("SELECT count(*) FROM sources WHERE workspace = ?", (wkey,))
+    if int(count or 0) >= MAX_SOURCES_PER_WORKSPACE:
+        raise UserError(f"this workspace has {MAX_SOURCES_PER_WORKSPACE} feeds already")
+    try:
+        async with store.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO sources (kind, locator, workspace, interval_s, created_at) "
+                "VALUES ('feed', ?, ?, ?, ?)",
+                (url, wkey, MIN_INTERVAL_S, to_iso(utcnow())),
+            )
+    except sqlite3.IntegrityError:
+        raise UserError(f"{url} is already one of this workspace's sources") from None
+    await notify_changed(store)
+    return Reply(
+        title="Source added",
+        lines=[url, "The first fetch runs within a minute: /news sources status <url>."],
+        ephemeral=True,
+    )

@@ -2,21 +2,155 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from datetime import datetime
+
+from bot.analysis import ArticleText, Statement, article_statements
+from bot.analysis.conflicts import find_conflicts
+from bot.digest.compose import compose_digest
+from bot.digest.plot import coverage_png
+from bot.models import Article, utcnow
 from bot.services import Services
-from handlers.base import CommandRequest, Reply
+from bot.storage.store import from_iso
+from bot.views import list_stories, resolve_story, story_detail
+from handlers.base import Attachment, CommandRequest, Reply
+
+TOPICS_SHOWN = 15
+SOURCES_SHOWN = 10
+CONFLICT_ARTICLES = 40  # the most recent articles compared, pairwise in time order
+CONFLICTS_SHOWN = 8
+
+
+_PLOT_LOCK = threading.Lock()  # pyplot keeps global state: one figure at a time
+
+
+def _plot(title: str, points: list[tuple[datetime, str]]) -> bytes:
+    with _PLOT_LOCK:
+        return coverage_png(title, points)
+
+
+def _day(iso: str) -> str:
+    return iso[:16].replace("T", " ")
 
 
 async def story(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="story", lines=["(not implemented yet)"])
+    ref = request.args["story"]
+    data = await story_detail(services, ref)
+    story_id = await resolve_story(services, ref)
+    # A preview key no channel uses: the story as new, with summary and conflicts.
+    composed = await compose_digest(
+        services.store,
+        services.settings.digest,
+        key=f"preview:{data['id']}",
+        channel=request.channel,
+        now=utcnow(),
+        story_id=story_id,
+    )
+    lines = [
+        f"{data['articles']} articles (+{data['copies']} copies) from {len(data['outlets'])} "
+        f"outlets · {_day(data['first_seen'])} → {_day(data['last_seen'])} UTC",
+        f"key terms: {', '.join(data['terms'])}",
+    ]
+    digest = composed.digest if composed.digest.stories else None
+    if digest is None:  # nothing to summarise: list the sources plainly
+        lines.append("Sources:")
+        for art in data["article_list"][:SOURCES_SHOWN]:
+            link = f" <{art['url']}>" if art["url"] else ""
+            lines.append(f"- {art['source']}: {art['title']}{link}")
+    else:
+        for s in digest.stories:
+            s.articles = s.articles[-SOURCES_SHOWN:]
+    points = [(from_iso(c["published"]), str(c["source"])) for c in data["coverage"]]
+    png = await asyncio.to_thread(_plot, data["title"], points)
+    return Reply(
+        title=f"{data['id']} · {data['title']}",
+        lines=lines,
+        digest=digest,
+        attachments=[Attachment(f"{data['id']}-coverage.png", png)],
+    )
 
 
 async def topics(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="topics", lines=["(not implemented yet)"])
+    data = await list_stories(services, limit=TOPICS_SHOWN)
+    if not data["stories"]:
+        return Reply(title="Active stories", lines=["No active stories yet."], ephemeral=True)
+    lines = [
+        f"{s['id']} · {s['title']} — {s['articles']} articles, {len(s['outlets'])} outlets, "
+        f"last {_day(s['last_seen'])} UTC"
+        for s in data["stories"]
+    ]
+    return Reply(title="Active stories", lines=lines, ephemeral=True)
+
+
+def _text(a: Article) -> ArticleText:
+    assert a.id is not None
+    return ArticleText(a.id, a.title, a.text, a.outlet, a.published_at)
+
+
+def _when(dt: datetime) -> str:
+    return dt.strftime("%d %b %Y %H:%M UTC")
+
+
+async def story_conflicts(services: Services, story_id: int) -> list[list[str]]:
+    """Each conflict of a story as lines: the disputed fact, then each statement attributed.
+
+    Every article's statements are compared with those of the articles published before it.
+    """
+    rows = await services.store.fetchall(
+        "SELECT id FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+        "ORDER BY published_at DESC, id DESC LIMIT ?",
+        (story_id, CONFLICT_ARTICLES),
+    )
+    articles: list[Article] = []
+    for (article_id,) in reversed(rows):
+        art = await services.store.article(int(article_id))
+        if art is not None:
+            articles.append(art)
+    texts = [_text(a) for a in articles]
+
+    def compute() -> list[list[str]]:
+        statements = [article_statements(t) for t in texts]
+        found: list[list[str]] = []
+        seen: set[tuple[str, ...]] = set()
+        earlier: list[Statement] = []
+        for own in statements:
+            for conflict in find_conflicts(earlier, own):
+                key = tuple(sorted(s.text for s in conflict.statements))
+                if key in seen:
+                    continue
+                seen.add(key)
+                block = [f"⚠ {conflict.kind}: {conflict.fact}"]
+                block.extend(
+                    f"  “{s.text}” — {s.outlet}, {_when(s.published)}" for s in conflict.statements
+                )
+                found.append(block)
+            earlier.extend(own)
+        return found
+
+    return await asyncio.to_thread(compute)
 
 
 async def conflicts(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="conflicts", lines=["(not implemented yet)"])
+    data = await story_detail(services, request.args["story"])
+    story_id = await resolve_story(services, request.args["story"])
+    blocks = await story_conflicts(services, story_id)
+    title = f"Conflicts · {data['id']} · {data['title']}"
+    if not blocks:
+        return Reply(title=title, lines=["No contradictions or revisions found between outlets."])
+    lines = [line for block in blocks[-CONFLICTS_SHOWN:] for line in block]
+    if len(blocks) > CONFLICTS_SHOWN:
+        lines.append(f"(+{len(blocks) - CONFLICTS_SHOWN} earlier ones not shown)")
+    return Reply(title=title, lines=lines)
 
 
 async def complete_story(prefix: str, services: Services) -> list[tuple[str, str]]:
-    return []
+    """Active stories whose id or title contains ``prefix`` (most recent first)."""
+    p = prefix.strip().lower().replace("\\", "").replace("%", "").replace("_", "")
+    rows = await services.store.fetchall(
+        "SELECT public_id, title FROM stories WHERE merged_into IS NULL "
+        "AND (? = '' OR public_id LIKE ? OR lower(title) LIKE ?) "
+        "ORDER BY active DESC, last_seen_at DESC LIMIT 25",
+        (p, f"{p}%", f"%{p}%"),
+    )
+    return [(f"{r[0]} · {r[1]}"[:100], str(r[0])) for r in rows]

@@ -1,28 +1,129 @@
-"""`/news subscribe|follow|unsubscribe|subscriptions`."""
+"""`/news subscribe|follow|unsubscribe|subscriptions`: a channel's digests."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.delivery import ChannelRef
+from bot.errors import UserError
+from bot.models import utcnow
+from bot.query import parse_query
+from bot.schedules import Timing
 from bot.services import Services
+from bot.subscriptions import Subscription, Subscriptions
+from bot.topics import match_stories
+from bot.views import resolve_story
 from handlers.base import CommandRequest, Reply
 
 
+def channel_of(request: CommandRequest) -> ChannelRef:
+    return ChannelRef(request.platform, request.workspace, request.channel)
+
+
+def _timing(request: CommandRequest, services: Services) -> Timing:
+    defaults = services.settings.digest
+    return Timing.parse(
+        request.args.get("schedule") or defaults.schedule,
+        request.args.get("timezone") or defaults.timezone,
+        request.args.get("quiet"),
+    )
+
+
+def _local(dt: datetime, timing: Timing) -> str:
+    return dt.astimezone(timing.tz).strftime("%a %d %b %H:%M")
+
+
+async def describe(services: Services, sub: Subscription, now: datetime) -> str:
+    if sub.topic_query is not None:
+        what = f"topic “{sub.topic_query}”"
+    else:
+        row = await services.store.fetchone(
+            "SELECT public_id, title FROM stories WHERE id = ?", (sub.story_id,)
+        )
+        what = f"story {row[0]} “{row[1]}”" if row else f"story #{sub.story_id}"
+    timing = sub.timing
+    state = ""
+    if not sub.enabled:
+        state = " · disabled"
+    else:
+        nxt = timing.next_fire(now)
+        if nxt is not None:
+            state = f" · next {_local(nxt, timing)}"
+    return f"{sub.public_id} · {what} · {timing.describe()}{state}"
+
+
 async def subscribe(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="subscribe", lines=["(not implemented yet)"])
+    topic = " ".join(request.args["topic"].split())
+    parse_query(topic)  # a malformed query is the user's to fix now, not at digest time
+    timing = _timing(request, services)
+    sub = await Subscriptions(services.store).add(
+        channel=channel_of(request),
+        topic_query=topic,
+        timing=timing,
+        created_by=request.user,
+        now=utcnow(),
+    )
+    matches = await match_stories(services.store, topic, limit=50)
+    now = utcnow()
+    lines = [await describe(services, sub, now)]
+    lines.append(
+        f"{len(matches)} current stories match; the first digest brings the new coverage."
+        if matches
+        else "No stored story matches yet; digests start when coverage arrives."
+    )
+    return Reply(title="Subscribed", lines=lines)
 
 
 async def follow(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="follow", lines=["(not implemented yet)"])
+    story_id = await resolve_story(services, request.args["story"])
+    timing = _timing(request, services)
+    sub = await Subscriptions(services.store).add(
+        channel=channel_of(request),
+        story_id=story_id,
+        timing=timing,
+        created_by=request.user,
+        now=utcnow(),
+    )
+    return Reply(title="Following", lines=[await describe(services, sub, utcnow())])
 
 
 async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="unsubscribe", lines=["(not implemented yet)"])
+    subs = Subscriptions(services.store)
+    sub = await subs.get(
+        request.args["subscription"], platform=request.platform, workspace=request.workspace
+    )
+    if sub.channel != request.channel and not request.is_admin:
+        raise UserError(f"{sub.public_id} belongs to another channel: unsubscribe there")
+    await subs.remove(sub)
+    return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."])
 
 
 async def list_subscriptions(request: CommandRequest, services: Services) -> Reply:
-    return Reply(title="subscriptions", lines=["(not implemented yet)"])
+    subs = await Subscriptions(services.store).for_channel(channel_of(request))
+    if not subs:
+        return Reply(
+            title="Subscriptions",
+            lines=["This channel has no subscriptions: /news subscribe <topic> adds one."],
+            ephemeral=True,
+        )
+    now = utcnow()
+    return Reply(
+        title="Subscriptions",
+        lines=[await describe(services, s, now) for s in subs],
+        ephemeral=True,
+    )
 
 
 async def complete_subscription(
     prefix: str, request: CommandRequest, services: Services
 ) -> list[tuple[str, str]]:
-    return []
+    """The workspace's subscriptions (this channel's first) matching ``prefix``."""
+    found = await Subscriptions(services.store).search_ids(
+        prefix, platform=request.platform, workspace=request.workspace, limit=100
+    )
+    found.sort(key=lambda s: (s.channel != request.channel, s.id))
+    out = []
+    for sub in found[:25]:
+        what = sub.topic_query if sub.topic_query is not None else f"story #{sub.story_id}"
+        out.append((f"{sub.public_id} · {what} · {sub.schedule}"[:100], sub.public_id))
+    return out

@@ -65,6 +65,7 @@ class Recorded:
     json: Any  # the JSON body, or the multipart ``payload_json``
     files: dict[str, bytes] = field(default_factory=dict)  # filename -> bytes
     status: int = 200
+    response: Any = None  # the JSON answered
     at: float = field(default_factory=time.monotonic)
 
 
@@ -105,6 +106,7 @@ class FakeDiscord:
         self.messages: dict[str, dict[str, Any]] = {}  # message id -> message
         self._injected: list[Injected] = []
         self._token_channel: dict[str, str] = {}
+        self._loading: set[str] = set()  # interaction tokens whose deferral is unresolved
         self._ws: web.WebSocketResponse | None = None
         self._zlib: Any = None
         self._seq = 0
@@ -411,6 +413,8 @@ class FakeDiscord:
         )
         response = self._injected_response(request.method, path) or self._route(record)
         record.status = response.status
+        if isinstance(response, web.Response) and response.body:
+            record.response = json.loads(response.body)  # type: ignore[arg-type]
         self.requests.append(record)
         async with self._changed:
             self._changed.notify_all()
@@ -425,10 +429,9 @@ class FakeDiscord:
                 return json_response(item.body, status=item.status, headers=item.headers)
         return None
 
-    def _message(
-        self, channel_id: str, body: dict[str, Any], files: dict[str, bytes]
+    def _message_fields(
+        self, body: dict[str, Any], files: dict[str, bytes], *, flags: int
     ) -> dict[str, Any]:
-        message_id = snowflake(next(self._ids))
         attachments = [
             {
                 "id": snowflake(next(self._ids)),
@@ -439,15 +442,23 @@ class FakeDiscord:
             }
             for name, data in files.items()
         ]
+        return {
+            "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [],
+            "attachments": attachments,
+            "flags": flags,
+        }
+
+    def _message(
+        self, channel_id: str, body: dict[str, Any], files: dict[str, bytes]
+    ) -> dict[str, Any]:
+        message_id = snowflake(next(self._ids))
         message = {
             "id": message_id,
             "channel_id": channel_id,
             "guild_id": self.guild_id,
             "type": 0,
             "author": self._bot_user(),
-            "content": body.get("content") or "",
-            "embeds": body.get("embeds") or [],
-            "attachments": attachments,
             "components": [],
             "mentions": [],
             "mention_roles": [],
@@ -456,7 +467,7 @@ class FakeDiscord:
             "tts": False,
             "timestamp": "2024-01-01T00:00:00+00:00",
             "edited_timestamp": None,
-            "flags": body.get("flags", 0),
+            **self._message_fields(body, files, flags=int(body.get("flags", 0) or 0)),
         }
         self.messages[message_id] = message
         return message
@@ -517,6 +528,8 @@ class FakeDiscord:
         if kind in (4, 5):  # message, or deferred "thinking" message
             message = self._message(self._channel_of(token), data, files)
             self.messages[f"original:{token}"] = message
+            if kind == 5:
+                self._loading.add(token)
         flags = int(data.get("flags", 0))
         result: dict[str, Any] = {
             "interaction": {
@@ -543,15 +556,25 @@ class FakeDiscord:
         body: dict[str, Any],
         files: dict[str, bytes],
     ) -> web.Response:
-        if which is None and method == "POST":  # follow-up message
+        original = f"original:{token}"
+        if which is None and method == "POST":
+            if token in self._loading and original in self.messages:
+                # Like Discord: the first follow-up after a deferral replaces the "thinking"
+                # message, keeping its flags (an ephemeral deferral stays ephemeral).
+                self._loading.discard(token)
+                message = self.messages[original]
+                message.update(self._message_fields(body, files, flags=message["flags"]))
+                return json_response(message)
             return json_response(self._message(self._channel_of(token), body, files))
-        key = f"original:{token}" if which == "@original" else (which or "")
+        key = original if which == "@original" else (which or "")
         message = self.messages.get(key)
         if message is None:
             return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        self._loading.discard(token)
         if method == "DELETE":
             del self.messages[key]
             return web.Response(status=204)
         if method == "PATCH":
-            message.update({k: v for k, v in body.items() if k in ("content", "embeds", "flags")})
+            fields = self._message_fields(body, files, flags=message["flags"])
+            message.update({k: v for k, v in fields.items() if k in body or k == "attachments"})
         return json_response(message)

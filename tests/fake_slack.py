@@ -104,9 +104,9 @@ class FakeSlack:
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    async def wait_responses(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_responses(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
         """Wait until ``count`` response_url posts arrived in total."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while len(self.responses) < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -120,8 +120,8 @@ class FakeSlack:
                 continue
         return self.responses
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, predicate: Any, within: float = 10.0) -> None:
+        deadline = time.monotonic() + within
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError("condition not reached")
@@ -188,7 +188,7 @@ class FakeSlack:
             return "invalid_blocks"
         total = 0
         for block in blocks:
-            texts = [block.get("text")] + list(block.get("elements") or [])
+            texts = [block.get("text"), *(block.get("elements") or [])]
             for t in texts:
                 if isinstance(t, dict) and "text" in t:
                     n = len(str(t["text"]))
@@ -303,10 +303,10 @@ class FakeSlack:
                 break
         return ws
 
-    async def wait_socket(self, timeout: float = 5.0) -> None:
-        await self.wait_for(lambda: any(not ws.closed for ws in self._sockets), timeout)
+    async def wait_socket(self, within: float = 5.0) -> None:
+        await self.wait_for(lambda: any(not ws.closed for ws in self._sockets), within)
 
-    async def send_slash_command(self, payload: dict[str, Any], timeout: float = 5.0) -> dict:
+    async def send_slash_command(self, payload: dict[str, Any], within: float = 5.0) -> dict:
         """Push a ``slash_commands`` envelope; return the app's ack (waits for it)."""
         envelope = str(uuid.uuid4())
         event = self._ack_events.setdefault(envelope, asyncio.Event())
@@ -319,5 +319,5 @@ class FakeSlack:
                 "payload": payload,
             }
         )
-        await asyncio.wait_for(event.wait(), timeout)
+        await asyncio.wait_for(event.wait(), within)
         return self.socket_acks[envelope]

@@ -64,10 +64,23 @@ def test_ingest_of_a_feed_file_and_export_of_articles(env: dict[str, str]) -> No
     assert result.exit_code == 0, result.output
     stored = json.loads(result.stdout)["stored"]
     assert stored > 5
-    rows = [json.loads(line) for line in runner.invoke(app, ["export", "articles"]).stdout.splitlines()]
+    rows = [
+        json.loads(line) for line in runner.invoke(app, ["export", "articles"]).stdout.splitlines()
+    ]
     assert len(rows) == stored
-    keys = {"id", "title", "url", "source", "published", "outlets", "canonical_url",
-            "first_seen", "duplicate_of", "text", "summary_raw"}
+    keys = {
+        "id",
+        "title",
+        "url",
+        "source",
+        "published",
+        "outlets",
+        "canonical_url",
+        "first_seen",
+        "duplicate_of",
+        "text",
+        "summary_raw",
+    }
     assert all(keys <= set(r) for r in rows)
     assert all(r["published"].endswith("+00:00") for r in rows)
 
@@ -82,7 +95,9 @@ def test_export_stories_gives_every_article_a_story(env: dict[str, str]) -> None
 
 def test_search_finds_seed_text_and_rejects_bad_queries(env: dict[str, str]) -> None:
     runner.invoke(app, ["ingest", str(SEEDS)])
-    data = json.loads(runner.invoke(app, ["search", '"phone call" putin', "--format", "json"]).stdout)
+    data = json.loads(
+        runner.invoke(app, ["search", '"phone call" putin', "--format", "json"]).stdout
+    )
     assert data["results"] and all("snippet" in r for r in data["results"])
     bad = runner.invoke(app, ["search", "(putin"])
     assert bad.exit_code == 2 and "not closed" in bad.output

@@ -52,7 +52,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
     (ipaddress.ip_network(net), reason)
     for net, reason in (
-        ("0.0.0.0/8", "unspecified (\"this network\")"),
+        ("0.0.0.0/8", 'unspecified ("this network")'),
         ("10.0.0.0/8", "private"),
         ("100.64.0.0/10", "shared address space (CGNAT, cloud metadata)"),
         ("127.0.0.0/8", "loopback"),
@@ -248,9 +248,7 @@ class NetworkPolicy:
 
     def host_allowed(self, host: str, port: int) -> bool:
         name = _norm_host(host)
-        return any(
-            e.hostname == name and (e.port is None or e.port == port) for e in self.allow
-        )
+        return any(e.hostname == name and (e.port is None or e.port == port) for e in self.allow)
 
     def check_address(self, ip: IPAddress, port: int, host: str | None = None) -> None:
         """Raise :class:`BlockedAddress` unless ``ip`` is public or allow-listed."""

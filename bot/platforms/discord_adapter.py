@@ -3,9 +3,9 @@
 Every :class:`~handlers.base.CommandSpec` becomes a subcommand of one ``/news`` group (a spec
 whose options start with ``action`` becomes a subcommand group, one subcommand per action:
 ``/news sources add <url>``). A command is acknowledged with ``defer()`` before any work
-(Discord allows 3 s for the first response), then answered with follow-ups. Errors are
-ephemeral: admin checks fail before deferring; a handler error replaces the "thinking"
-message with an ephemeral follow-up.
+(Discord allows 3 s for the first response), then answered with follow-ups. The deferral is
+ephemeral, like most replies and every error; a public reply (a story) is posted as public
+follow-ups. Admin checks fail with an immediate ephemeral answer, before any work.
 
 Admin commands are checked here, server-side, from the member's resolved permissions in the
 interaction (Manage Server or Administrator). Discord's ``default_member_permissions`` only
@@ -18,9 +18,12 @@ and :mod:`bot.platforms.discord_render` escapes mentions and markdown.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import io
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,26 +33,69 @@ from discord import app_commands
 import handlers
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import Digest
+from bot.errors import ConfigError
 from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
+from bot.settings import Secrets, Settings
 from handlers.base import CommandRequest, CommandSpec, Option, Reply
 
 log = logging.getLogger("newsbot.discord")
+
+# Interaction tokens (valid 15 minutes) sit in webhook and callback URLs that discord.py logs.
+# Gateway debug logs carry them as a payload's "token" field.
+_TOKEN_RES = (
+    re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?'\"]+"),
+    re.compile(r"""(["']token["']\s*:\s*["'])[^"']+"""),
+)
+
+
+class TokenRedactor(logging.Filter):
+    """Hide interaction tokens and the bot token in discord.py's and the adapter's logs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for pattern in _TOKEN_RES:
+            redacted = pattern.sub(r"\1[redacted]", redacted)
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "[redacted]")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+REDACTOR = TokenRedactor()
+
+
+def install_redaction(token: str | None = None) -> None:
+    if token:
+        REDACTOR.secrets.add(token)
+    names = ("discord.client", "discord.gateway", "discord.http", "discord.state")
+    for name in (*names, "discord.webhook.async_", "newsbot.discord"):
+        logger = logging.getLogger(name)
+        if REDACTOR not in logger.filters:
+            logger.addFilter(REDACTOR)
+
 
 PLATFORM = "discord"
 NAME_MAX = 32
 DESCRIPTION_MAX = 100
 CHOICES_MAX = 25
 NO_MENTIONS = discord.AllowedMentions.none()
-EPHEMERAL_FLAG = 64
+POSTED_NOTE = "Posted in this channel."
 
-# Options each action of an "action" command takes on Discord: name -> required.
-ACTION_OPTIONS: Mapping[str, Mapping[str, bool]] = {
-    "add": {"url": True},
-    "remove": {"url": True},
-    "status": {"url": False},
-    "list": {},
+# Each action of an "action" command (``/news sources add``): its description and options
+# (option name -> required).
+ACTION_OPTIONS: Mapping[str, tuple[str, Mapping[str, bool]]] = {
+    "add": ("Add a feed", {"url": True}),
+    "remove": ("Remove a feed", {"url": True}),
+    "list": ("List the feeds", {}),
+    "status": ("Feed health: last fetch, errors, articles", {"url": False}),
 }
 
 Runner = Callable[[discord.Interaction, CommandSpec, dict[str, str]], Awaitable[None]]
@@ -166,14 +212,16 @@ def build_news_group(
         )
         by_name = {o.name: o for o in spec.options}
         for action in actions:
+            summary, wanted = ACTION_OPTIONS[action]
             options = [
                 Option(name, by_name[name].description, required=required)
-                for name, required in ACTION_OPTIONS[action].items()
+                for name, required in wanted.items()
                 if name in by_name
             ]
+            admins = " (admins)" if spec.admin_only else ""
             _command(
                 action,
-                f"{spec.name} {action}: {spec.description}",
+                summary + admins,
                 spec,
                 options,
                 {"action": action},
@@ -215,6 +263,9 @@ class NewsBot(discord.Client):
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", NO_MENTIONS)
+        # A longer rate-limit wait raises RateLimited (-> DeliveryError(retry_after)) instead
+        # of holding a digest post; discord.py's minimum is 30 s.
+        options.setdefault("max_ratelimit_timeout", 30.0)
         super().__init__(intents=intents, **options)
         self.services = services
         self.specs = tuple(specs if specs is not None else handlers.ALL_COMMANDS)
@@ -253,7 +304,7 @@ class NewsBot(discord.Client):
             )
             await self._respond_now(interaction, reply)
             return
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(thinking=True, ephemeral=True)
         try:
             reply = await handlers.dispatch(request, self.services)
         except Exception:
@@ -267,13 +318,12 @@ class NewsBot(discord.Client):
         )
 
     async def send_followups(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Answer a deferred interaction. The "thinking" message is ephemeral (most replies
+        are); a public reply first resolves it with a short note, because Discord turns the
+        first follow-up into that message, ephemeral whatever its flags say."""
         private = reply.ephemeral or reply.error
-        if private:
-            # The deferred "thinking" message is public: replace it by an ephemeral follow-up.
-            try:
-                await interaction.delete_original_response()
-            except discord.HTTPException:
-                log.warning("could not delete the deferred response of /news")
+        if not private:
+            await interaction.edit_original_response(content=POSTED_NOTE)
         for payload in render_reply(reply):
             await interaction.followup.send(**message_kwargs(payload), ephemeral=private, wait=True)
 
@@ -370,3 +420,70 @@ class DiscordGateway:
             return
         ref = ChannelRef(PLATFORM, workspace, str(target.id))
         await self.send_payloads(ref, [{"content": clip(escape(text), 2000)}])
+
+
+class DiscordRuntime:
+    """The running Discord side for ``newsbot run`` (see :mod:`bot.platforms.registry`)."""
+
+    name = PLATFORM
+
+    def __init__(
+        self, services: Services, token: str, *, ready_timeout: float = 60.0, **options: Any
+    ) -> None:
+        install_redaction(token)
+        self.bot = NewsBot(services, **options)
+        self.gateway = self.bot.gateway
+        self.ready_timeout = ready_timeout
+        self._token = token
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Log in, connect the gateway and return once the bot is ready (runs in background)."""
+        self._task = asyncio.create_task(self.bot.start(self._token), name="discord-client")
+        ready = asyncio.create_task(self.bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {self._task, ready}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready in done:
+            log.info("discord: connected as %s", self.bot.user)
+            return
+        ready.cancel()
+        failure = self._task.exception() if self._task in done else None
+        await self.stop()
+        if isinstance(failure, discord.LoginFailure):
+            raise ConfigError("DISCORD_TOKEN was rejected by Discord") from None
+        if failure is not None:
+            raise failure
+        raise TimeoutError(f"discord: not ready after {self.ready_timeout:.0f}s")
+
+    async def stop(self) -> None:
+        await self.bot.close()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def create_runtime(
+    settings: Settings, services: Services, secrets: Secrets
+) -> DiscordRuntime | None:
+    """The registry factory: ``None`` without ``DISCORD_TOKEN``."""
+    del settings  # nothing Discord-specific lives in the settings file (secrets are env-only)
+    token = secrets.get("DISCORD_TOKEN")
+    if not token:
+        return None
+    return DiscordRuntime(services, token)
+
+
+__all__ = [
+    "DiscordGateway",
+    "DiscordRuntime",
+    "NewsBot",
+    "build_news_group",
+    "create_runtime",
+    "install_redaction",
+    "is_admin",
+    "message_kwargs",
+]

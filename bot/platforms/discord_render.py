@@ -26,14 +26,33 @@ EMBED_TOTAL_MAX = 6000
 EMBEDS_PER_MESSAGE = 10
 REPLY_MESSAGES_MAX = 5  # a command answer never floods a channel
 
-_MARKDOWN_RE = re.compile(r"([\\*_~`|>\[\]()#-])")
-_MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
+_MARKDOWN_RE = re.compile(r"([\\*_~`|<>\[\]()#-])")
+# Bidi overrides/isolates and zero-width characters: they can disguise text, links or mentions.
+_INVISIBLE_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def escape(text: str) -> str:
-    """Neutralise Discord markdown and mentions in untrusted text."""
+    """Neutralise Discord markdown and mentions in untrusted text: formatting characters are
+    backslash-escaped (so ``<@&1>``, ``<#1>``, ``<t:1>`` and ``[label](url)`` stay literal) and
+    every ``@`` is followed by a zero-width space (``@everyone``, ``@here`` never parse)."""
+    text = _INVISIBLE_RE.sub("", text)
     text = _MARKDOWN_RE.sub(r"\\\1", text)
-    text = _MENTION_RE.sub(lambda m: "@\u200b" + (m.group(1) or f"{m.group(2)}{m.group(3)}"), text)
+    return text.replace("@", "@\u200b")
+
+
+def display_url(url: str | None) -> str | None:
+    """An http(s) URL as shown: without ``user:pass@`` (which can fake the host, as in
+    ``https://trusted.example@evil.example/``) and with ``@`` percent-encoded; else ``None``."""
+    safe = safe_url(url)
+    if not safe:
+        return None
+    parts = urlsplit(safe)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc)).replace("@", "%40")
+
+
+def unmention(text: str) -> str:
+    """Break mentions in text where markdown is not rendered (embed footers)."""
     return text.replace("@", "@\u200b")
 
 
@@ -67,16 +86,16 @@ def _embed_size(embed: dict[str, Any]) -> int:
 def story_embed(story: StoryDigest) -> dict[str, Any]:
     label = "Update" if story.known else "New story"
     embed: dict[str, Any] = {
-        "title": clip(f"{label}: {story.title}", TITLE_MAX),
+        "title": clip(f"{label}: {escape(story.title)}", TITLE_MAX),
         "description": _description(story),
-        "footer": {"text": clip(f"{story.id} · {', '.join(story.outlets)}", 2048)},
+        "footer": {"text": clip(unmention(f"{story.id} · {', '.join(story.outlets)}"), 2048)},
         "fields": [],
     }
-    first = next((safe_url(a.url) for a in story.articles if safe_url(a.url)), None)
+    first = next((display_url(a.url) for a in story.articles if display_url(a.url)), None)
     if first:
         embed["url"] = first
     for article in story.articles[:FIELDS_MAX]:
-        url = safe_url(article.url)
+        url = display_url(article.url) if article.url else None
         value = (
             f"{escape(article.title)}\n<{url}> ({host_of(url)})" if url else escape(article.title)
         )
@@ -126,17 +145,6 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
 _FILENAME_RE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def display_url(url: str) -> str | None:
-    """An http(s) URL as shown: without ``user:pass@`` (which can fake the host, as in
-    ``https://trusted.example@evil.example/``) and with ``@`` percent-encoded; else ``None``."""
-    safe = safe_url(url)
-    if not safe:
-        return None
-    parts = urlsplit(safe)
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=netloc)).replace("@", "%40")
 
 
 def linkify(text: str) -> str:

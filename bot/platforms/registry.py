@@ -35,7 +35,18 @@ class PlatformRuntime(Protocol):
 PlatformFactory = Callable[[Settings, Services, Secrets], "PlatformRuntime | None"]
 
 # name -> factory or "module:function". Platform helpers add their entry on this line only.
-PLATFORM_FACTORIES: dict[str, PlatformFactory | str] = {}
+PLATFORM_FACTORIES: dict[str, PlatformFactory | str] = {
+    "discord": "bot.platforms.discord_adapter:create_runtime",
+    "slack": "bot.platforms.slack_adapter:create_runtime",
+}
+
+
+# Secrets without which a platform cannot start: its module is not even imported without them
+# (the factory still checks the rest, e.g. Slack's app token or signing secret).
+REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
+    "discord": ("DISCORD_TOKEN",),
+    "slack": ("SLACK_BOT_TOKEN",),
+}
 
 
 def load_factory(entry: PlatformFactory | str) -> PlatformFactory:
@@ -54,7 +65,9 @@ def create_runtimes(
 ) -> list[PlatformRuntime]:
     """The runtimes of every registered platform whose credentials are present."""
     runtimes: list[PlatformRuntime] = []
-    for entry in (PLATFORM_FACTORIES if factories is None else factories).values():
+    for name, entry in (PLATFORM_FACTORIES if factories is None else factories).items():
+        if not all(secrets.get(key) for key in REQUIRED_SECRETS.get(name, ())):
+            continue
         runtime = load_factory(entry)(settings, services, secrets)
         if runtime is not None:
             runtimes.append(runtime)

@@ -8,9 +8,9 @@
   then ``chat.postMessage``); a reply's images are uploaded with ``files_upload_v2``.
 - Admin-only subcommands are checked here, server-side: ``users.info`` ``is_admin`` /
   ``is_owner``, or a configured allow-list of user ids.
-- :class:`SlackGateway` posts digests with ``chat.postMessage`` (429s retried after
-  ``Retry-After`` by slack_sdk's retry handler, about one message per second per channel) and
-  maps Slack errors to :class:`DeliveryError`.
+- :class:`SlackGateway` (``slack_gateway``) posts digests with ``chat.postMessage`` (429s
+  retried after ``Retry-After``, about one message per second per channel) and maps Slack
+  errors to :class:`DeliveryError`.
 - Tokens, the signing secret and response URLs never reach logs (see ``slack_logging``) or
   error messages.
 """
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -29,193 +30,38 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.delivery import ChannelRef, DeliveryError
-from bot.digest.model import Digest
+from bot.delivery import ChatGateway
 from bot.errors import ConfigError
+from bot.platforms.slack_gateway import (
+    PERMANENT_ERRORS,
+    PLATFORM,
+    SlackGateway,
+    delivery_error,
+    make_client,
+    retry_handlers,
+)
 from bot.platforms.slack_logging import install_redaction
-from bot.platforms.slack_render import escape, render_reply, render_slack
+from bot.platforms.slack_render import render_reply
 from bot.services import Services
 from bot.settings import SECRET_NAMES, Secrets, Settings
 from handlers import COMMANDS, dispatch, error_reply, help_reply, parse_text
 from handlers.base import CommandRequest, Reply
 
-PLATFORM = "slack"
 COMMAND = "/news"
 DEFAULT_PATH = "/slack/events"
 RESPONSE_URL_POSTS_MAX = 5  # Slack accepts 5 posts per response_url within 30 minutes
-POST_INTERVAL = 1.0  # chat.postMessage: about one message per second per channel
 ADMIN_CACHE_SECONDS = 300.0
-# The channel is gone or denies the bot: disable the subscription instead of retrying.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "account_inactive",
-        "invalid_auth",
-        "token_revoked",
-        "token_expired",
-        "not_authed",
-        "missing_scope",
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "team_access_not_granted",
-        "ekm_access_denied",
-    }
-)
+_PHRASE_RE = re.compile(r'"[^"]*\s[^"]*"')
+_BARE_QUOTE_RE = re.compile(r'(?<!\\)"')
+_LINK_RE = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
 log = install_redaction()
-
-
-def retry_handlers(rate_limit_retries: int = 3) -> list[AsyncRetryHandler]:
-    """Connection errors, 429 (sleeps ``Retry-After``) and 500/503 are retried."""
-    return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=1),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-    ]
-
-
-def make_client(
-    token: str, *, base_url: str | None = None, rate_limit_retries: int = 3
-) -> AsyncWebClient:
-    """An AsyncWebClient that honours 429 ``Retry-After`` and logs through the redactor."""
-    install_redaction([token])
-    kwargs: dict[str, Any] = {"base_url": base_url} if base_url else {}
-    return AsyncWebClient(
-        token=token,
-        logger=log,
-        retry_handlers=retry_handlers(rate_limit_retries),
-        timeout=30,
-        **kwargs,
-    )
-
-
-def _error_code(exc: SlackApiError) -> str:
-    data = getattr(exc.response, "data", None)
-    if isinstance(data, dict):
-        return str(data.get("error") or "unknown_error")
-    return "unknown_error"
-
-
-def _retry_after(exc: SlackApiError) -> float | None:
-    headers = getattr(exc.response, "headers", None) or {}
-    for key, value in dict(headers).items():
-        if str(key).lower() == "retry-after":
-            try:
-                return float(value if not isinstance(value, list) else value[0])
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-def delivery_error(method: str, exc: Exception) -> DeliveryError:
-    """A secret-free DeliveryError for a failed Web API call."""
-    if isinstance(exc, SlackApiError):
-        code = _error_code(exc)
-        status = getattr(exc.response, "status_code", None)
-        if code == "ratelimited" or status == 429:
-            return DeliveryError(
-                f"slack {method}: rate limited", retry_after=_retry_after(exc) or POST_INTERVAL
-            )
-        return DeliveryError(f"slack {method}: {code}", permanent=code in PERMANENT_ERRORS)
-    return DeliveryError(f"slack {method}: {type(exc).__name__}")
-
-
-class SlackGateway:
-    """:class:`~bot.delivery.ChatGateway` for Slack: digests via ``chat.postMessage``."""
-
-    platform = PLATFORM
-
-    def __init__(
-        self,
-        client: AsyncWebClient,
-        *,
-        min_interval: float = POST_INTERVAL,
-        admin_allowlist: Iterable[str] = (),
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.client = client
-        self.min_interval = min_interval
-        self.admin_allowlist = tuple(admin_allowlist)
-        self._clock = clock
-        self._last_post: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
-        first = ""
-        for message in render_slack(digest):
-            ts = await self.post_message(channel.channel, message)
-            first = first or ts
-        return first
-
-    async def post_message(self, channel_id: str, message: Mapping[str, Any]) -> str:
-        """Post one Block Kit message, at most one per ``min_interval`` per channel; its ts."""
-        lock = self._locks.setdefault(channel_id, asyncio.Lock())
-        async with lock:
-            last = self._last_post.get(channel_id)
-            if last is not None:
-                wait = last + self.min_interval - self._clock()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            try:
-                response = await self.client.chat_postMessage(
-                    channel=channel_id,
-                    text=message.get("text", ""),
-                    blocks=message.get("blocks"),
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-            except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-                raise delivery_error("chat.postMessage", exc) from None
-            finally:
-                self._last_post[channel_id] = self._clock()
-            return str(response.get("ts") or "")
-
-    async def admin_ids(self) -> list[str]:
-        """Workspace admins and owners (humans, not deactivated), then the allow-list."""
-        ids: list[str] = []
-        cursor: str | None = None
-        while True:
-            response = await self.client.users_list(limit=200, cursor=cursor)
-            for user in response.get("members") or []:
-                if user.get("deleted") or user.get("is_bot"):
-                    continue
-                if user.get("is_admin") or user.get("is_owner"):
-                    ids.append(str(user["id"]))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                break
-        ids.extend(u for u in self.admin_allowlist if u not in ids)
-        return ids
-
-    async def notify_admins(self, workspace: str, text: str) -> None:
-        """Direct-message each admin once; failures are logged, never raised."""
-        try:
-            admins = await self.admin_ids()
-        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning(
-                "slack: cannot list admins of %s: %s", workspace, delivery_error("users.list", exc)
-            )
-            return
-        for user in admins:
-            try:
-                opened = await self.client.conversations_open(users=user)
-                dm = str((opened.get("channel") or {}).get("id") or "")
-                await self.post_message(dm, {"text": escape(text)})
-            except (SlackClientError, aiohttp.ClientError, TimeoutError, DeliveryError) as exc:
-                log.warning("slack: cannot notify admin %s: %s", user, exc)
 
 
 class AdminCheck:
@@ -260,9 +106,29 @@ class AdminCheck:
         return admin
 
 
+def _shield(match: re.Match[str]) -> str:
+    return "".join("\\" + c if c.isspace() or c == '"' else c for c in match.group(0))
+
+
 def parse_command(text: str) -> tuple[str, dict[str, str]]:
-    """``/news`` text -> (subcommand, options); smart quotes count as quotes."""
-    return parse_text((text or "").translate(_SMART_QUOTES).strip())
+    """``/news`` text -> (subcommand, options) with ``handlers.parse_text``.
+
+    Quoted phrases are kept with their quotes (``search "peace talks" AND kyiv`` searches the
+    phrase); smart quotes count as quotes, and apostrophes (``Trump's``) are plain characters.
+    """
+    text = unslack(text).translate(_SMART_QUOTES).strip()
+    text = text.replace("\\", "\\\\").replace("'", "\\'")
+    text = _PHRASE_RE.sub(_shield, text)
+    if len(_BARE_QUOTE_RE.findall(text)) % 2:  # an unbalanced quote is just a character
+        text = _BARE_QUOTE_RE.sub('\\\\"', text)
+    return parse_text(text)
+
+
+def unslack(text: str) -> str:
+    """Slash-command text as the user typed it: Slack sends ``&amp; &lt; &gt;`` escaped and,
+    with "escape links" on, URLs as ``<https://…>`` or ``<https://…|label>``."""
+    text = _LINK_RE.sub(lambda m: m.group(1), text or "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 class NewsCommand:
@@ -419,9 +285,9 @@ def build_app(
 class SlackConfig:
     """What the Slack runtime needs; secrets come from the environment only."""
 
-    bot_token: str
-    app_token: str | None = None  # Socket Mode when set
-    signing_secret: str | None = None  # HTTP mode
+    bot_token: str = field(repr=False)
+    app_token: str | None = field(default=None, repr=False)  # Socket Mode when set
+    signing_secret: str | None = field(default=None, repr=False)  # HTTP mode
     host: str = "127.0.0.1"
     port: int = 3000
     path: str = DEFAULT_PATH
@@ -465,7 +331,8 @@ class SlackRuntime:
         install_redaction([config.bot_token, config.app_token, config.signing_secret])
         self.config = config
         self.client = make_client(config.bot_token, base_url=config.base_url)
-        self.gateway = SlackGateway(self.client, admin_allowlist=config.admin_allowlist)
+        self.slack_gateway = SlackGateway(self.client, admin_allowlist=config.admin_allowlist)
+        self.gateway: ChatGateway = self.slack_gateway
         self.app, self.listener = build_app(
             services,
             self.client,
@@ -536,6 +403,7 @@ def create_runtime(
 
 
 __all__ = [
+    "PERMANENT_ERRORS",
     "AdminCheck",
     "NewsCommand",
     "SlackConfig",

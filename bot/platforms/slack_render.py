@@ -32,6 +32,12 @@ _INVISIBLE_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206
 _URL_RE = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
 
 
+def escape_plain(text: str) -> str:
+    """Text for ``plain_text`` objects and fallbacks: only Slack's control characters."""
+    text = _INVISIBLE_RE.sub("", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def escape(text: str) -> str:
     """Feed or user text made inert in mrkdwn: no mentions, links or formatting survive."""
     text = _INVISIBLE_RE.sub("", text)
@@ -182,7 +188,7 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
     head = _digest_head(digest)
     header: Block = {
         "type": "header",
-        "text": {"type": "plain_text", "text": clip(head, HEADER_MAX)},
+        "text": {"type": "plain_text", "text": clip(escape_plain(head), HEADER_MAX)},
     }
     if digest.empty:
         return [[header, _section("Nothing new since the last digest.")]]
@@ -193,7 +199,7 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
 
 def render_slack(digest: Digest) -> list[Message]:
     """Messages ``{"text", "blocks"}``; each has at most 50 blocks and 12,000 text chars."""
-    return pack(_digest_groups(digest), escape(_digest_head(digest)))
+    return pack(_digest_groups(digest), escape_plain(_digest_head(digest)))
 
 
 def render_reply(reply: Reply) -> list[Message]:
@@ -201,8 +207,12 @@ def render_reply(reply: Reply) -> list[Message]:
 
     Lines are untrusted: escaped, with http(s) URLs turned into links showing the URL.
     """
-    title = f"{':warning: ' if reply.error else ''}*{escape(reply.title)}*"
-    groups: list[list[Block]] = [_sections([linkify(line) for line in reply.lines], first=title)]
+    title = escape(reply.title.strip())
+    title = f"*{title}*" if title else ""
+    if reply.error:
+        title = f":warning: {title}".strip()
+    first = _sections([linkify(line) for line in reply.lines], first=title) or [_section("…")]
+    groups: list[list[Block]] = [first]
     if reply.digest is not None:
         groups.extend(_digest_groups(reply.digest))
-    return pack(groups, escape(reply.title))
+    return pack(groups, escape_plain(reply.title.strip()) or "newsbot")

@@ -30,6 +30,10 @@ from bot.text.dates import parse_datetime
 
 MAX_DECOMPRESSED_BYTES = 64_000_000
 """Cap for a gzip file handed to :func:`parse_feed` (fetched bodies are capped earlier)."""
+MAX_TITLE_CHARS = 512
+"""Longer titles (hostile or broken feeds) are cut; nothing downstream needs more."""
+MAX_RAW_TEXT_CHARS = 1_000_000
+"""Raw entry text beyond this is cut before HTML reduction (the stored text is capped again)."""
 
 _HTML_TYPES = ("html", "xhtml")
 _WS = b" \t\r\n"
@@ -135,12 +139,13 @@ def _parse_xml_feed(
 def _xml_entry(
     entry: Any, *, origin: str, n: int, outlet: str | None, base: str | None
 ) -> RawArticle | IngestWarning:
-    title = _clean(entry.get("title")) or ""
+    title = _clip(_clean(entry.get("title")) or "", MAX_TITLE_CHARS)
     text, is_html = _best_text(entry)
+    text = text[:MAX_RAW_TEXT_CHARS]
     where = f"{origin}#{n}"
     if not title and not text:
         return IngestWarning(where, f"item {n}{_label(entry)} has no title or text; skipped")
-    summary_raw = (entry.get("summary") or "").strip() or None
+    summary_raw = (entry.get("summary") or "").strip()[:MAX_RAW_TEXT_CHARS] or None
     if summary_raw == text and entry.get("content"):
         summary_raw = None  # feedparser copies the content into a missing summary
     return RawArticle(
@@ -276,9 +281,10 @@ def _json_item(item: Any, *, origin: str, n: int, outlet: str | None) -> RawArti
     where = f"{origin}#{n}"
     if not isinstance(item, dict):
         return IngestWarning(where, f"item {n} is not a JSON object; skipped")
-    title = _str(item.get("title"))
-    html, plain = _str(item.get("content_html")), _str(item.get("content_text"))
-    summary = _str(item.get("summary"))
+    title = _clip(" ".join(_str(item.get("title")).split()), MAX_TITLE_CHARS)
+    html = _str(item.get("content_html"))[:MAX_RAW_TEXT_CHARS]
+    plain = _str(item.get("content_text"))[:MAX_RAW_TEXT_CHARS]
+    summary = _str(item.get("summary"))[:MAX_RAW_TEXT_CHARS]
     if html:
         text, is_html = html, True
     elif plain:
@@ -334,6 +340,13 @@ def _clean(value: object) -> str | None:
         return None
     value = " ".join(value.split())
     return value or None
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
 
 
 def _str(value: object) -> str:

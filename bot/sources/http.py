@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -190,14 +190,17 @@ class Fetcher:
         total_timeout: float | None = None,
         policy: NetworkPolicy | None = None,
         resolver: Resolver | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``policy`` turns on the SSRF guard (user-added URLs); ``resolver`` is for tests.
 
         With a ``policy`` and no ``transport``, connections go through a
         :class:`~bot.net.ssrf.GuardedTransport`; a ``transport`` given by the caller is used
-        as is (only the up-front URL check applies then).
+        as is (only the up-front URL check applies then). ``clock`` turns a ``Retry-After``
+        date into seconds (the poller's injected clock in tests).
         """
         self.settings = settings
+        self.clock = clock
         self.policy = policy
         if policy is not None and transport is None:
             transport = GuardedTransport(policy, resolver=resolver)
@@ -310,7 +313,9 @@ class Fetcher:
     ) -> FetchResult:
         where = safe_url(response.url)
         status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(
+            response.headers.get("retry-after"), now=self.clock() if self.clock else None
+        )
         new_etag = response.headers.get("etag") or etag
         new_modified = response.headers.get("last-modified") or last_modified
         content_type = response.headers.get("content-type")

@@ -88,6 +88,8 @@ class ClusterParams:
     max_titles: int = 64  # headlines kept per story for the title choice
     label_pool: int = 48  # readable terms kept per story for labels
     bits: int = 20
+    stem: bool = False
+    idf_power: float = 1.0
 
     @classmethod
     def story_level(cls, **overrides: Any) -> ClusterParams:
@@ -202,6 +204,8 @@ class StoryClusterer:
             title_weight=p.title_weight,
             entity_weight=p.entity_weight,
             max_terms=p.doc_terms,
+            stem=p.stem,
+            idf_power=p.idf_power,
         )
         dim = self.vectorizer.dim
         self._active_index = PrunedIndex(dim, terms_per_story=p.index_terms)

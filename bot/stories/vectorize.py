@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import Stemmer
 import xxhash
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -230,8 +231,13 @@ class Vectorizer:
         title_weight: float = 2.0,
         entity_weight: float = 2.0,
         max_terms: int | None = None,
+        stem: bool = False,
+        idf_power: float = 1.0,
     ) -> None:
         self.hasher = FeatureHasher(bits)
+        self.idf_power = idf_power
+        self._stem = Stemmer.Stemmer("english").stemWord if stem else None
+        self._stems: dict[str, str] = {}
         self.max_terms = max_terms
         self.idf = OnlineIdf(self.hasher.dim)
         self.title_weight = title_weight
@@ -241,9 +247,24 @@ class Vectorizer:
     def dim(self) -> int:
         return self.hasher.dim
 
+    def _words(self, text: str) -> list[str]:
+        words = tokens(text)
+        if self._stem is None:
+            return words
+        cache = self._stems
+        out = []
+        for w in words:
+            st = cache.get(w)
+            if st is None:
+                if len(cache) > 200_000:
+                    cache.clear()
+                st = cache[w] = self._stem(w)
+            out.append(st)
+        return out
+
     def features(self, title: str, text: str) -> Features:
-        counts: Counter[str] = Counter(tokens(text))
-        title_counts = Counter(tokens(title))
+        counts: Counter[str] = Counter(self._words(text))
+        title_counts = Counter(self._words(title))
         ents = Counter(entities(text))
         weights: dict[int, float] = {}
         names: dict[int, str] = {}
@@ -268,7 +289,10 @@ class Vectorizer:
         """TF-IDF with the current document frequencies (heaviest ``max_terms``), L2-normalised."""
         if feats.cols.size == 0:
             return SparseVec.empty()
-        vec = SparseVec(feats.cols, feats.tf * self.idf.weights(feats.cols))
+        idf = self.idf.weights(feats.cols)
+        if self.idf_power != 1.0:
+            idf = idf**self.idf_power
+        vec = SparseVec(feats.cols, feats.tf * idf)
         if self.max_terms:
             vec = top_terms(vec, self.max_terms)
         return normalized(vec)

@@ -1,0 +1,501 @@
+"""End to end: the real discord.py client against a fake Discord (``tests/fake_discord.py``).
+
+discord.py logs in over REST, syncs ``/news``, connects the gateway (HELLO, heartbeats,
+IDENTIFY, READY, GUILD_CREATE) and answers INTERACTION_CREATE events through its own command
+tree, interaction callbacks and webhook follow-ups; digests go through the outbox to
+``POST /channels/{id}/messages``. The assertions are on what the fake Discord received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import pytest_asyncio
+
+import handlers
+from bot.delivery import ChannelRef, DeliveryError
+from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
+from bot.errors import ConfigError
+from bot.models import utcnow
+from bot.outbox import Outbox, run_subscription
+from bot.platforms.discord_adapter import (
+    DiscordRuntime,
+    NewsBot,
+    create_runtime,
+    install_redaction,
+)
+from bot.services import Services, open_services
+from bot.settings import Secrets, Settings
+from bot.subscriptions import Subscriptions
+from handlers.base import CommandSpec
+from tests.conftest import SEEDS, need
+from tests.fake_discord import FakeDiscord, FakeMember, Recorded
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+EPHEMERAL = 64
+NO_MENTIONS = {"parse": []}
+HOSTILE_TITLE = "@everyone Zeppelin ceasefire <@&123456789> **URGENT** [read](javascript:alert(1))"
+HOSTILE_BODY = (
+    "BERLIN – The zeppelin ceasefire talks resumed on Monday, officials said, after a week in "
+    "which both delegations accused each other of stalling. @here the mediator said the text "
+    "of the zeppelin accord was nearly ready and would be published at "
+    "https://trusted.example@evil.example/accord once both sides signed it. Observers noted "
+    "that the zeppelin question had divided the two capitals for more than a decade, and that "
+    "earlier drafts had collapsed over the inspection clauses and the sequencing of withdrawals."
+)
+
+
+class RecordingBot(NewsBot):
+    """The production bot, plus a signal when an interaction's handling has finished."""
+
+    def __init__(self, services: Services, **options: Any) -> None:
+        super().__init__(services, **options)
+        self.finished: dict[int, asyncio.Event] = {}
+
+    def done(self, interaction_id: int) -> asyncio.Event:
+        return self.finished.setdefault(interaction_id, asyncio.Event())
+
+    async def run_command(
+        self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]
+    ) -> None:
+        try:
+            await super().run_command(interaction, spec, args)
+        finally:
+            self.done(interaction.id).set()
+
+
+@dataclass
+class Env:
+    fake: FakeDiscord
+    bot: RecordingBot
+    services: Services
+    admin: FakeMember
+    user: FakeMember
+
+    async def command(
+        self,
+        member: FakeMember,
+        path: str,
+        channel: str = "general",
+        **values: str,
+    ) -> list[Recorded]:
+        """Run ``/news <path> key=value...``; the requests the bot made for this interaction."""
+        names = path.split()
+        leaf: dict[str, Any] = {
+            "type": 1,
+            "name": names[-1],
+            "options": [{"type": 3, "name": k, "value": v} for k, v in values.items()],
+        }
+        options = [leaf] if len(names) == 1 else [{"type": 2, "name": names[0], "options": [leaf]}]
+        payload = await self.fake.interact(member, channel, options)
+        await asyncio.wait_for(self.bot.done(int(payload["id"])).wait(), 15)
+        return self.for_token(payload["token"])
+
+    async def autocomplete(
+        self, command: str, option: str, typed: str, channel: str = "general"
+    ) -> list[dict[str, Any]]:
+        """Type ``typed`` into ``/news <command> <option>``; the choices the bot offered."""
+        focused = {"type": 3, "name": option, "value": typed, "focused": True}
+        payload = await self.fake.interact(
+            self.user,
+            channel,
+            [{"type": 1, "name": command, "options": [focused]}],
+            autocomplete=True,
+        )
+        (callback,) = await self.fake.wait_for(
+            lambda: self.for_token(payload["token"]) or None, within=5
+        )
+        assert callback.json["type"] == 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+        choices: list[dict[str, Any]] = callback.json["data"]["choices"]
+        return choices
+
+    def for_token(self, token: str) -> list[Recorded]:
+        return [r for r in self.fake.requests if f"/{token}" in r.path]
+
+
+def _write_hostile_article(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hostile.txt").write_text(f"{HOSTILE_TITLE}\n\n{HOSTILE_BODY}\n", encoding="utf-8")
+    meta = {
+        "outlet": "@everyone Daily",
+        "url": "https://trusted.example@evil.example/accord",
+        "published": "2025-02-14T09:00:00Z",
+    }
+    (folder / "hostile.txt.meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+    need(SEEDS)
+    tmp = tmp_path_factory.mktemp("discord")
+    _write_hostile_article(tmp / "extra")
+    settings = Settings.model_validate(
+        {
+            "database": {"path": str(tmp / "newsbot.db")},
+            "seeds": {"folders": [str(SEEDS), str(tmp / "extra")]},
+        }
+    )
+    fake = FakeDiscord()
+    await fake.start()
+    services = await open_services(settings)
+    report = await services.sync_seeds()
+    assert report.stored >= 6, report
+    with fake.patch_discord():
+        bot = RecordingBot(services, guild_ready_timeout=0.1)
+        task = asyncio.create_task(bot.start(fake.token))
+        await asyncio.wait_for(bot.wait_until_ready(), 10)
+        admin = fake.add_member("admin", discord.Permissions(manage_guild=True))
+        reader = discord.Permissions(
+            view_channel=True, send_messages=True, use_application_commands=True
+        )
+        user = fake.add_member("reader", reader)
+        try:
+            yield Env(fake, bot, services, admin, user)
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, 5)
+            await services.close()
+            await fake.stop()
+
+
+async def _story_ids(env: Env) -> list[str]:
+    rows = await env.services.store.fetchall(
+        "SELECT s.public_id FROM stories s WHERE s.merged_into IS NULL "
+        "ORDER BY (SELECT count(*) FROM articles a WHERE a.story_id = s.id) DESC, s.id"
+    )
+    return [str(r[0]) for r in rows]
+
+
+def _followups(requests: list[Recorded]) -> list[Recorded]:
+    return [r for r in requests if r.method == "POST" and r.path.startswith("/webhooks/")]
+
+
+def _callback(requests: list[Recorded]) -> dict[str, Any]:
+    callbacks = [r for r in requests if r.path.endswith("/callback")]
+    assert len(callbacks) == 1, [r.path for r in requests]
+    assert requests[0] is callbacks[0], "the interaction callback must be the first response"
+    body = callbacks[0].json
+    assert isinstance(body, dict)
+    return body
+
+
+def _text(requests: list[Recorded]) -> str:
+    """What the requests' messages show (JSON, markdown escapes removed)."""
+    raw = json.dumps([r.json for r in requests], ensure_ascii=False)
+    return re.sub(r"\\\\(.)", r"\1", raw)
+
+
+def _flags(record: Recorded) -> int:
+    return int(record.json.get("flags", 0) or 0)
+
+
+def _assert_answered(requests: list[Recorded]) -> list[Recorded]:
+    """Deferred first (type 5: an ephemeral "thinking" message), then follow-ups that ping
+    nobody and that Discord shows as the bot meant (a first follow-up after a deferral
+    replaces the ephemeral "thinking" message, so a public reply must resolve it first)."""
+    body = _callback(requests)
+    assert body["type"] == 5 and body["data"]["flags"] & EPHEMERAL
+    followups = _followups(requests)
+    assert followups, "no follow-up after the defer"
+    for f in followups:
+        assert f.status == 200
+        assert f.json["allowed_mentions"] == NO_MENTIONS
+        meant = _flags(f) & EPHEMERAL
+        assert f.response["flags"] & EPHEMERAL == meant, "shown with the wrong visibility"
+    return followups
+
+
+def _assert_ephemeral_error(requests: list[Recorded]) -> str:
+    followups = _assert_answered(requests)
+    assert len(followups) == 1
+    assert _flags(followups[0]) & EPHEMERAL
+    assert not followups[0].json.get("embeds")
+    return str(followups[0].json.get("content", ""))
+
+
+# ------------------------------------------------------------------------ connection, sync
+
+
+async def test_bot_logs_in_identifies_and_heartbeats_over_the_gateway(env: Env) -> None:
+    first = [(r.method, r.path) for r in env.fake.requests[:2]]
+    assert first == [("GET", "/users/@me"), ("GET", "/oauth2/applications/@me")]
+    assert env.fake.gateway_ops[:2] == [1, 2]  # HEARTBEAT right after HELLO, then IDENTIFY
+    assert env.bot.get_guild(int(env.fake.guild_id)) is not None  # GUILD_CREATE was parsed
+    assert env.bot.user is not None and env.bot.user.id == int(env.fake.bot_user_id)
+
+
+async def test_every_command_spec_is_synced_as_a_news_subcommand(env: Env) -> None:
+    (news,) = [c for c in env.fake.commands if c["name"] == handlers.ROOT_COMMAND]
+    synced = {o["name"]: o for o in news["options"]}
+    for spec in handlers.ALL_COMMANDS:
+        assert spec.name in synced, f"/news {spec.name} has no Discord command"
+        option = synced[spec.name]
+        if option["type"] == 2:  # a subcommand group: one subcommand per action
+            assert {o["name"] for o in option["options"]} == set(handlers.SOURCE_ACTIONS)
+            continue
+        assert option["type"] == 1
+        got = {o["name"]: o for o in option["options"]}
+        for opt in spec.options:
+            assert got[opt.name]["required"] is opt.required
+            assert bool(got[opt.name].get("autocomplete")) is bool(opt.autocomplete)
+    assert news["dm_permission"] is False
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+async def test_search_is_deferred_then_answered_with_escaped_results(env: Env) -> None:
+    requests = await env.command(env.user, "search", query="Putin")
+    followups = _assert_answered(requests)
+    assert "Putin" in _text(followups)
+
+    requests = await env.command(env.user, "search", query="zeppelin")
+    followups = _assert_answered(requests)
+    text, raw = _text(followups), json.dumps([f.json for f in followups], ensure_ascii=False)
+    assert "Zeppelin" in text
+    assert "@everyone" not in text and "@here" not in text  # a zero-width space breaks them
+    assert "<@&123456789>" not in raw and "](javascript" not in raw  # escaped markup
+    assert "trusted.example@" not in raw  # a link shows its real host
+
+
+async def test_story_reply_attaches_the_coverage_timeline_png(env: Env) -> None:
+    story = (await _story_ids(env))[0]
+    requests = await env.command(env.user, "story", story=story)
+    followups = _assert_answered(requests)
+    files = {name: data for f in followups for name, data in f.files.items()}
+    assert files, "the story reply has no timeline attachment"
+    (name, data), *_ = files.items()
+    assert name.endswith(".png") and data.startswith(PNG_MAGIC)
+    embeds = followups[0].json["embeds"]
+    assert embeds[0]["image"]["url"] == f"attachment://{name}"
+    assert story in _text(followups)
+
+
+@pytest.mark.parametrize("path", ["topics", "digest"])
+async def test_channel_wide_commands_are_answered(env: Env, path: str) -> None:
+    _assert_answered(await env.command(env.user, path))
+
+
+async def test_conflicts_answers_for_a_story(env: Env) -> None:
+    story = (await _story_ids(env))[0]
+    _assert_answered(await env.command(env.user, "conflicts", story=story))
+
+
+async def test_unknown_story_is_an_ephemeral_error(env: Env) -> None:
+    content = _assert_ephemeral_error(await env.command(env.user, "story", story="s-nope"))
+    assert "s-nope" in content or "no story" in content
+
+
+async def test_subscribe_list_and_unsubscribe_in_a_channel(env: Env) -> None:
+    requests = await env.command(
+        env.user, "subscribe", channel="alerts", topic="Putin", schedule="daily 08:00"
+    )
+    _assert_answered(requests)
+    ref = ChannelRef("discord", env.fake.guild_id, env.fake.channels["alerts"])
+    subs = await Subscriptions(env.services.store).for_channel(ref)
+    assert [s.topic_query for s in subs] == ["Putin"]
+
+    listing = await env.command(env.user, "subscriptions", channel="alerts")
+    assert _callback(listing)["type"] == 5
+    assert subs[0].public_id in _text(_followups(listing))
+
+    choices = await env.autocomplete("unsubscribe", "subscription", "", channel="alerts")
+    assert subs[0].public_id in {c["value"] for c in choices}
+
+    _assert_answered(
+        await env.command(env.user, "unsubscribe", channel="alerts", subscription=subs[0].public_id)
+    )
+    assert await Subscriptions(env.services.store).for_channel(ref) == []
+
+
+async def test_follow_subscribes_the_channel_to_one_story(env: Env) -> None:
+    story = (await _story_ids(env))[0]
+    _assert_answered(await env.command(env.user, "follow", channel="alerts", story=story))
+    ref = ChannelRef("discord", env.fake.guild_id, env.fake.channels["alerts"])
+    subs = await Subscriptions(env.services.store).for_channel(ref)
+    assert any(s.story_id is not None for s in subs)
+
+
+async def test_sources_subcommands_run_for_server_managers(env: Env) -> None:
+    url = "https://feeds.example.org/world.xml"
+    for path, values in (
+        ("sources add", {"url": url}),
+        ("sources list", {}),
+        ("sources status", {"url": url}),
+        ("sources remove", {"url": url}),
+    ):
+        requests = await env.command(env.admin, path, **values)
+        assert _callback(requests)["type"] == 5, path
+        assert _followups(requests), path
+
+
+async def test_admin_commands_are_refused_server_side_before_any_work(env: Env) -> None:
+    requests = await env.command(env.user, "sources list")
+    body = _callback(requests)
+    assert body["type"] == 4  # answered at once: no defer, no handler run
+    assert int(body["data"]["flags"]) & EPHEMERAL
+    assert "Manage Server" in body["data"]["content"]
+    assert body["data"]["allowed_mentions"] == NO_MENTIONS
+    assert _followups(requests) == []
+
+
+async def test_story_ids_are_autocompleted(env: Env) -> None:
+    stories = await _story_ids(env)
+    choices = await env.autocomplete("story", "story", "")
+    assert 0 < len(choices) <= 25
+    assert {c["value"] for c in choices} & set(stories)
+    assert all(len(c["name"]) <= 100 for c in choices)
+    typed = stories[0][:4]
+    assert all(
+        c["value"].startswith(typed) for c in await env.autocomplete("follow", "story", typed)
+    )
+
+
+async def test_a_rate_limited_follow_up_is_retried_after_retry_after(env: Env) -> None:
+    env.fake.rate_limit("POST", r"^/webhooks/\d+/[^/]+$", retry_after=0.2)
+    requests = await env.command(env.user, "search", query="Putin")
+    posts = _followups(requests)
+    assert [p.status for p in posts] == [429, 200]
+    assert posts[1].at - posts[0].at >= 0.2 * 0.9
+    _assert_answered(requests[:1] + posts[1:])
+
+
+# ------------------------------------------------------------------------------ delivery
+
+
+def _digest(channel: str, title: str) -> Digest:
+    when = utcnow()
+    statement = StatementRef("Talks resumed, @everyone.", "a1", "Wire <@1>", when)
+    story = StoryDigest(
+        id="s-test",
+        title=title,
+        known=False,
+        articles=[ArticleRef("a1", title, "https://news.example/a1", "Wire", when)],
+        summary=[statement],
+        outlets=["Wire"],
+    )
+    return Digest(channel=channel, generated_at=when, stories=[story])
+
+
+async def test_scheduled_digest_lands_after_a_429_with_retry_after(env: Env) -> None:
+    channel_id = env.fake.channels["news"]
+    requests = await env.command(env.user, "subscribe", channel="news", topic="Putin")
+    _assert_answered(requests)
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    (sub,) = await Subscriptions(env.services.store).for_channel(ref)
+
+    retry_after = 0.3
+    env.fake.rate_limit("POST", rf"^/channels/{channel_id}/messages$", retry_after=retry_after)
+    outbox = Outbox(env.services.store, {"discord": env.bot.gateway}, min_interval=0)
+    status = await run_subscription(
+        env.services.store, env.services.settings.digest, outbox, sub, period=utcnow()
+    )
+    assert status == "sent"
+
+    posts = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")
+    assert [p.status for p in posts][:2] == [429, 200]
+    assert posts[1].at - posts[0].at >= retry_after * 0.9  # the body's retry_after was honoured
+    for post in posts[1:]:
+        assert post.headers["Authorization"] == f"Bot {env.fake.token}"
+        assert post.json["allowed_mentions"] == NO_MENTIONS
+        assert "@everyone" not in json.dumps(post.json)
+    assert posts[1].json["embeds"], "the digest has no story embeds"
+    sent = await env.services.store.fetchone(
+        "SELECT status, message_id FROM deliveries WHERE subscription_id = ?", (sub.id,)
+    )
+    assert sent is not None and sent[0] == "sent"
+    assert sent[1] in env.fake.messages
+
+
+async def test_gateway_posts_a_digest_without_pinging(env: Env) -> None:
+    channel_id = env.fake.channels["general"]
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    message_id = await env.bot.gateway.post_digest(ref, _digest(channel_id, "@here Talks"))
+    message = env.fake.messages[message_id]
+    text = json.dumps(message)
+    assert "@everyone" not in text and "@here" not in text and "<@1>" not in text
+    post = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")[-1]
+    assert post.json["allowed_mentions"] == NO_MENTIONS
+
+
+async def test_gone_or_forbidden_channels_are_permanent_delivery_errors(env: Env) -> None:
+    digest = _digest("x", "Talks")
+    missing = ChannelRef("discord", env.fake.guild_id, "123456789012345678")
+    with pytest.raises(DeliveryError) as gone:
+        await env.bot.gateway.post_digest(missing, digest)
+    assert gone.value.permanent
+
+    channel_id = env.fake.channels["alerts"]
+    env.fake.forbidden.add(channel_id)
+    try:
+        with pytest.raises(DeliveryError) as denied:
+            await env.bot.gateway.post_digest(
+                ChannelRef("discord", env.fake.guild_id, channel_id), digest
+            )
+    finally:
+        env.fake.forbidden.discard(channel_id)
+    assert denied.value.permanent
+
+
+async def test_a_429_discord_py_does_not_retry_is_a_retryable_delivery_error(env: Env) -> None:
+    channel_id = env.fake.channels["general"]
+    # Without ``Via`` discord.py takes a 429 for a Cloudflare ban and raises at once.
+    env.fake.rate_limit("POST", rf"^/channels/{channel_id}/messages$", retry_after=2, via=False)
+    with pytest.raises(DeliveryError) as err:
+        await env.bot.gateway.post_digest(
+            ChannelRef("discord", env.fake.guild_id, channel_id), _digest("x", "Talks")
+        )
+    assert not err.value.permanent
+    assert err.value.retry_after == 2.0
+
+
+async def test_admins_are_told_in_the_system_channel_without_pings(env: Env) -> None:
+    channel_id = env.fake.channels["general"]  # the fake guild's system channel
+    before = len(env.fake.find("POST", rf"^/channels/{channel_id}/messages$"))
+    await env.bot.gateway.notify_admins(env.fake.guild_id, "@everyone subscriptions disabled")
+    posts = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")[before:]
+    assert len(posts) == 1
+    assert posts[0].json["allowed_mentions"] == NO_MENTIONS
+    assert "@everyone" not in posts[0].json["content"]
+
+
+async def test_interaction_and_bot_tokens_never_reach_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    install_redaction("bot-token-123456")
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("discord.webhook.async_").debug(
+            "POST %s", "http://h/api/v10/webhooks/1/aW50ZXJhY3Rpb24.tok?wait=1"
+        )
+        logging.getLogger("discord.gateway").debug("event %s", {"d": {"token": "aW50.tok"}})
+        logging.getLogger("discord.http").debug("token bot-token-123456")
+    text = caplog.text
+    assert "aW50ZXJhY3Rpb24.tok" not in text and "aW50.tok" not in text
+    assert "bot-token-123456" not in text and text.count("[redacted]") == 3
+
+
+# ------------------------------------------------------------------------------- runtime
+
+
+async def test_runtime_factory_needs_a_token_and_reports_a_rejected_one(env: Env) -> None:
+    settings = env.services.settings
+    assert create_runtime(settings, env.services, Secrets({})) is None
+    runtime = create_runtime(settings, env.services, Secrets({"DISCORD_TOKEN": "bad-token"}))
+    assert isinstance(runtime, DiscordRuntime)
+    env.fake.inject("GET", r"^/users/@me$", status=401, body={"message": "401: Unauthorized"})
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        await runtime.start()
+    assert time.monotonic() - started < 5

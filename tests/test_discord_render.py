@@ -1,0 +1,209 @@
+"""Command replies and digests -> Discord payloads: limits, escaping, links, attachments."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
+from bot.platforms.discord_render import (
+    CONTENT_MAX,
+    DESCRIPTION_MAX,
+    EMBED_TOTAL_MAX,
+    EMBEDS_PER_MESSAGE,
+    FIELDS_MAX,
+    REPLY_MESSAGES_MAX,
+    TITLE_MAX,
+    display_url,
+    escape,
+    linkify,
+    render_discord,
+    render_reply,
+)
+from handlers.base import Attachment, Reply
+
+WHEN = datetime(2025, 2, 13, 9, 30, tzinfo=UTC)
+HOSTILE = "@everyone @here <@123> <@!456> <@&789> <#42> **bold** [bank](https://evil.example/)"
+
+
+def _embed_chars(embed: dict[str, Any]) -> int:
+    return (
+        len(embed.get("title", ""))
+        + len(embed.get("description", ""))
+        + len(embed.get("footer", {}).get("text", ""))
+        + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    )
+
+
+def assert_within_limits(messages: list[dict[str, Any]]) -> None:
+    assert messages
+    for message in messages:
+        assert len(message.get("content") or "") <= CONTENT_MAX
+        embeds = message["embeds"]
+        assert len(embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(_embed_chars(e) for e in embeds) <= EMBED_TOTAL_MAX
+        for embed in embeds:
+            assert len(embed.get("title", "")) <= TITLE_MAX
+            assert len(embed.get("description", "")) <= DESCRIPTION_MAX
+            assert len(embed.get("fields", [])) <= FIELDS_MAX
+
+
+def assert_no_pings(messages: list[dict[str, Any]]) -> None:
+    text = json.dumps(messages, default=str, ensure_ascii=False)
+    for raw in ("@everyone", "@here", "<@123>", "<@!456>", "<@&789>", "<#42>"):
+        assert raw not in text, raw
+    assert "](https://evil" not in text  # no masked link hiding its host
+
+
+# ------------------------------------------------------------------------------ escaping
+
+
+def test_escape_breaks_mentions_and_markdown() -> None:
+    out = escape(HOSTILE)
+    assert "@everyone" not in out and "@here" not in out
+    assert not re.search(r"<(@[!&]?|#)\d+>", out)
+    assert "\\*\\*bold\\*\\*" in out and "\\[bank\\]" in out
+
+
+def test_escape_drops_bidi_overrides_that_disguise_text() -> None:
+    assert escape("invoice\u202egnp.exe") == "invoicegnp.exe"
+
+
+def test_linkify_keeps_http_links_with_their_host_and_escapes_the_rest() -> None:
+    out = linkify("see https://news.example/a_b?x=1. and javascript:alert(1) ftp://x.example/")
+    assert "<https://news.example/a_b?x=1>." in out  # clickable, unescaped, no preview
+    assert "javascript:alert\\(1\\)" in out
+    assert "<ftp" not in out
+
+
+def test_links_never_show_a_fake_host() -> None:
+    assert display_url("https://bank.example@evil.example/login") == "https://evil.example/login"
+    assert display_url("https://x.example/@everyone") == "https://x.example/%40everyone"
+    assert display_url("javascript:alert(1)") is None
+    masked = linkify("[bank.example](https://evil.example/)")
+    assert "](" not in masked.replace("\\](", "")
+    assert "<https://evil.example/>" in masked
+
+
+# ------------------------------------------------------------------------------- replies
+
+
+def test_reply_lines_are_escaped_and_mentions_never_ping() -> None:
+    messages = render_reply(Reply(title="@everyone results", lines=[HOSTILE, "plain"]))
+    assert_no_pings(messages)
+    assert_within_limits(messages)
+    assert messages[0]["embeds"][0]["description"].endswith("plain")
+
+
+def test_long_replies_split_between_lines_across_embeds_and_messages() -> None:
+    lines = [f"line {i:04d} " + "x" * 90 for i in range(150)]  # ~15,000 characters
+    messages = render_reply(Reply(title="Search", lines=lines))
+    assert 1 < len(messages) <= REPLY_MESSAGES_MAX
+    assert_within_limits(messages)
+    shown = "\n".join(e["description"] for m in messages for e in m["embeds"])
+    assert shown.split("\n") == lines  # every line, in order, never cut in the middle
+    assert messages[0]["embeds"][0]["title"] == "Search"
+    assert all("title" not in e for m in messages for e in m["embeds"][1:])
+
+
+def test_a_line_longer_than_a_description_is_clipped() -> None:
+    messages = render_reply(Reply(title="t", lines=["word " * 2000]))
+    assert_within_limits(messages)
+    assert messages[0]["embeds"][0]["description"].endswith("…")
+
+
+def test_huge_replies_are_capped_and_say_so() -> None:
+    lines = ["y" * 3000 for _ in range(40)]
+    messages = render_reply(Reply(title="big", lines=lines))
+    assert len(messages) == REPLY_MESSAGES_MAX
+    assert_within_limits(messages)
+    assert "shortened" in messages[-1]["content"]
+
+
+def test_errors_are_one_short_content_message() -> None:
+    messages = render_reply(Reply(title="Error", lines=["no story 's-x' <@1>"], error=True))
+    assert len(messages) == 1
+    assert messages[0]["embeds"] == [] and messages[0]["attachments"] == []
+    assert messages[0]["content"].startswith("⚠️") and "<@1>" not in messages[0]["content"]
+
+
+def test_story_reply_attaches_its_image_to_the_first_message() -> None:
+    png = Attachment("s-1 coverage?.png", b"\x89PNG\r\n\x1a\n...")
+    reply = Reply(title="s-1", lines=["summary"], attachments=[png], digest=_digest(2))
+    messages = render_reply(reply)
+    first = messages[0]
+    (attached,) = first["attachments"]
+    assert attached.filename == "s-1_coverage_.png" and attached.data == png.data
+    assert first["embeds"][0]["image"] == {"url": "attachment://s-1_coverage_.png"}
+    assert all(m["attachments"] == [] for m in messages[1:])
+
+
+def test_reply_with_only_a_digest_is_the_digest() -> None:
+    digest = _digest(3)
+    assert render_reply(Reply(title="Digest", digest=digest)) == [
+        {**m, "attachments": []} for m in render_discord(digest)
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    title=st.text(max_size=400),
+    lines=st.lists(st.text(max_size=5000), max_size=30),
+)
+def test_any_reply_fits_discord_limits_and_pings_nobody(title: str, lines: list[str]) -> None:
+    messages = render_reply(Reply(title=title, lines=lines))
+    assert_within_limits(messages)
+    assert len(messages) <= REPLY_MESSAGES_MAX
+    text = json.dumps(messages, default=str, ensure_ascii=False)
+    assert "@everyone" not in text and "@here" not in text
+
+
+# ------------------------------------------------------------------------------- digests
+
+
+def _story(i: int, long: bool = False) -> StoryDigest:
+    body = ("Officials said the talks would resume. " * (40 if long else 2)).strip()
+    statement = StatementRef(f"{body} @everyone", f"a{i}", "Wire <@&1>", WHEN, None)
+    return StoryDigest(
+        id=f"s-{i:04x}",
+        title=f"@here story {i} **loud**",
+        known=bool(i % 2),
+        articles=[
+            ArticleRef(
+                f"a{i}-{j}",
+                f"Headline {j} [bank](https://evil.example/)",
+                f"https://bank.example@news{j}.example/{i}",
+                f"Outlet {j}",
+                WHEN,
+            )
+            for j in range(30)
+        ],
+        summary=[statement] * 3,
+        new=[statement] * 2,
+        conflicts=[ConflictRef("contradiction", "day of the talks", [statement, statement])],
+        outlets=[f"Outlet {j}" for j in range(30)] + ["@everyone Daily"],
+    )
+
+
+def _digest(n: int, long: bool = False) -> Digest:
+    return Digest(channel="c", generated_at=WHEN, stories=[_story(i, long) for i in range(n)])
+
+
+def test_large_digests_split_across_messages_within_limits() -> None:
+    messages = render_discord(_digest(25, long=True))
+    assert len(messages) > 1
+    assert_within_limits(messages)
+    assert sum(len(m["embeds"]) for m in messages) == 25
+
+
+def test_digest_embeds_ping_nobody_and_links_show_their_real_host() -> None:
+    messages = render_discord(_digest(2))
+    assert_no_pings(messages)
+    text = json.dumps(messages, ensure_ascii=False)
+    assert "bank.example" not in text  # user-info that would fake the host is dropped
+    assert "<https://news0.example/0> (news0.example)" in text

@@ -1,0 +1,251 @@
+"""The `/news` command: CommandRequest in, Reply out, no chat SDK involved."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.delivery import ChannelRef
+from bot.digest.model import Digest
+from bot.outbox import Outbox, register_outbox
+from bot.services import Services, open_services
+from bot.settings import Settings
+from handlers import ALL_COMMANDS, autocomplete, dispatch, parse_text
+from handlers.base import CommandRequest
+from tests.conftest import DUC, need
+
+
+def settings_for(db: Path) -> Settings:
+    return Settings.model_validate({"database": {"path": str(db)}, "seeds": {"folders": []}})
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with a few real newswire topics (8 articles each) and their stories."""
+    need(DUC)
+    folder = tmp_path_factory.mktemp("handlers")
+    by_label: dict[str, list[str]] = {}
+    with DUC.open(encoding="utf-8") as fh:
+        for line in fh:
+            by_label.setdefault(json.loads(line)["label"], []).append(line)
+    subset = folder / "subset.jsonl"
+    subset.write_text("".join(line for lines in list(by_label.values())[:5] for line in lines[:8]))
+    db = folder / "template.db"
+
+    async def build() -> None:
+        sv = await open_services(settings_for(db))
+        await sv.ingestor.ingest(str(subset), kind="archive")
+        await sv.close()
+
+    asyncio.run(build())
+    return db
+
+
+@pytest.fixture
+async def sv(template_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
+    db = tmp_path / "n.db"
+    shutil.copy(template_db, db)
+    services = await open_services(settings_for(db))
+    yield services
+    register_outbox(services.store, None)
+    await services.close()
+
+
+def req(
+    text: str, *, workspace: str = "T1", channel: str = "C1", admin: bool = False
+) -> CommandRequest:
+    command, args = parse_text(text)
+    return CommandRequest(
+        platform="slack",
+        workspace=workspace,
+        channel=channel,
+        user="U1",
+        is_admin=admin,
+        command=command,
+        args=args,
+    )
+
+
+class Gateway:
+    platform = "slack"
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[ChannelRef, Digest]] = []
+
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
+        self.posts.append((channel, digest))
+        return f"ts-{len(self.posts)}"
+
+    async def notify_admins(self, workspace: str, text: str) -> None:
+        return None
+
+
+async def biggest_story(sv: Services) -> str:
+    row = await sv.store.fetchone(
+        "SELECT s.public_id FROM stories s JOIN articles a ON a.story_id = s.id "
+        "GROUP BY s.id ORDER BY count(*) DESC, s.id LIMIT 1"
+    )
+    return str(row[0])
+
+
+async def test_an_unknown_subcommand_answers_with_help_for_every_command(sv: Services) -> None:
+    reply = await dispatch(req("frobnicate"), sv)
+    assert reply.ephemeral and not reply.error
+    for spec in ALL_COMMANDS:
+        assert any(f"/news {spec.name}" in line for line in reply.lines)
+
+
+async def test_a_user_mistake_is_a_one_line_ephemeral_error(sv: Services) -> None:
+    mistakes = (
+        "story s-zzzz",
+        "subscribe quake schedule='daily 25:00'",
+        "unsubscribe sub-x",
+        "search (",
+    )
+    for text in mistakes:
+        reply = await dispatch(req(text), sv)
+        assert reply.error and reply.ephemeral and len(reply.lines) == 1, text
+    reply = await dispatch(req("story"), sv)
+    assert reply.error and "usage: /news story <story>" in reply.lines[0]
+
+
+async def test_sources_is_refused_to_non_admins_and_changes_nothing(sv: Services) -> None:
+    reply = await dispatch(req("sources add https://example.org/feed.xml"), sv)
+    assert reply.error and "admins" in reply.lines[0]
+    assert await sv.store.scalar("SELECT count(*) FROM sources WHERE workspace != ''") == 0
+
+
+async def test_sources_are_managed_per_workspace(sv: Services) -> None:
+    url = "https://example.org/feed.xml"
+    added = await dispatch(req(f"sources add {url}", admin=True), sv)
+    assert not added.error
+    again = await dispatch(req(f"sources add {url}", admin=True), sv)
+    assert again.error and "already" in again.lines[0]
+    listed = await dispatch(req("sources list", admin=True), sv)
+    assert listed.lines[0].startswith(url) and "not fetched yet" in listed.lines[0]
+    other = await dispatch(req("sources list", workspace="T2", admin=True), sv)
+    assert other.lines == ["No feeds added here yet."]
+    refused = await dispatch(req(f"sources remove {url}", workspace="T2", admin=True), sv)
+    assert refused.error
+    bad = await dispatch(req("sources add file:///etc/passwd", admin=True), sv)
+    assert bad.error
+    removed = await dispatch(req(f"sources remove {url}", admin=True), sv)
+    assert not removed.error
+    assert (await dispatch(req("sources list", admin=True), sv)).lines == [
+        "No feeds added here yet."
+    ]
+
+
+async def test_search_finds_a_stored_article_by_its_title_words(sv: Services) -> None:
+    title = str(await sv.store.scalar("SELECT title FROM articles ORDER BY id DESC LIMIT 1"))
+    words = [w for w in title.split() if w.isalpha() and len(w) > 4][:3]
+    reply = await dispatch(req("search " + " ".join(words)), sv)
+    assert not reply.error
+    assert any(title in line for line in reply.lines)
+
+
+async def test_story_shows_summary_sources_and_a_coverage_png(sv: Services) -> None:
+    story_id = await biggest_story(sv)
+    reply = await dispatch(req(f"story {story_id}"), sv)
+    assert not reply.error and reply.title.startswith(story_id)
+    assert reply.attachments and reply.attachments[0].data.startswith(b"\x89PNG")
+    assert reply.digest is not None
+    story = reply.digest.stories[0]
+    assert story.summary and all(s.source for s in story.summary)
+    assert story.articles and story.outlets
+
+
+async def test_conflicts_and_topics_answer_for_real_stories(sv: Services) -> None:
+    story_id = await biggest_story(sv)
+    reply = await dispatch(req(f"conflicts {story_id}"), sv)
+    assert not reply.error and story_id in reply.title and reply.lines
+    topics = await dispatch(req("topics"), sv)
+    assert any(line.startswith("s-") for line in topics.lines)
+
+
+async def test_subscribe_list_and_unsubscribe_within_the_channel(sv: Services) -> None:
+    reply = await dispatch(req('subscribe "africa malaria" weekdays 09:00 Europe/Paris'), sv)
+    assert not reply.error and reply.lines[0].startswith("sub-1 ·")
+    assert "weekdays 09:00 Europe/Paris" in reply.lines[0]
+    listed = await dispatch(req("subscriptions"), sv)
+    assert [line.split(" ·")[0] for line in listed.lines] == ["sub-1"]
+    # Another workspace can neither see, complete nor remove it.
+    other = req("unsubscribe sub-1", workspace="T2", admin=True)
+    assert (await dispatch(other, sv)).error
+    assert await autocomplete("subscription", "", other, sv) == []
+    assert await autocomplete("subscription", "sub", req("unsubscribe x"), sv) == [
+        ("sub-1 · africa malaria · weekdays 09:00", "sub-1")
+    ]
+    # Another channel of the same workspace needs an admin to remove it.
+    assert (await dispatch(req("unsubscribe sub-1", channel="C2"), sv)).error
+    done = await dispatch(req("unsubscribe sub-1"), sv)
+    assert not done.error
+    assert (await dispatch(req("subscriptions"), sv)).lines[0].startswith("This channel has no")
+
+
+async def test_follow_takes_a_story_id_and_autocomplete_suggests_them(sv: Services) -> None:
+    story_id = await biggest_story(sv)
+    suggestions = await autocomplete("story", story_id[:4], req("follow x"), sv)
+    assert story_id in [value for _, value in suggestions]
+    reply = await dispatch(req(f"follow {story_id} hourly"), sv)
+    assert not reply.error and story_id in reply.lines[0] and "hourly" in reply.lines[0]
+
+
+async def test_digest_posts_through_the_outbox_and_the_channel_remembers_it(
+    sv: Services,
+) -> None:
+    gateway = Gateway()
+    register_outbox(sv.store, Outbox(sv.store, {"slack": gateway}, min_interval=0))
+    first = await dispatch(req("digest"), sv)
+    assert not first.error and first.lines[0].startswith("Posted")
+    assert len(gateway.posts) == 1 and gateway.posts[0][0] == ChannelRef("slack", "T1", "C1")
+    again = await dispatch(req("digest"), sv)
+    if gateway.posts[1:]:  # more stories than one digest holds: the rest, none repeated
+        first_ids = {s.id for s in gateway.posts[0][1].stories}
+        assert first_ids.isdisjoint(s.id for s in gateway.posts[1][1].stories)
+    while not again.lines[0].startswith("Nothing new"):
+        again = await dispatch(req("digest"), sv)
+    assert await sv.store.scalar("SELECT count(*) FROM deliveries WHERE status = 'sent'") == len(
+        gateway.posts
+    )
+    # Another channel has its own memory.
+    elsewhere = await dispatch(req("digest", channel="C9"), sv)
+    assert elsewhere.lines[0].startswith("Posted")
+
+
+async def test_digest_without_a_running_outbox_is_a_preview_that_records_nothing(
+    sv: Services,
+) -> None:
+    reply = await dispatch(req("digest"), sv)
+    assert reply.digest is not None and not reply.digest.empty
+    assert await sv.store.scalar("SELECT count(*) FROM delivered_items") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'subscribe "ukraine grain" daily 07:30 Europe/Kyiv',
+            (
+                "subscribe",
+                {"topic": "ukraine grain", "schedule": "daily 07:30", "timezone": "Europe/Kyiv"},
+            ),
+        ),
+        ("search trump AND putin", ("search", {"query": "trump AND putin"})),
+        (
+            "sources status https://x.example/f",
+            ("sources", {"action": "status", "url": "https://x.example/f"}),
+        ),
+        ("unsubscribe sub-3", ("unsubscribe", {"subscription": "sub-3"})),
+        ("", ("help", {})),
+    ],
+)
+def test_slash_command_text_becomes_a_request(
+    text: str, expected: tuple[str, dict[str, str]]
+) -> None:
+    assert parse_text(text) == expected

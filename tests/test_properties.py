@@ -1,0 +1,265 @@
+"""Property-based tests (hypothesis): text cleaning, dedup fingerprints, the feed parser and
+URL guard on arbitrary input, and the Discord/Slack renderers' limits on arbitrary digests."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
+from bot.errors import ParseError
+from bot.net.ssrf import BlockedAddress, NetworkPolicy, non_public_reason, parse_ip_literal
+from bot.normalize import clean_title
+from bot.platforms import discord_render, slack_render
+from bot.platforms.discord_render import render_discord
+from bot.platforms.slack_render import render_slack
+from bot.settings import DedupSettings
+from bot.sources.feeds import parse_feed
+from bot.sources.http import parse_retry_after
+from bot.text.fingerprint import content_hash, words
+from bot.text.html import html_to_text
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Text that tries every trick: markup, mentions, entities, bidi/zero-width, emoji, newlines.
+HOSTILE = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("@<>&*_~`|#[]()!:/\\-\n \t\"'")),
+        st.sampled_from(["\u202e", "\u200b", "\u2066", "\ufeff", "👍", "\U0001f3fd", "é", "中"]),
+        st.characters(codec="utf-8", exclude_categories=["Cs"]),
+    ),
+    max_size=400,
+)
+WORDY = st.lists(st.from_regex(r"[a-z]{2,9}", fullmatch=True), min_size=0, max_size=60).map(
+    " ".join
+)
+URLS = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            "https://news.example/a",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://evil.test/<script>",
+            "http://xn--bnk-sna.example/login",
+            "https://news.example/a?x=1|2>3",
+        ]
+    ),
+)
+WHEN = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+
+
+# --- text cleaning ------------------------------------------------------------------------------
+
+
+@FAST
+@given(HOSTILE)
+def test_clean_title_is_one_trimmed_line(title: str) -> None:
+    cleaned = clean_title(title)
+    assert cleaned == cleaned.strip()
+    assert "  " not in cleaned and "\t" not in cleaned
+
+
+PRINTABLE = HOSTILE.map(lambda t: "".join(ch for ch in t if ch.isprintable() or ch in "\n\t"))
+
+
+@FAST
+@given(PRINTABLE)
+def test_html_reduction_keeps_the_words_of_escaped_text_and_drops_markup(text: str) -> None:
+    reduced = html_to_text(f"<div><p>{html.escape(text)}</p><script>var secret=1;</script></div>")
+    assert "secret" not in reduced
+    assert words(reduced) == words(text)
+
+
+@FAST
+@given(WORDY, st.sampled_from(["  ", "\n", "\t \n", " \u00a0"]))
+def test_content_hash_ignores_whitespace_and_case(text: str, gap: str) -> None:
+    respaced = gap.join(text.split()).upper()
+    assert content_hash(respaced) == content_hash(text)
+
+
+# --- dedup ---------------------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(120, 300), st.data())
+def test_a_copy_with_one_word_changed_is_a_near_duplicate(rng: Any, n: int, data: Any) -> None:
+    from bot.dedup import NearDuplicateIndex
+
+    tokens = [f"w{rng.randrange(10**6)}" for _ in range(n)]
+    index = NearDuplicateIndex(DedupSettings())
+    original = index.signature(" ".join(tokens))
+    assert original is not None
+    index.add(1, original)
+    tokens[data.draw(st.integers(0, n - 1))] = "zzzzzz"
+    copy = index.signature(" ".join(tokens))
+    assert copy is not None
+    match = index.find(copy)
+    assert match is not None and match.article_id == 1
+
+
+@FAST
+@given(
+    st.lists(st.from_regex(r"[a-z]{2,9}", fullmatch=True), max_size=DedupSettings().min_words - 1)
+)
+def test_short_texts_are_left_to_exact_dedup(tokens: list[str]) -> None:
+    from bot.dedup import NearDuplicateIndex
+
+    assert NearDuplicateIndex(DedupSettings()).signature(" ".join(tokens)) is None
+
+
+# --- parser and guard on arbitrary input (P12) ----------------------------------------------------
+
+
+@FAST
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        HOSTILE.map(lambda t: f"<rss version='2.0'><channel><item><title>{t}</title>".encode()),
+        HOSTILE.map(lambda t: json.dumps({"items": [{"title": t, "id": t}]}).encode()),
+    )
+)
+def test_the_feed_parser_gives_articles_or_one_parse_error(data: bytes) -> None:
+    try:
+        articles, _ = parse_feed(data, origin="fuzz.xml", max_items=50)
+    except ParseError as exc:
+        assert str(exc).startswith("fuzz.xml: ") and "\n" not in str(exc)
+    else:
+        assert len(articles) <= 50
+
+
+@FAST
+@given(st.text(max_size=120))
+def test_the_url_guard_only_ever_refuses_with_its_own_error(text: str) -> None:
+    for url in (text, f"http://{text}/feed", f"https://[{text}]/"):
+        with contextlib.suppress(BlockedAddress):
+            NetworkPolicy().check_url(url)
+    assert parse_retry_after(text) is None or parse_retry_after(text) >= 0  # type: ignore[operator]
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1))
+def test_every_decimal_and_hex_spelling_of_an_ipv4_address_is_recognised(n: int) -> None:
+    for spelling in (str(n), hex(n), f"{n >> 24}.{n & 0xFFFFFF}"):
+        ip = parse_ip_literal(spelling)
+        assert ip is not None and int(ip) == n
+    ip = parse_ip_literal(str(n))
+    assert ip is not None
+    mapped = parse_ip_literal(f"[::ffff:{ip}]")
+    assert mapped is not None and (non_public_reason(mapped) is None) == (
+        non_public_reason(ip) is None
+    )
+
+
+# --- renderers' limits ----------------------------------------------------------------------------
+
+
+def statement(text: str, source: str, when: datetime, claim: str | None) -> StatementRef:
+    return StatementRef(text=text, article_id="a1", source=source, published=when, claim_by=claim)
+
+
+STATEMENTS = st.builds(statement, HOSTILE, HOSTILE, WHEN, st.one_of(st.none(), HOSTILE))
+ARTICLES = st.builds(ArticleRef, id=st.just("a1"), title=HOSTILE, url=URLS, source=HOSTILE,
+                     published=WHEN)  # fmt: skip
+STORIES = st.builds(
+    StoryDigest,
+    id=st.from_regex(r"s-[0-9a-f]{4}", fullmatch=True),
+    title=HOSTILE,
+    known=st.booleans(),
+    articles=st.lists(ARTICLES, max_size=30),
+    summary=st.lists(STATEMENTS, max_size=6),
+    new=st.lists(STATEMENTS, max_size=8),
+    conflicts=st.lists(
+        st.builds(
+            ConflictRef,
+            kind=st.sampled_from(["contradiction", "revision"]),
+            fact=HOSTILE,
+            statements=st.lists(STATEMENTS, max_size=3),
+        ),
+        max_size=2,
+    ),
+    outlets=st.lists(HOSTILE, max_size=8),
+)
+DIGESTS = st.builds(
+    Digest,
+    channel=st.just("c1"),
+    generated_at=st.just(datetime(2026, 8, 22, 8, 0, tzinfo=UTC) + timedelta(0)),
+    stories=st.lists(STORIES, max_size=25),
+    topic=st.one_of(st.none(), HOSTILE),
+)
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def embed_chars(embed: dict[str, Any]) -> int:
+    size = len(embed.get("title", "")) + len(embed.get("description", ""))
+    size += len(embed.get("footer", {}).get("text", ""))
+    size += len(embed.get("author", {}).get("name", ""))
+    return size + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+
+
+@FAST
+@given(DIGESTS)
+def test_discord_payloads_respect_every_limit_and_never_ping(digest: Digest) -> None:
+    d = discord_render
+    for message in render_discord(digest):
+        assert len(message.get("content") or "") <= d.CONTENT_MAX
+        embeds = message.get("embeds") or []
+        assert len(embeds) <= d.EMBEDS_PER_MESSAGE
+        assert sum(embed_chars(e) for e in embeds) <= d.EMBED_TOTAL_MAX
+        for e in embeds:
+            assert len(e.get("title", "")) <= d.TITLE_MAX
+            assert len(e.get("description", "")) <= d.DESCRIPTION_MAX
+            assert len(e.get("footer", {}).get("text", "")) <= 2048
+            assert len(e.get("fields", [])) <= d.FIELDS_MAX
+            for f in e.get("fields", []):
+                assert len(f["name"]) <= d.FIELD_NAME_MAX and len(f["value"]) <= d.FIELD_VALUE_MAX
+            if "url" in e:
+                assert e["url"].startswith(("http://", "https://"))
+        for text in strings(message):
+            assert not re.search(r"@(everyone|here)|<@[!&]?\d+>", text), text
+            assert "\u202e" not in text
+
+
+_OUR_LINK = re.compile(r"<(https?://[^|>\s]+)\|[^<>]*>")
+
+
+@FAST
+@given(DIGESTS)
+def test_slack_messages_respect_every_limit_and_carry_no_injected_markup(digest: Digest) -> None:
+    s = slack_render
+    for message in render_slack(digest):
+        blocks = message["blocks"]
+        assert message.get("text"), "a top-level fallback text is always set"
+        assert len(blocks) <= s.BLOCKS_MAX
+        total = 0
+        for block in blocks:
+            for obj in [block.get("text"), *block.get("elements", [])]:
+                if not isinstance(obj, dict) or "text" not in obj:
+                    continue
+                limit = s.HEADER_MAX if block["type"] == "header" else s.TEXT_MAX
+                assert len(obj["text"]) <= limit
+                total += len(obj["text"])
+                if obj.get("type") == "mrkdwn":
+                    assert obj.get("verbatim") is True
+                    assert "<" not in _OUR_LINK.sub("", obj["text"]), obj["text"]
+        assert total <= s.MESSAGE_CHARS_MAX
+        for text in strings(message):
+            assert "<!" not in text and "<@" not in text

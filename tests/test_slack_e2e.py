@@ -1,0 +1,511 @@
+"""End to end: a real slack-bolt AsyncApp and slack_sdk AsyncWebClient against a fake Slack.
+
+Signed slash-command requests arrive over HTTP at bolt's aiohttp server (and as Socket Mode
+envelopes over a websocket); replies go to the response_url and the Web API of
+``tests/fake_slack.py`` on 127.0.0.1, which also answers a 429 with ``Retry-After``. The
+database is a temporary SQLite file with the seed articles ingested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import logging
+import re
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.delivery import ChannelRef, DeliveryError
+from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
+from bot.digest.plot import coverage_png
+from bot.outbox import Outbox, period_key, run_subscription
+from bot.platforms.slack_adapter import (
+    PERMANENT_ERRORS,
+    SlackConfig,
+    SlackGateway,
+    SlackRuntime,
+    create_runtime,
+    make_client,
+    parse_command,
+)
+from bot.services import Services, open_services
+from bot.settings import Secrets, Settings
+from bot.subscriptions import Subscriptions
+from handlers import COMMANDS
+from handlers.base import Attachment, Reply
+from tests.conftest import SEEDS, need
+from tests.fake_slack import FakeSlack
+
+BOT_TOKEN = "xoxb-canary-bot-7f3a9c"
+APP_TOKEN = "xapp-1-canary-app-5e21b"
+SIGNING_SECRET = "canary-signing-secret-0d94e1"
+TEAM = "T0FAKE"
+CHANNEL = "C0NEWS"
+ADMIN, MEMBER, ALLOWED = "U0ADMIN", "U0MEMBER", "U0ALLOWED"
+
+
+# ---------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+async def services(tmp_path: Path) -> AsyncIterator[Services]:
+    need(SEEDS)
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "newsbot.db")}, "seeds": {"folders": [str(SEEDS)]}}
+    )
+    sv = await open_services(settings)
+    report = await sv.sync_seeds()
+    assert report.stored >= 3
+    try:
+        yield sv
+    finally:
+        await sv.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=TEAM)
+    slack.users = {
+        ADMIN: {"id": ADMIN, "name": "ada", "is_admin": True, "is_owner": False},
+        MEMBER: {"id": MEMBER, "name": "max", "is_admin": False, "is_owner": False},
+        ALLOWED: {"id": ALLOWED, "name": "al", "is_admin": False, "is_owner": False},
+    }
+    await slack.start()
+    try:
+        yield slack
+    finally:
+        await slack.stop()
+
+
+def _config(fake: FakeSlack, **overrides: Any) -> SlackConfig:
+    values: dict[str, Any] = {
+        "bot_token": BOT_TOKEN,
+        "signing_secret": SIGNING_SECRET,
+        "port": 0,
+        "base_url": fake.api_url,
+        "admin_allowlist": (ALLOWED,),
+    }
+    values.update(overrides)
+    return SlackConfig(**values)
+
+
+@pytest.fixture
+async def http_bot(fake: FakeSlack, services: Services) -> AsyncIterator[SlackRuntime]:
+    runtime = SlackRuntime(_config(fake), services)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+class Slash:
+    """Sends signed ``/news`` requests to the bot's HTTP endpoint, as Slack does."""
+
+    def __init__(self, url: str, fake: FakeSlack, session: aiohttp.ClientSession) -> None:
+        self.url, self.fake, self.session = url, fake, session
+
+    async def __call__(
+        self,
+        text: str,
+        *,
+        user: str = MEMBER,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+    ) -> tuple[int, str]:
+        body = urllib.parse.urlencode(
+            {
+                "token": "deprecated-verification-token",
+                "team_id": TEAM,
+                "team_domain": "fake",
+                "channel_id": CHANNEL,
+                "channel_name": "news",
+                "user_id": user,
+                "user_name": "someone",
+                "command": "/news",
+                "text": text,
+                "api_app_id": "A0FAKE",
+                "is_enterprise_install": "false",
+                "response_url": self.fake.response_url(),
+                "trigger_id": "1.2.3",
+            }
+        )
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": "v0=" + digest.hexdigest(),
+        }
+        async with self.session.post(self.url, data=body, headers=headers) as response:
+            return response.status, await response.text()
+
+    async def reply(self, text: str, **kwargs: Any) -> dict[str, Any]:
+        """Send a command that is acked empty, and return its first response_url post."""
+        before = len(self.fake.responses)
+        status, body = await self(text, **kwargs)
+        assert (status, body) == (200, ""), (text, status, body)
+        responses = await self.fake.wait_responses(before + 1)
+        return responses[before]["body"]
+
+
+@pytest.fixture
+async def slash(http_bot: SlackRuntime, fake: FakeSlack) -> AsyncIterator[Slash]:
+    url = f"http://127.0.0.1:{http_bot.port}/slack/events"
+    async with aiohttp.ClientSession() as session:
+        yield Slash(url, fake, session)
+
+
+def _text(message: dict[str, Any]) -> str:
+    parts = [str(message.get("text", ""))]
+    for block in message.get("blocks", []):
+        if isinstance(block.get("text"), dict):
+            parts.append(block["text"]["text"])
+        parts.extend(str(e.get("text", "")) for e in block.get("elements", ()))
+    return "\n".join(parts).replace("\u200b", "")
+
+
+def _is_error(message: dict[str, Any]) -> bool:
+    return str(message["blocks"][0]["text"]["text"]).startswith(":warning:")
+
+
+async def _story_id(sv: Services) -> str:
+    from bot.views import list_stories
+
+    stories = (await list_stories(sv))["stories"]
+    assert stories, "the seed articles form at least one story"
+    return str(max(stories, key=lambda s: s["articles"])["id"])
+
+
+# -------------------------------------------------------------------------------- commands
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'search "phone conversation" AND ukraine',
+            ("search", {"query": '"phone conversation" AND ukraine'}),
+        ),
+        ("search “peace talks”", ("search", {"query": '"peace talks"'})),
+        ("search Trump's call", ("search", {"query": "Trump's call"})),
+        ('search "unbalanced', ("search", {"query": '"unbalanced'})),
+        (
+            'subscribe "ukraine election" daily 08:00 Europe/Paris',
+            (
+                "subscribe",
+                {
+                    "topic": '"ukraine election"',
+                    "schedule": "daily 08:00",
+                    "timezone": "Europe/Paris",
+                },
+            ),
+        ),
+        ("story s-1f2e", ("story", {"story": "s-1f2e"})),
+        (
+            "sources add <https://feeds.example/rss?a=1&amp;b=2|feeds.example/rss>",
+            ("sources", {"action": "add", "url": "https://feeds.example/rss?a=1&b=2"}),
+        ),
+        ("", ("help", {})),
+    ],
+)
+def test_slash_text_becomes_a_request_with_quoted_phrases_kept(
+    text: str, expected: tuple[str, dict[str, str]]
+) -> None:
+    assert parse_command(text) == expected
+
+
+async def test_help_and_unknown_subcommands_are_answered_in_the_ack(
+    slash: Slash, fake: FakeSlack
+) -> None:
+    import json
+
+    for text in ("", "help", "frobnicate the news"):
+        status, body = await slash(text)
+        assert status == 200
+        ack = json.loads(body)
+        assert ack["response_type"] == "ephemeral"
+        shown = _text(ack)
+        for name in COMMANDS:
+            assert f"/news {name}" in shown
+    assert fake.responses == []  # nothing else was sent
+
+
+async def test_bad_signature_or_stale_timestamp_is_rejected_before_any_listener(
+    slash: Slash, fake: FakeSlack
+) -> None:
+    assert (await slash("search putin", secret="not-the-secret"))[0] == 401
+    assert (await slash("search putin", timestamp=int(time.time()) - 600))[0] == 401
+    assert fake.calls == [] and fake.responses == []
+
+
+async def test_every_subcommand_answers_with_block_kit_through_the_response_url(
+    slash: Slash, fake: FakeSlack, services: Services
+) -> None:
+    story = await _story_id(services)
+    script = [
+        ("search", "search putin"),
+        ("search", 'search "phone conversation" AND ukraine'),
+        ("topics", "topics"),
+        ("story", f"story {story}"),
+        ("conflicts", f"conflicts {story}"),
+        ("subscribe", 'subscribe "putin" daily 08:00 Europe/Paris'),
+        ("follow", f"follow {story} hourly"),
+        ("subscriptions", "subscriptions"),
+        ("digest", "digest"),
+        ("unsubscribe", "unsubscribe sub-1"),
+        ("sources", "sources list"),
+    ]
+    assert {name for name, _ in script} == set(COMMANDS), "every /news subcommand is exercised"
+    replies: dict[str, dict[str, Any]] = {}
+    for name, text in script:
+        user = ADMIN if name == "sources" else MEMBER
+        reply = await slash.reply(text, user=user)
+        replies[text] = reply
+        assert reply["blocks"] and reply["text"], text
+        assert reply["response_type"] in ("in_channel", "ephemeral")
+        assert not _is_error(reply), (text, _text(reply))
+    assert "putin" in _text(replies["search putin"]).lower()
+    assert story in _text(replies[f"story {story}"])
+    [chart] = fake.shared_files  # the story's coverage timeline, uploaded with files_upload_v2
+    assert chart["channel"] == CHANNEL and chart["filename"] == f"{story}-coverage.png"
+    assert chart["data"].startswith(b"\x89PNG")
+    # The whole conversation went through the real clients: auth.test once, users.info cached.
+    assert len(fake.calls_of("auth.test")) == 1
+    assert len(fake.calls_of("users.info")) == 2  # MEMBER and ADMIN, each looked up once
+
+
+async def test_story_timeline_png_is_uploaded_to_the_channel(
+    http_bot: SlackRuntime, fake: FakeSlack
+) -> None:
+    png = coverage_png("Talks", [(datetime(2025, 2, 12, 9, tzinfo=UTC), "Outlet A")])
+    reply = Reply(title="s-1 Talks", lines=["summary"], attachments=[Attachment("s-1.png", png)])
+    command = {"channel_id": CHANNEL, "user_id": MEMBER, "response_url": fake.response_url()}
+    await http_bot.listener.send_reply(command, reply)
+    assert fake.responses and fake.responses[0]["body"]["response_type"] == "in_channel"
+    [shared] = fake.shared_files
+    assert shared["channel"] == CHANNEL and shared["filename"] == "s-1.png"
+    assert shared["data"] == png and png.startswith(b"\x89PNG")
+    # Without the bot in the channel the upload fails and the user is told, privately.
+    fake.channels_without_bot.add(CHANNEL)
+    await http_bot.listener.send_reply({**command, "response_url": fake.response_url()}, reply)
+    hint = fake.responses[-1]["body"]
+    assert hint["response_type"] == "ephemeral" and "invite the bot" in _text(hint)
+
+
+async def test_admin_only_commands_check_users_info_or_the_allow_list(
+    slash: Slash, fake: FakeSlack
+) -> None:
+    denied = await slash.reply("sources list", user=MEMBER)
+    assert denied["response_type"] == "ephemeral" and "admin" in _text(denied).lower()
+    allowed = await slash.reply("sources list", user=ALLOWED)
+    assert not _is_error(allowed)
+    assert [c.params["user"] for c in fake.calls_of("users.info")] == [MEMBER]
+    admin = await slash.reply("sources list", user=ADMIN)
+    assert not _is_error(admin)
+
+
+async def test_socket_mode_envelopes_are_acked_over_the_websocket(
+    fake: FakeSlack, services: Services
+) -> None:
+    runtime = SlackRuntime(_config(fake, app_token=APP_TOKEN, signing_secret=None), services)
+    await runtime.start()
+    try:
+        assert runtime.mode == "socket"
+        await fake.wait_socket()
+        payload = {
+            "team_id": TEAM,
+            "channel_id": CHANNEL,
+            "user_id": MEMBER,
+            "command": "/news",
+            "text": "help",
+            "response_url": fake.response_url(),
+        }
+        ack = await fake.send_slash_command(payload)
+        assert "/news search" in _text(ack["payload"])
+        ack = await fake.send_slash_command(
+            {**payload, "text": "search putin", "response_url": fake.response_url()}
+        )
+        assert not ack.get("payload")  # an empty ack, then the reply
+        [reply] = await fake.wait_responses(1)
+        assert "putin" in _text(reply["body"]).lower()
+        assert fake.calls_of("apps.connections.open")[0].auth == f"Bearer {APP_TOKEN}"
+    finally:
+        await runtime.stop()
+
+
+# -------------------------------------------------------------------------------- delivery
+
+
+def _big_digest(stories: int) -> Digest:
+    when = datetime(2025, 2, 13, 6, 14, tzinfo=UTC)
+    sentence = StatementRef("Leaders spoke by phone about ending the war. " * 8, "a", "Wire", when)
+    return Digest(
+        channel=CHANNEL,
+        generated_at=when,
+        stories=[
+            StoryDigest(
+                id=f"s-{i:04x}",
+                title=f"<!channel> Story {i}",
+                known=False,
+                articles=[ArticleRef("a", "<@U123> headline", "https://news.example/a", "W", when)],
+                summary=[sentence, sentence, sentence],
+            )
+            for i in range(stories)
+        ],
+    )
+
+
+async def test_scheduled_digest_of_a_subscription_is_posted_through_a_429(
+    slash: Slash, http_bot: SlackRuntime, fake: FakeSlack, services: Services
+) -> None:
+    """Subscribe with /news, then the digest job's path: run_subscription -> outbox -> gateway."""
+    await slash.reply('subscribe "putin" daily 08:00')
+    [sub] = await Subscriptions(services.store).all_enabled()
+    assert sub.ref == ChannelRef("slack", TEAM, CHANNEL)
+    outbox = Outbox(services.store, {"slack": http_bot.gateway})
+    fake.ratelimit["chat.postMessage"] = 1
+    period = datetime.now(UTC).replace(microsecond=0)
+    status = await run_subscription(
+        services.store, services.settings.digest, outbox, sub, period=period
+    )
+    assert status == "sent"
+    calls = fake.calls_of("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].at - calls[0].at >= fake.retry_after  # Retry-After was honoured
+    assert calls[0].auth == f"Bearer {BOT_TOKEN}"
+    [post] = fake.posts
+    delivery = await outbox.by_key(period_key(sub.id, period))
+    assert delivery is not None and delivery.status == "sent" and delivery.message_id == post["ts"]
+    assert post["channel"] == CHANNEL and "putin" in _text(post).lower()
+    again = await run_subscription(
+        services.store, services.settings.digest, outbox, sub, period=period
+    )
+    assert again == "duplicate" and len(fake.posts) == 1
+
+
+async def test_a_channel_the_bot_left_disables_its_subscription_and_tells_admins(
+    slash: Slash, http_bot: SlackRuntime, fake: FakeSlack, services: Services
+) -> None:
+    await slash.reply('subscribe "ukraine"')
+    [sub] = await Subscriptions(services.store).all_enabled()
+    fake.channels_without_bot.add(CHANNEL)
+    outbox = Outbox(services.store, {"slack": http_bot.gateway})
+    status = await run_subscription(
+        services.store, services.settings.digest, outbox, sub, period=datetime.now(UTC)
+    )
+    assert status == "failed"
+    assert await Subscriptions(services.store).all_enabled() == []
+    # One failed post (no retry storm), then a DM to the admin and to the allow-listed user.
+    assert len(fake.calls_of("chat.postMessage")) == 3
+    assert [p["channel"] for p in fake.posts] == ["D0ADMIN", "D0ALLOWED"]
+    assert all(sub.public_id in p["text"] for p in fake.posts)
+
+
+async def test_a_long_digest_is_split_and_paced_one_message_per_second(fake: FakeSlack) -> None:
+    gateway = SlackGateway(make_client(BOT_TOKEN, base_url=fake.api_url))
+    ts = await gateway.post_digest(ChannelRef("slack", TEAM, CHANNEL), _big_digest(14))
+    parts = fake.posts
+    assert len(parts) >= 2 and parts[0]["ts"] == ts
+    assert all(len(p["blocks"]) <= 50 for p in parts)
+    gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(parts)]
+    assert min(gaps) >= 0.95
+    everything = "\n".join(_text(p) for p in parts)
+    assert "<!channel>" not in everything and "<@U123>" not in everything
+    assert "&lt;!channel&gt; Story 13" in everything
+
+
+@pytest.mark.parametrize("error", sorted({"channel_not_found", "not_in_channel", "is_archived"}))
+async def test_channel_errors_are_permanent_delivery_errors(fake: FakeSlack, error: str) -> None:
+    gateway = SlackGateway(make_client(BOT_TOKEN, base_url=fake.api_url))
+    fake.errors["chat.postMessage"] = [error]
+    with pytest.raises(DeliveryError) as info:
+        await gateway.post_digest(ChannelRef("slack", TEAM, CHANNEL), _big_digest(1))
+    assert info.value.permanent and error in str(info.value)
+    assert len(fake.calls_of("chat.postMessage")) == 1  # no retry storm
+
+
+async def test_other_failures_are_retryable_and_name_no_secret(fake: FakeSlack) -> None:
+    assert "account_inactive" in PERMANENT_ERRORS
+    client = make_client(BOT_TOKEN, base_url=fake.api_url, rate_limit_retries=0)
+    gateway = SlackGateway(client, min_interval=0)
+    ref = ChannelRef("slack", TEAM, CHANNEL)
+    fake.errors["chat.postMessage"] = ["internal_error"]
+    with pytest.raises(DeliveryError) as info:
+        await gateway.post_digest(ref, _big_digest(1))
+    assert not info.value.permanent
+    fake.ratelimit["chat.postMessage"] = 1
+    with pytest.raises(DeliveryError) as info:
+        await gateway.post_digest(ref, _big_digest(1))
+    assert not info.value.permanent and info.value.retry_after == fake.retry_after
+    assert BOT_TOKEN not in repr(info.value) and BOT_TOKEN not in str(info.value)
+
+
+async def test_admins_are_told_by_direct_message(fake: FakeSlack) -> None:
+    gateway = SlackGateway(make_client(BOT_TOKEN, base_url=fake.api_url), min_interval=0)
+    await gateway.notify_admins(TEAM, "Subscription sub-3 disabled: <!channel> gone")
+    dms = [p for p in fake.posts if p["channel"].startswith("D")]
+    assert [p["channel"] for p in dms] == ["D0ADMIN"]
+    assert "&lt;!channel&gt;" in dms[0]["text"]
+
+
+# --------------------------------------------------------------------------------- secrets
+
+
+async def test_tokens_secret_and_response_urls_never_reach_logs(
+    fake: FakeSlack, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # root and every library logger at DEBUG
+    for name in ("slack_bolt", "slack_sdk", "aiohttp", "newsbot"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    runtime = SlackRuntime(_config(fake), services)
+    socket = SlackRuntime(_config(fake, app_token=APP_TOKEN, signing_secret=None), services)
+    await runtime.start()
+    await socket.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            slash = Slash(f"http://127.0.0.1:{runtime.port}/slack/events", fake, session)
+            await slash.reply("search putin")
+            await slash("topics", secret="wrong")
+        await fake.wait_socket()
+        await fake.send_slash_command(
+            {
+                "team_id": TEAM,
+                "channel_id": CHANNEL,
+                "user_id": MEMBER,
+                "command": "/news",
+                "text": "topics",
+                "response_url": fake.response_url(),
+            }
+        )
+        await fake.wait_responses(2)
+        fake.errors["chat.postMessage"] = ["invalid_auth"]
+        with pytest.raises(DeliveryError):
+            await runtime.gateway.post_digest(ChannelRef("slack", TEAM, CHANNEL), _big_digest(1))
+    finally:
+        await socket.stop()
+        await runtime.stop()
+    response_paths = [r["path"] for r in fake.responses]
+    assert len(caplog.records) > 20, "DEBUG logging was on"
+    logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, *response_paths):
+        assert secret not in logged
+    assert not re.search(r"xox[bp]-|xapp-", logged)
+
+
+async def test_factory_reads_secrets_and_http_settings(services: Services) -> None:
+    assert create_runtime(services.settings, services, Secrets({})) is None
+    secrets = Secrets({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET})
+    env = {"SLACK_HTTP_PORT": "0", "SLACK_ADMIN_USERS": f"{ALLOWED}, U0OTHER"}
+    runtime = create_runtime(services.settings, services, secrets, env)
+    assert runtime is not None and runtime.mode == "http"
+    assert runtime.config.admin_allowlist == (ALLOWED, "U0OTHER")
+    assert SIGNING_SECRET not in repr(runtime.config) and BOT_TOKEN not in repr(runtime.config)
