@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
@@ -25,9 +24,11 @@ from typing import Any
 from bot.delivery import ChannelRef
 from bot.digest.compose import compose_digest
 from bot.models import utcnow
+from bot.net.ssrf import NetworkPolicy
 from bot.outbox import Outbox, missed_periods, register_outbox, run_subscription
 from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
 from bot.platforms.registry import create_runtimes
+from bot.polling import FeedPoller, SourceInfo
 from bot.scheduler import (
     add_interval_job,
     add_trigger_job,
@@ -45,6 +46,7 @@ log = logging.getLogger("newsbot")
 
 STOP_GRACE_S = 15.0  # running jobs get this long to finish before they are cancelled
 FLUSH_INTERVAL_S = 60.0
+POLL_TICK_S = 60.0  # how often due feeds are looked for (each feed has its own next fetch)
 RECONCILE_INTERVAL_S = 300.0  # safety net: jobs are also re-registered on every change
 MISSED_GRACE = timedelta(hours=24)  # an older missed digest is skipped (logged), not sent
 DIGEST_MISFIRE_GRACE_S = 3600
@@ -59,11 +61,45 @@ async def poll_seeds(sv: Services) -> None:
         log.warning("%s", warning)
 
 
-async def poll_feed(sv: Services, url: str, name: str | None, interval: float) -> None:
-    report = await sv.ingestor.ingest(url, kind="feed", name=name, interval_s=interval)
-    log.info("feed %s: %d new, %d duplicates", url, report.stored, report.duplicates)
-    for warning in report.warnings:
-        log.warning("%s", warning)
+async def register_configured_feeds(sv: Services) -> None:
+    """The config's ``[[feeds]]`` become operator sources the poller fetches when due."""
+    async with sv.store.transaction() as conn:
+        for feed in sv.settings.feeds:
+            await sv.store.upsert_source(
+                conn,
+                kind="feed",
+                locator=feed.url,
+                name=feed.name,
+                interval_s=feed.interval,
+                now=utcnow(),
+            )
+
+
+def make_poller(sv: Services, outbox: Outbox) -> FeedPoller:
+    """Every URL feed (configured or added by users) polled by one policy, SSRF-guarded."""
+
+    async def notify(source: SourceInfo, message: str) -> None:
+        platform, _, workspace = source.workspace.partition(":")
+        gateway = outbox.gateways.get(platform)
+        if gateway is None:
+            log.warning("feed %s: %s", source.locator, message)
+            return
+        await gateway.notify_admins(workspace, f"Feed {source.name or source.locator}: {message}")
+
+    return FeedPoller(
+        sv.store,
+        sv.ingestor,
+        sv.settings.polling,
+        sv.settings.fetch,
+        policy=NetworkPolicy(sv.settings.network.allow),
+        notify=notify,
+        max_items=sv.settings.ingest.max_items_per_feed,
+    )
+
+
+async def poll_feeds(poller: FeedPoller) -> None:
+    for result in await poller.poll_due():
+        log.info("feed poll: %s", result)
 
 
 class Jobs:
@@ -122,7 +158,6 @@ class DigestJobs:
     async def reconcile(self) -> None:
         async with self._lock:
             await self._reconcile_digests()
-            await self._reconcile_feeds()
 
     async def _reconcile_digests(self) -> None:
         wanted: dict[str, tuple[object, ...]] = {}
@@ -148,36 +183,6 @@ class DigestJobs:
         for job_id in job_ids(self.scheduler, "digest-") - set(wanted):
             if job_id == "digest-console":
                 continue
-            remove_job(self.scheduler, job_id)
-            self._signatures.pop(job_id, None)
-
-    async def _reconcile_feeds(self) -> None:
-        configured = {f.url for f in self.sv.settings.feeds}
-        rows = await self.sv.store.fetchall(
-            "SELECT locator, min(interval_s) FROM sources WHERE workspace != '' "
-            "AND kind = 'feed' AND enabled = 1 GROUP BY locator"
-        )
-        wanted: dict[str, tuple[str, float]] = {}
-        for locator, interval in rows:
-            if locator in configured:
-                continue
-            digest = hashlib.sha1(str(locator).encode()).hexdigest()[:12]
-            wanted[f"wsfeed-{digest}"] = (str(locator), float(interval))
-        for job_id, (url, interval) in wanted.items():
-            if self._signatures.get(job_id) == (url, interval):
-                continue
-            add_interval_job(
-                self.scheduler,
-                job_id,
-                self.jobs.wrap(
-                    job_id,
-                    lambda u=url, i=interval: poll_feed(self.sv, u, None, i),  # type: ignore[misc]
-                ),
-                interval,
-                first_run=self.now(),
-            )
-            self._signatures[job_id] = (url, interval)
-        for job_id in job_ids(self.scheduler, "wsfeed-") - set(wanted):
             remove_job(self.scheduler, job_id)
             self._signatures.pop(job_id, None)
 
@@ -265,6 +270,7 @@ async def run_forever(
     scheduler = make_scheduler()
     outbox = Outbox(sv.store)
     started: list[Any] = []
+    poller: FeedPoller | None = None
     digests = DigestJobs(sv, outbox, scheduler, jobs)
     try:
         if runtimes is None:
@@ -291,17 +297,15 @@ async def run_forever(
             settings.seeds.rescan_interval,
             first_run=now,
         )
-        for i, feed in enumerate(settings.feeds):
-            add_interval_job(
-                scheduler,
-                f"feed-{i}",
-                jobs.wrap(
-                    f"feed-{i}",
-                    lambda f=feed: poll_feed(sv, f.url, f.name, f.interval),  # type: ignore[misc]
-                ),
-                feed.interval,
-                first_run=now,
-            )
+        await register_configured_feeds(sv)
+        poller = make_poller(sv, outbox)
+        add_interval_job(
+            scheduler,
+            "feeds",
+            jobs.wrap("feeds", lambda: poll_feeds(poller)),
+            POLL_TICK_S,
+            first_run=now,
+        )
         add_interval_job(scheduler, "outbox", jobs.wrap("outbox", outbox.flush), FLUSH_INTERVAL_S)
         add_interval_job(
             scheduler, "reconcile", jobs.wrap("reconcile", digests.reconcile), RECONCILE_INTERVAL_S
@@ -340,5 +344,7 @@ async def run_forever(
         # Let in-flight writes finish: taking the write lock waits for the current transaction.
         async with sv.store._write_lock:
             pass
+        if poller is not None:
+            await poller.aclose()
         await sv.close()
         log.info("stopped")

@@ -40,13 +40,12 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import aiosqlite
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.errors import FetchError, ParseError
 from bot.ingest import Ingestor
 from bot.models import Article, RawArticle, utcnow
 from bot.net.ssrf import NetworkPolicy, Resolver
-from bot.settings import FetchSettings, parse_duration
+from bot.settings import FetchSettings, PollSettings
 from bot.sources.feeds import parse_feed_async
 from bot.sources.http import Fetcher, FetchStatusError, safe_url
 from bot.storage.store import Store, from_iso, to_iso
@@ -55,40 +54,6 @@ log = logging.getLogger(__name__)
 
 HOUR = 3600.0
 DAY = 86400.0
-
-
-class PollSettings(BaseModel):
-    """``[polling]``: feed schedule, backoff and auto-disable (durations: 900, "15m", "3d")."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_interval: float = 15 * 60
-    max_interval: float = DAY
-    jitter: float = Field(0.1, ge=0, le=0.5)
-    backoff_base: float = 5 * 60
-    backoff_max: float = DAY
-    retry_after_max: float = DAY
-    throttle_default: float = HOUR
-    disable_after_failures: int = Field(10, ge=1)
-    disable_after: float = 3 * DAY
-    force_full_fetch_after: float = 12 * HOUR
-    first_fetch_new_items: int = Field(0, ge=0)
-    stale_item_age: float = 7 * DAY
-    max_concurrent: int = Field(8, ge=1)
-    per_host: int = Field(2, ge=1)
-
-    _dur = field_validator(
-        "min_interval",
-        "max_interval",
-        "backoff_base",
-        "backoff_max",
-        "retry_after_max",
-        "throttle_default",
-        "disable_after",
-        "force_full_fetch_after",
-        "stale_item_age",
-        mode="before",
-    )(parse_duration)
 
 
 # --- the pure policy ---------------------------------------------------------------------------

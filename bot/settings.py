@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.net.ssrf import GuardSettings
 
 DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
 SECRET_NAMES = (
@@ -99,6 +100,38 @@ class DedupSettings(_Section):
     min_words: int = Field(40, ge=1)
 
 
+class PollSettings(_Section):
+    """``[polling]``: feed schedule, backoff and auto-disable (durations: 900, "15m", "3d")."""
+
+    min_interval: float = 900.0
+    max_interval: float = 86400.0
+    jitter: float = Field(0.1, ge=0, le=0.5)
+    backoff_base: float = 300.0
+    backoff_max: float = 86400.0
+    retry_after_max: float = 86400.0
+    throttle_default: float = 3600.0
+    disable_after_failures: int = Field(10, ge=1)
+    disable_after: float = 259200.0
+    force_full_fetch_after: float = 43200.0
+    first_fetch_new_items: int = Field(0, ge=0)
+    stale_item_age: float = 604800.0
+    max_concurrent: int = Field(8, ge=1)
+    per_host: int = Field(2, ge=1)
+
+    _dur = field_validator(
+        "min_interval",
+        "max_interval",
+        "backoff_base",
+        "backoff_max",
+        "retry_after_max",
+        "throttle_default",
+        "disable_after",
+        "force_full_fetch_after",
+        "stale_item_age",
+        mode="before",
+    )(parse_duration)
+
+
 class StorySettings(_Section):
     threshold: float = Field(0.2, gt=0, lt=1)
     time_decay_days: float = Field(3.0, gt=0)
@@ -123,6 +156,8 @@ class Settings(_Section):
     seeds: SeedSettings = SeedSettings()
     feeds: list[FeedSettings] = []
     fetch: FetchSettings = FetchSettings()
+    polling: PollSettings = PollSettings()
+    network: GuardSettings = GuardSettings()
     ingest: IngestSettings = IngestSettings()
     dedup: DedupSettings = DedupSettings()
     stories: StorySettings = StorySettings()

@@ -11,9 +11,11 @@ import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.errors import UserError
+from bot.errors import FetchError, UserError
 from bot.ingest import source_locator
 from bot.models import utcnow
+from bot.net.ssrf import NetworkPolicy
+from bot.polling import enable_source
 from bot.services import Services
 from bot.storage.store import to_iso
 from bot.subscriptions import notify_changed
@@ -39,6 +41,14 @@ def check_url(url: str) -> str:
     return source_locator(url)
 
 
+def check_reachable(url: str, services: Services) -> None:
+    """Refuse internal addresses up front (the fetcher checks again at connect time)."""
+    try:
+        NetworkPolicy(services.settings.network.allow).check_url(url)
+    except FetchError as exc:
+        raise UserError(str(exc)) from None
+
+
 async def _row(services: Services, wkey: str, url: str) -> dict[str, Any]:
     rows = await services.store.fetch_dicts(
         "SELECT id, locator, name, enabled, created_at, interval_s FROM sources "
@@ -50,13 +60,14 @@ async def _row(services: Services, wkey: str, url: str) -> dict[str, Any]:
     return rows[0]
 
 
-async def fetch_state(services: Services, url: str) -> dict[str, Any] | None:
-    """Fetch status of a URL as the poller records it (the operator-level source row)."""
+async def fetch_state(services: Services, wkey: str, url: str) -> dict[str, Any] | None:
+    """Fetch status of this workspace's feed as the poller records it."""
     rows = await services.store.fetch_dicts(
         "SELECT s.last_fetch_at, s.last_ok_at, s.last_error, s.consecutive_failures, "
+        "s.disabled_reason, s.next_fetch_at, "
         "(SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles "
-        "FROM sources s WHERE s.workspace = '' AND s.locator = ?",
-        (url,),
+        "FROM sources s WHERE s.workspace = ? AND s.locator = ?",
+        (wkey, url),
     )
     return rows[0] if rows else None
 
@@ -64,6 +75,11 @@ async def fetch_state(services: Services, url: str) -> dict[str, Any] | None:
 def _status_line(url: str, state: dict[str, Any] | None) -> str:
     if state is None or not state["last_fetch_at"]:
         return f"{url} · not fetched yet"
+    if state["disabled_reason"]:
+        return (
+            f"{url} · disabled: {state['disabled_reason']} · last error: {state['last_error']} "
+            "· `/news sources add` it again to re-enable"
+        )
     if state["last_error"]:
         return (
             f"{url} · failing ({state['consecutive_failures']}x): {state['last_error']} · "
@@ -84,7 +100,7 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
             return Reply(title="Sources", lines=["No feeds added here yet."], ephemeral=True)
         lines = []
         for r in rows:
-            line = _status_line(r["locator"], await fetch_state(services, r["locator"]))
+            line = _status_line(r["locator"], await fetch_state(services, wkey, r["locator"]))
             lines.append(line + ("" if r["enabled"] else " · disabled"))
         return Reply(title="Sources", lines=lines, ephemeral=True)
     if action not in ("add", "remove", "status"):
@@ -94,7 +110,7 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     url = check_url(request.args["url"])
     if action == "status":
         row = await _row(services, wkey, url)
-        line = _status_line(url, await fetch_state(services, url))
+        line = _status_line(url, await fetch_state(services, wkey, url))
         return Reply(
             title="Source status",
             lines=[line + ("" if row["enabled"] else " · disabled")],
@@ -109,6 +125,14 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     count = await store.scalar("SELECT count(*) FROM sources WHERE workspace = ?", (wkey,))
     if int(count or 0) >= MAX_SOURCES_PER_WORKSPACE:
         raise UserError(f"this workspace has {MAX_SOURCES_PER_WORKSPACE} feeds already")
+    check_reachable(url, services)
+    existing = await store.fetch_dicts(
+        "SELECT id, enabled FROM sources WHERE workspace = ? AND locator = ?", (wkey, url)
+    )
+    if existing and not existing[0]["enabled"]:
+        await enable_source(store, existing[0]["id"], now=utcnow())
+        await notify_changed(store)
+        return Reply(title="Source re-enabled", lines=[url], ephemeral=True)
     try:
         async with store.transaction() as conn:
             await conn.execute(

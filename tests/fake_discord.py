@@ -348,11 +348,12 @@ class FakeDiscord:
         "options": [{"type": 3, "name": "query", "value": "x"}]}]``.
         """
         interaction_id = snowflake(next(self._ids))
-        payload = {
+        token = f"itoken-{interaction_id}"
+        payload: dict[str, Any] = {
             "id": interaction_id,
             "application_id": self.app_id,
             "type": 4 if autocomplete else 2,
-            "token": f"itoken-{interaction_id}",
+            "token": token,
             "version": 1,
             "guild_id": self.guild_id,
             "channel_id": self.channels[channel],
@@ -375,7 +376,7 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
-        self._token_channel[payload["token"]] = self.channels[channel]
+        self._token_channel[token] = self.channels[channel]
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -567,9 +568,10 @@ class FakeDiscord:
                 return json_response(message)
             return json_response(self._message(self._channel_of(token), body, files))
         key = original if which == "@original" else (which or "")
-        message = self.messages.get(key)
-        if message is None:
+        found = self.messages.get(key)
+        if found is None:
             return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        message = found
         self._loading.discard(token)
         if method == "DELETE":
             del self.messages[key]

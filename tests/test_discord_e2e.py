@@ -45,7 +45,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EPHEMERAL = 64
-NO_MENTIONS = {"parse": []}
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 HOSTILE_TITLE = "@everyone Zeppelin ceasefire <@&123456789> **URGENT** [read](javascript:alert(1))"
 HOSTILE_BODY = (
     "BERLIN – The zeppelin ceasefire talks resumed on Monday, officials said, after a week in "
@@ -499,3 +499,22 @@ async def test_runtime_factory_needs_a_token_and_reports_a_rejected_one(env: Env
     with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
         await runtime.start()
     assert time.monotonic() - started < 5
+
+
+async def test_nothing_the_bot_sent_in_this_session_could_ping_anyone(env: Env) -> None:
+    """Runs last: every message the bot created or edited above, hostile article included."""
+    sent = [
+        r
+        for r in env.fake.requests
+        if r.method in ("POST", "PATCH")
+        and ("/messages" in r.path or r.path.startswith(("/webhooks/", "/interactions/")))
+        and isinstance(r.json, dict)
+    ]
+    assert len(sent) > 20
+    for record in sent:
+        body = record.json.get("data", record.json)  # interaction callbacks wrap the message
+        if record.path.endswith("/callback") and record.json["type"] in (5, 8):
+            continue  # a deferral or autocomplete choices: no message content
+        assert body.get("allowed_mentions") == NO_MENTIONS, record.path
+        text = json.dumps(body, ensure_ascii=False)
+        assert "@everyone" not in text and "@here" not in text, record.path

@@ -32,9 +32,7 @@ from bot.polling import (
 )
 from bot.settings import FetchSettings, Settings
 from bot.storage import Store
-from bot.storage.migrate import _split_sql
 from bot.storage.store import from_iso
-from tests.conftest import REPO
 from tests.feedserver import FeedRequestHandler, FeedServer
 
 NOW = datetime(2026, 8, 22, 9, 0, tzinfo=UTC)
@@ -124,16 +122,8 @@ def test_gone_disables_at_once() -> None:
 
 # --- the poller against the local server -------------------------------------------------------
 
-DRAFT = REPO / "bot/storage/migrations/0006_feed_policy.sql.draft"
-
-
 async def open_store(path: Path) -> Store:
-    store = await Store.open(path)
-    cols = {row[1] for row in await store.fetchall("PRAGMA table_info(articles)")}
-    if "backfill" not in cols and DRAFT.exists():  # until 0005 lands, 0006 is a draft
-        for statement in _split_sql(DRAFT.read_text()):
-            await store.conn.execute(statement)
-    return store
+    return await Store.open(path)
 
 
 @dataclass

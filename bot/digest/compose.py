@@ -73,6 +73,13 @@ async def _story_articles(
     return originals, outlets
 
 
+async def _backfill_ids(store: Store, story_id: int) -> set[int]:
+    rows = await store.fetchall(
+        "SELECT id FROM articles WHERE story_id = ? AND backfill = 1", (story_id,)
+    )
+    return {int(r[0]) for r in rows}
+
+
 async def candidate_stories(
     store: Store, *, topic: str | None, story_id: int | None, limit: int
 ) -> list[int]:
@@ -107,10 +114,13 @@ async def compose_digest(
         if len(digest.stories) >= settings.max_stories:
             break
         originals, outlets = await _story_articles(store, sid)
-        fresh = [a for a in originals if a.id not in seen_articles]
+        # Backfill (old items of a feed's first fetch, republished items) is never news, but it
+        # is background the channel does not need repeated.
+        backfill = await _backfill_ids(store, sid)
+        fresh = [a for a in originals if a.id not in seen_articles and a.id not in backfill]
         if not fresh:
             continue
-        old = [a for a in originals if a.id in seen_articles]
+        old = [a for a in originals if a.id in seen_articles or a.id in backfill]
         row = await store.fetchone("SELECT public_id, title FROM stories WHERE id = ?", (sid,))
         if row is None:
             continue

@@ -88,7 +88,7 @@ class ClusterParams:
     max_titles: int = 64  # headlines kept per story for the title choice
     label_pool: int = 48  # readable terms kept per story for labels
     bits: int = 20
-    stem: bool = False
+    centroid_terms: int | None = None  # centroid = heaviest terms of the story's sum (None: all)
     idf_power: float = 1.0
 
     @classmethod
@@ -204,7 +204,6 @@ class StoryClusterer:
             title_weight=p.title_weight,
             entity_weight=p.entity_weight,
             max_terms=p.doc_terms,
-            stem=p.stem,
             idf_power=p.idf_power,
         )
         dim = self.vectorizer.dim
@@ -393,7 +392,7 @@ class StoryClusterer:
         story = _Story(
             key=self._next_key,
             total=vec,
-            centroid=vec,
+            centroid=self._centroid_of(vec),
             n_docs=1,
             first_ts=ts,
             last_ts=ts,
@@ -410,7 +409,11 @@ class StoryClusterer:
     def _set_total(self, story: _Story, total: SparseVec) -> None:
         total = top_terms(total, self.params.max_centroid_terms)
         story.total = total
-        story.centroid = normalized(total)
+        story.centroid = self._centroid_of(total)
+
+    def _centroid_of(self, total: SparseVec) -> SparseVec:
+        k = self.params.centroid_terms
+        return normalized(top_terms(total, k) if k else total)
 
     def _join(self, story: _Story, doc: Doc, vec: SparseVec, feats: Features, ts: float) -> None:
         p = self.params
@@ -529,7 +532,7 @@ class StoryClusterer:
             s = _Story(
                 key=int(d["key"]),
                 total=total,
-                centroid=normalized(total),
+                centroid=self._centroid_of(total),
                 n_docs=int(d["n_docs"]),
                 first_ts=float(d["first_ts"]),
                 last_ts=float(d["last_ts"]),

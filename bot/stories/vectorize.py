@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import Stemmer
 import xxhash
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -110,16 +109,39 @@ def top_terms(vec: SparseVec, k: int) -> SparseVec:
     return SparseVec(vec.idx[order], vec.val[order])
 
 
-def tokens(text: str) -> list[str]:
-    """Lower-cased content words (stop words and digit-only tokens dropped)."""
-    out = []
-    for tok in _TOKEN_RE.findall(text):
-        low = tok.lower().replace("’", "'")
-        if low.endswith("'s"):
-            low = low[:-2]
-        if len(low) > 1 and low not in STOP_WORDS:
-            out.append(low)
+_WORDS: dict[str, str] = {}  # lower-cased token -> content word ("" when dropped)
+_ENTITY_RUNS: dict[tuple[str, bool], tuple[str, ...]] = {}
+_CACHE_SIZE = 200_000
+
+
+def _content_word(low: str) -> str:
+    word = _WORDS.get(low)
+    if word is None:
+        word = low.replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if len(word) < 2 or word in STOP_WORDS:
+            word = ""
+        if len(_WORDS) >= _CACHE_SIZE:
+            _WORDS.clear()
+        _WORDS[low] = word
+    return word
+
+
+def token_counts(text: str) -> Counter[str]:
+    """Counts of lower-cased content words (stop words and digit-only tokens dropped)."""
+    raw = Counter(_TOKEN_RE.findall(text.lower()))
+    out: Counter[str] = Counter()
+    for low, n in raw.items():
+        word = _content_word(low)
+        if word:
+            out[word] += n
     return out
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased content words in text order (stop words and digit-only tokens dropped)."""
+    return [w for w in map(_content_word, _TOKEN_RE.findall(text.lower())) if w]
 
 
 def _is_sentence_start(text: str, pos: int) -> bool:
@@ -143,23 +165,33 @@ def entities(text: str) -> list[str]:
     """
     out: list[str] = []
     for m in _CAP_RUN_RE.finditer(text):
-        words = m.group(0).split(" ")
-        start = _is_sentence_start(text, m.start())
-        lows = [_entity_word(w) for w in words]
-        while lows and lows[0] in _ENTITY_STOP:
-            lows.pop(0)
-            start = False
-        while lows and lows[-1] in _ENTITY_STOP:
-            lows.pop()
-        if not lows or (len(lows) == 1 and start):
-            continue
-        if len(lows) >= 2:
-            out.append("E:" + " ".join(lows))
-        for j, low in enumerate(lows):
-            if (j == 0 and start) or len(low) < 2 or low in _ENTITY_STOP:
-                continue
-            out.append("e:" + low)
+        key = (m.group(0), _is_sentence_start(text, m.start()))
+        feats = _ENTITY_RUNS.get(key)
+        if feats is None:
+            if len(_ENTITY_RUNS) >= _CACHE_SIZE:
+                _ENTITY_RUNS.clear()
+            feats = _ENTITY_RUNS[key] = _run_entities(*key)
+        out.extend(feats)
     return out
+
+
+def _run_entities(run: str, start: bool) -> tuple[str, ...]:
+    lows = [_entity_word(w) for w in run.split(" ")]
+    while lows and lows[0] in _ENTITY_STOP:
+        lows.pop(0)
+        start = False
+    while lows and lows[-1] in _ENTITY_STOP:
+        lows.pop()
+    if not lows or (len(lows) == 1 and start):
+        return ()
+    out: list[str] = []
+    if len(lows) >= 2:
+        out.append("E:" + " ".join(lows))
+    for j, low in enumerate(lows):
+        if (j == 0 and start) or len(low) < 2 or low in _ENTITY_STOP:
+            continue
+        out.append("e:" + low)
+    return tuple(out)
 
 
 class FeatureHasher:
@@ -231,13 +263,11 @@ class Vectorizer:
         title_weight: float = 2.0,
         entity_weight: float = 2.0,
         max_terms: int | None = None,
-        stem: bool = False,
         idf_power: float = 1.0,
     ) -> None:
         self.hasher = FeatureHasher(bits)
         self.idf_power = idf_power
-        self._stem = Stemmer.Stemmer("english").stemWord if stem else None
-        self._stems: dict[str, str] = {}
+
         self.max_terms = max_terms
         self.idf = OnlineIdf(self.hasher.dim)
         self.title_weight = title_weight
@@ -247,24 +277,9 @@ class Vectorizer:
     def dim(self) -> int:
         return self.hasher.dim
 
-    def _words(self, text: str) -> list[str]:
-        words = tokens(text)
-        if self._stem is None:
-            return words
-        cache = self._stems
-        out = []
-        for w in words:
-            st = cache.get(w)
-            if st is None:
-                if len(cache) > 200_000:
-                    cache.clear()
-                st = cache[w] = self._stem(w)
-            out.append(st)
-        return out
-
     def features(self, title: str, text: str) -> Features:
-        counts: Counter[str] = Counter(self._words(text))
-        title_counts = Counter(self._words(title))
+        counts = token_counts(text)
+        title_counts = token_counts(title)
         ents = Counter(entities(text))
         weights: dict[int, float] = {}
         names: dict[int, str] = {}

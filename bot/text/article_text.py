@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import chain
 
 from bot.text.fingerprint import words
 
@@ -305,22 +307,33 @@ def _drop_repeats(lines: Sequence[str]) -> list[str]:
     tokens = [words(line) for line in unique]
     grams = [_trigrams(t) for t in tokens]
     keys = [_teaser_key(line) for line in unique]
+    folded = [line.casefold() for line in unique]
+    postings: dict[object, list[int]] = {}
+    for j, gram_set in enumerate(grams):
+        for gram in gram_set:
+            postings.setdefault(gram, []).append(j)
     dropped: set[int] = set()
     for i, line in enumerate(unique):
         check_prefix = len(keys[i]) >= TEASER_MIN_CHARS
         check_grams = len(tokens[i]) >= NEAR_DUP_MIN_WORDS
         if not (check_prefix or check_grams):
             continue
+        # Shared 3-gram counts through an inverted index: linear in the text, not quadratic.
+        shared: Counter[int] = (
+            Counter(chain.from_iterable(postings[gram] for gram in grams[i]))
+            if check_grams
+            else Counter()
+        )
         for j, other in enumerate(unique):
             if i == j or j in dropped:
                 continue
             longer = len(other) > len(line) or (len(other) == len(line) and j < i)
             if not longer:
                 continue
-            if check_prefix and other.casefold().startswith(keys[i]):
+            if check_prefix and folded[j].startswith(keys[i]):
                 dropped.add(i)
                 break
-            if check_grams and len(grams[i] & grams[j]) >= NEAR_DUP_CONTAINMENT * len(grams[i]):
+            if check_grams and shared[j] >= NEAR_DUP_CONTAINMENT * len(grams[i]):
                 dropped.add(i)
                 break
     return [line for i, line in enumerate(unique) if i not in dropped]
