@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -131,20 +132,45 @@ def _terms(tokens: list[str]) -> set[str]:
 
 
 def prepare(statements: Sequence[Statement]) -> list[Prepared]:
-    """Tokens, slots, content terms, context and attribution for each statement."""
-    by_article: dict[int, dict[int, Statement]] = {}
+    """Tokens, slots, content terms, context and attribution for each statement.
+
+    Everything a statement needs comes from its own article, so each article's preparation is
+    computed once and cached (a story's articles are compared again as new ones arrive).
+    """
+    by_article: dict[int, list[Statement]] = {}
     for st in statements:
-        by_article.setdefault(st.article_id, {})[st.position] = st
-    people = {aid: article_people(s.text for s in sts.values()) for aid, sts in by_article.items()}
+        by_article.setdefault(st.article_id, []).append(st)
+    prepared: dict[Statement, Prepared] = {}
+    for sts in by_article.values():
+        key = tuple(sts)
+        cached = _PREPARED.get(key)
+        if cached is None:
+            cached = _prepare_article(sts)
+            _PREPARED[key] = cached
+            if len(_PREPARED) > _PREPARED_MAX:
+                _PREPARED.popitem(last=False)
+        else:
+            _PREPARED.move_to_end(key)
+        prepared.update(zip(sts, cached, strict=True))
+    return [prepared[st] for st in statements]
+
+
+_PREPARED: OrderedDict[tuple[Statement, ...], list[Prepared]] = OrderedDict()
+_PREPARED_MAX = 2048  # articles
+
+
+def _prepare_article(sts: list[Statement]) -> list[Prepared]:
+    by_position = {st.position: st for st in sts}
+    people = article_people(s.text for s in sts)
     out: list[Prepared] = []
-    for st in statements:
+    for st in sts:
         toks = tokenize(st.text)
         terms = _terms(toks)
         context = set(terms)
-        prev = by_article[st.article_id].get(st.position - 1)
+        prev = by_position.get(st.position - 1)
         if prev is not None and _anaphoric(st.text, prev.text):
             context |= _terms(tokenize(prev.text))
-        who = speaker(st.text, people[st.article_id])
+        who = speaker(st.text, people)
         out.append(
             Prepared(st, toks, [t.lower() for t in toks], extract_slots(st.text, toks), terms,
                      context, f"claim by {who}" if who else None)

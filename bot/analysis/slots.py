@@ -251,6 +251,9 @@ def extract_slots(sentence: str, toks: list[str] | None = None) -> list[Slot]:
     i = 0
     n = len(toks)
     while i < n:
+        if not _may_start(low[i]):
+            i += 1
+            continue
         slot, nxt = _slot_at(toks, low, i)
         if slot is not None:
             slots.append(slot)
@@ -258,6 +261,32 @@ def extract_slots(sentence: str, toks: list[str] | None = None) -> list[Slot]:
         else:
             i += 1
     return slots
+
+
+_STARTERS = (
+    frozenset(MONTHS)
+    | frozenset(WEEKDAYS)
+    | frozenset(_SMALL)
+    | frozenset(_VAGUE)
+    | frozenset(["a", "an", "$", "£", "€", "tens", "hundreds", "thousands", "millions", "billions"])
+)
+
+
+def _may_start(low_tok: str) -> bool:
+    """Cheap test: can a slot start at this token? (most tokens cannot; skip them fast)."""
+    w = low_tok.rstrip(".")
+    if w in _STARTERS:
+        return True
+    if w.isalpha():
+        return False
+    return (
+        _DIGIT.search(w) is not None
+        or w.removesuffix("'s") in WEEKDAYS
+        or (w.removesuffix("’s") in WEEKDAYS)
+    )
+
+
+_DIGIT = re.compile(r"\d")
 
 
 def _slot_at(toks: list[str], low: list[str], i: int) -> tuple[Slot | None, int]:

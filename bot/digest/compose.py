@@ -165,12 +165,20 @@ async def compose_digest(
     return composed
 
 
+CONFLICT_WINDOW = 12  # a fresh article is checked against the articles reported just before it
+
+
 def story_conflicts(old: list[Article], fresh: list[Article]) -> list[Conflict]:
-    """Conflicts each fresh article raises against every article reported before it."""
+    """Conflicts each fresh article raises against the articles reported before it.
+
+    The comparison window (``CONFLICT_WINDOW`` articles) bounds the cost of a long story; a
+    disagreement with something older has usually been restated, and flagged, in between.
+    """
     ordered = old + fresh
     statements = [article_statements(_text(a)) for a in ordered]
     found: list[Conflict] = []
     for k in range(max(len(old), 1), len(ordered)):
-        earlier = [st for sts in statements[:k] for st in sts]
+        window = statements[max(0, k - CONFLICT_WINDOW) : k]
+        earlier = [st for sts in window for st in sts]
         found.extend(find_conflicts(earlier, statements[k]))
     return found

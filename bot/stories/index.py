@@ -19,9 +19,17 @@ from bot.stories.vectorize import SparseVec, top_terms
 class PrunedIndex:
     """Inverted index over the top terms of each story centroid."""
 
-    def __init__(self, dim: int, *, terms_per_story: int = 32, min_rebuild: int = 256) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        terms_per_story: int = 32,
+        query_terms: int | None = 48,
+        min_rebuild: int = 256,
+    ) -> None:
         self.dim = dim
         self.terms_per_story = terms_per_story
+        self.query_terms = query_terms
         self.min_rebuild = min_rebuild
         self._pruned: dict[int, SparseVec] = {}
         # main CSR: rows = features, entries = (story key, weight)
@@ -113,11 +121,15 @@ class PrunedIndex:
     def scores(self, query: SparseVec, dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Approximate scores ``(keys, scores)`` of every story sharing an indexed term.
 
-        ``dense`` must hold the query's weights at its feature ids (zeros elsewhere).
+        Only the query's ``query_terms`` heaviest terms are looked up in the main postings (the
+        small delta buffer sees them all). ``dense`` must hold the query's weights at its
+        feature ids (zeros elsewhere).
         """
         parts_k: list[np.ndarray] = []
         parts_w: list[np.ndarray] = []
         if query.nnz and self._keys.size:
+            if self.query_terms:
+                query = top_terms(query, self.query_terms)
             starts = self._indptr[query.idx]
             lens = self._indptr[query.idx + 1] - starts
             total = int(lens.sum())
