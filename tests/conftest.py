@@ -23,3 +23,6 @@ def need(path: Path) -> Path:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "newsbot.db"
+
+
+from tests.feedserver import feed_server  # noqa: E402, F401  (fixture: a local feed HTTP server)

@@ -14,7 +14,7 @@ from bot.ingest import Ingestor
 from bot.models import Article
 from bot.settings import Settings
 from bot.storage import Store
-from tests.conftest import DUC, need
+from tests.conftest import DUC, FEEDS, need
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -198,3 +198,25 @@ async def test_bad_files_give_one_warning_naming_the_file(
 async def test_a_missing_path_is_a_warning(ingestor: Ingestor, tmp_path: Path) -> None:
     report = await ingestor.ingest(str(tmp_path / "nope.jsonl"))
     assert [w.message for w in report.warnings] == ["no such file or folder"]
+
+
+async def test_a_feed_url_is_fetched_then_revalidated_without_duplicates(
+    ingestor: Ingestor, feed_server: Any
+) -> None:
+    need(FEEDS)
+    url = feed_server.file_url("rss-parser/guardian.rss")
+    first = await ingestor.ingest(url)
+    assert first.stored > 5 and first.warnings == []
+    again = await ingestor.ingest(url)  # conditional GET: 304, nothing parsed or stored
+    assert (again.stored, again.duplicates, again.seen) == (0, 0, 0)
+    sent = [r.headers for r in feed_server.requests if r.path.endswith("guardian.rss")]
+    assert "If-None-Match" in sent[-1] or "if-none-match" in {k.lower() for k in sent[-1]}
+    rows = await ingestor.store.list_sources()
+    assert rows[0]["last_error"] is None and rows[0]["articles"] == first.stored
+
+
+async def test_an_html_page_instead_of_a_feed_is_one_warning(ingestor: Ingestor) -> None:
+    page = need(FEEDS) / "node-feedparser" / "notafeed.html"
+    report = await ingestor.ingest(str(page), kind="feed")
+    assert len(report.warnings) == 1 and report.warnings[0].where == str(page)
+    assert report.stored == 0
