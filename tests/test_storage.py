@@ -107,3 +107,19 @@ async def test_duplicates_are_not_indexed_for_search_but_list_their_outlets(
         assert await store.count_articles() == (1, 1)
     finally:
         await store.close()
+
+
+async def test_search_ranks_only_the_newest_matches_when_there_are_many(db_path: Path) -> None:
+    store = await Store.open(db_path)
+    try:
+        async with store.transaction() as conn:
+            for i in range(5):
+                text = "harbour " * (5 - i) + f"story number {i}"
+                await store.insert_article(conn, _article(f"h{i}", text=text), None)
+        best_overall = await store.search('"harbour"', limit=1)
+        assert best_overall[0].article.ext_id == "h0"  # most mentions
+        recent = await store.search('"harbour"', limit=5, window=3)
+        assert sorted(h.article.ext_id for h in recent) == ["h2", "h3", "h4"]
+        assert recent[0].article.ext_id == "h2"  # bm25 order within the window
+    finally:
+        await store.close()

@@ -23,6 +23,7 @@ from bot.models import Article
 from bot.storage.migrate import LATEST, migrate
 
 SCHEMA_VERSION = LATEST
+SEARCH_RANK_WINDOW = 5000  # newest matches ranked by bm25 (keeps common-word queries fast)
 
 
 def to_iso(dt: datetime) -> str:
@@ -327,13 +328,25 @@ class Store:
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    async def search(self, fts_query: str, *, limit: int = 10) -> list[SearchHit]:
-        """Full-text search (FTS5 syntax, already validated) ranked by bm25, title weighted."""
+    async def search(
+        self, fts_query: str, *, limit: int = 10, window: int = SEARCH_RANK_WINDOW
+    ) -> list[SearchHit]:
+        """Full-text search (FTS5 syntax, already validated) ranked by bm25, title weighted.
+
+        bm25 scores every match, so a common word over a large store would be slow: only the
+        ``window`` newest matching articles are ranked (a rowid range FTS5 applies before
+        scoring). For news, the newest matches are the ones people look for.
+        """
+        cutoff = await self.scalar(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+            "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (fts_query, window - 1),
+        )
         rows = await self.fetchall(
             f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLS.split(','))}, "
             "snippet(articles_fts, 1, '**', '**', ' … ', 24), bm25(articles_fts, 4.0, 1.0) AS r "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-            "WHERE articles_fts MATCH ? ORDER BY r LIMIT ?",
-            (fts_query, limit),
+            "WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? ORDER BY r LIMIT ?",
+            (fts_query, cutoff or 0, limit),
         )
         return [SearchHit(_article_from_row(r[:16]), r[16], -float(r[17])) for r in rows]
