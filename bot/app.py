@@ -8,7 +8,8 @@ subscription (re-registered whenever subscriptions change) and a periodic outbox
 
 Stop (SIGINT/SIGTERM or the ``stop`` event): no new jobs start, running jobs get a grace period
 to finish their writes, posts under way are awaited, undelivered digests stay pending in the
-outbox for the next start, the platforms disconnect and the database closes.
+outbox for the next start, the platforms disconnect, the health endpoint (``bot/health.py``)
+closes and the database closes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from bot.delivery import ChannelRef
 from bot.digest.compose import compose_digest
+from bot.health import HealthServer, start_health
 from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
 from bot.outbox import Outbox, missed_periods, register_outbox, run_subscription
@@ -266,6 +268,7 @@ async def run_forever(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     sv = await open_services(settings)
+    health: HealthServer | None = None
     jobs = Jobs()
     scheduler = make_scheduler()
     outbox = Outbox(sv.store)
@@ -281,6 +284,7 @@ async def run_forever(
         for runtime in started:
             outbox.add_gateway(runtime.gateway)
         register_outbox(sv.store, outbox)
+        health = await start_health(settings, sv.store)
 
         counts = await outbox.flush()  # digests stored before a crash or stop
         if counts:
@@ -346,5 +350,7 @@ async def run_forever(
             pass
         if poller is not None:
             await poller.aclose()
+        if health is not None:
+            await health.close()
         await sv.close()
         log.info("stopped")

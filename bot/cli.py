@@ -1,6 +1,6 @@
 """The ``newsbot`` command line (typer + rich progress bars).
 
-Commands: ingest, digest, stories, story, search, export, run, doctor.
+Commands: ingest, digest, stories, story, search, export, run, doctor, backup.
 
 Global options ``--config FILE`` / ``NEWSBOT_CONFIG`` and ``--db FILE`` / ``NEWSBOT_DB``. Every
 command that prints data takes ``--format text|json``; the JSON shapes are documented in README.
@@ -321,6 +321,34 @@ def export(
 
 
 # --------------------------------------------------------------------------- doctor
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write the copy.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+) -> None:
+    """Write a consistent copy of the database (safe while `newsbot run` writes to it)."""
+    from bot.backup import backup_database
+
+    s = settings()
+    try:
+        report = backup_database(s.db_path, dest, overwrite=force)
+    except UserError as exc:
+        say_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except StorageError as exc:
+        say_err(f"database error: {exc}")
+        raise typer.Exit(1) from None
+    if fmt is Format.json:
+        print_json(report.to_json())
+    else:
+        counts = ", ".join(f"{n} {table}" for table, n in report.rows.items())
+        echo(
+            f"backup written to {report.path} ({report.size_bytes / 1e6:.1f} MB, "
+            f"integrity {report.integrity}; {counts}) in {report.seconds:.1f}s"
+        )
+
+
 @app.command()
 def doctor(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> None:
     """Check configuration, database and credentials; say what `run` would start."""

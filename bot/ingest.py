@@ -103,6 +103,11 @@ class Ingestor:
             await self.store.insert_article(
                 conn, article, self.near.to_bytes(sig) if sig is not None else None
             )
+            if article.duplicate_of is not None and article.story_id is not None:
+                # A copy joins its original's story (insert_article does not store story_id).
+                await conn.execute(
+                    "UPDATE articles SET story_id = ? WHERE id = ?", (article.story_id, article.id)
+                )
             for hook in self.hooks:
                 await hook(conn, article)
         if article.duplicate_of is None and sig is not None and article.id is not None:

@@ -12,7 +12,10 @@ The idempotency key (one per subscription and schedule period) makes enqueueing 
 period twice a no-op, and pending rows left by a crash are sent by :meth:`Outbox.flush` at start.
 Posts to one channel are paced (about one message per second) and never concurrent; a post and
 its "sent" mark are shielded from cancellation, so a shutdown waits for them (:meth:`drain`)
-instead of forgetting that a message went out.
+instead of forgetting that a message went out. A kill between a post and its mark still posts
+again at the next start; a gateway implementing :class:`OnceGateway` gets the idempotency key
+so its platform can answer the repeat with the first message (exactly once); others may post
+that one digest twice.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from bot.delivery import ChannelRef, ChatGateway, DeliveryError
 from bot.digest.compose import Composed, compose_digest
@@ -142,6 +145,21 @@ def _delivery(row: Any) -> Delivery:
 
 
 # --------------------------------------------------------------------------------- outbox
+@runtime_checkable
+class OnceGateway(Protocol):
+    """A gateway whose platform can refuse a repeated post (exactly-once on the receiving side).
+
+    A crash after the platform accepted a digest but before its row was marked ``sent`` makes
+    the outbox post it again at the next start. ``key`` is the delivery's idempotency key:
+    posted again with the same key, the platform (or a look-up the adapter does, e.g. Discord's
+    ``nonce`` with ``enforce_nonce``, Slack message metadata found with conversations.history)
+    answers with the first message's id instead of posting a second one. Gateways without this
+    method are posted to with :meth:`ChatGateway.post_digest` (at least once).
+    """
+
+    async def post_digest_once(self, channel: ChannelRef, digest: Digest, key: str) -> str: ...
+
+
 _OUTBOXES: weakref.WeakKeyDictionary[Store, Outbox] = weakref.WeakKeyDictionary()
 
 
@@ -335,7 +353,12 @@ class Outbox:
     async def _post_and_mark(self, item: Delivery, gateway: ChatGateway) -> None:
         key = item.channel.key
         try:
-            message_id = await gateway.post_digest(item.channel, item.digest)
+            if isinstance(gateway, OnceGateway):
+                message_id = await gateway.post_digest_once(
+                    item.channel, item.digest, item.idempotency_key
+                )
+            else:
+                message_id = await gateway.post_digest(item.channel, item.digest)
         finally:
             self._last_post[key] = self.clock()
         now = self.now()
@@ -445,9 +468,11 @@ async def run_subscription(
     now = now or outbox.now()
     existing = await outbox.by_key(period_key(sub.id, period))
     if existing is not None:
-        if existing.status == "pending":
-            return await outbox.send(existing.id)
-        return "duplicate"
+        # Stored before a crash that came before the period was marked: mark it now, or every
+        # start would find this period missed again.
+        status = await outbox.send(existing.id) if existing.status == "pending" else "duplicate"
+        await Subscriptions(store).mark_digest(sub.id, period)
+        return status
     # Pending digests of this channel go first, so the new one knows what they showed.
     for delivery_id in await _pending_for_channel(store, sub.channel_key):
         await outbox.send(delivery_id)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.ingest import Ingestor
+from bot.logs import install_redaction
 from bot.models import IngestReport, IngestWarning
-from bot.settings import Settings
+from bot.settings import Secrets, Settings
 from bot.storage import Store
 from bot.stories.service import StoryService
 
@@ -34,6 +35,7 @@ class Services:
 
 
 async def open_services(settings: Settings) -> Services:
+    install_redaction(Secrets().all_values())
     store = await Store.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
     try:
         ingestor = Ingestor(store, settings)

@@ -133,10 +133,15 @@ class PollSettings(_Section):
 
 
 class StorySettings(_Section):
-    threshold: float = Field(0.2, gt=0, lt=1)
-    time_decay_days: float = Field(3.0, gt=0)
-    active_days: float = Field(14.0, gt=0)
+    """Story grouping; the defaults were tuned on the DUC 2006 development topics."""
+
+    threshold: float = Field(0.13, gt=0, lt=1)
+    time_decay_days: float = Field(0.0, ge=0)  # half-life in days; 0: no decay
+    active_days: float = Field(3650.0, gt=0)
     merge_threshold: float = Field(0.5, gt=0, le=1)
+    centroid_terms: int = Field(100, ge=0)  # story terms matched against; 0: all
+    entity_weight: float = Field(0.5, ge=0)
+    title_weight: float = Field(2.0, ge=0)
 
 
 class DigestSettings(_Section):
@@ -145,6 +150,12 @@ class DigestSettings(_Section):
     max_stories: int = Field(10, gt=0)
     summary_sentences: int = Field(3, ge=2, le=4)
     max_new_statements: int = Field(5, gt=0)
+
+
+class HealthSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9108, ge=0, le=65535)
 
 
 class LogSettings(_Section):
@@ -162,6 +173,7 @@ class Settings(_Section):
     dedup: DedupSettings = DedupSettings()
     stories: StorySettings = StorySettings()
     digest: DigestSettings = DigestSettings()
+    health: HealthSettings = HealthSettings()
     logging: LogSettings = LogSettings()
 
     @property

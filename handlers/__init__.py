@@ -14,6 +14,7 @@ import shlex
 from collections.abc import Mapping
 
 from bot.errors import UserError
+from bot.health import observe_command
 from bot.schedules import peel_schedule_words
 from bot.services import Services
 from handlers import digest as _digest
@@ -122,7 +123,8 @@ async def dispatch(request: CommandRequest, services: Services) -> Reply:
         usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
         return error_reply(f"usage: /{ROOT_COMMAND} {spec.name} {usage}")
     try:
-        return await spec.handler(request, services)
+        with observe_command(spec.name):
+            return await spec.handler(request, services)
     except UserError as exc:
         return error_reply(str(exc))
 

@@ -3,6 +3,7 @@
     python scripts/evaluate_stories.py PRED.jsonl GOLD.jsonl
         PRED lines {"id","story"}; GOLD lines {"id","label"[,"labels"]}.
     python scripts/evaluate_stories.py --run DUC.jsonl [--level topic|story] [--threshold T]
+        (--level topic, the default, is the product's default ClusterParams())
         [--baseline] [--write-pred OUT.jsonl]
         streams the file in its order through StoryClusterer (and the plain single-pass TF-IDF
         baseline with --baseline) and prints BCubed against its "label"/"labels".
@@ -41,6 +42,7 @@ def _params(args: argparse.Namespace) -> ClusterParams:
             "merge_threshold",
             "entity_weight",
             "title_weight",
+            "centroid_terms",
         )
         if getattr(args, name) is not None
     }
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge-threshold", dest="merge_threshold", type=float)
     ap.add_argument("--entity-weight", dest="entity_weight", type=float)
     ap.add_argument("--title-weight", dest="title_weight", type=float)
+    ap.add_argument("--centroid-terms", dest="centroid_terms", type=int)
     ap.add_argument("--baseline", action="store_true", help="also run the plain TF-IDF baseline")
     ap.add_argument("--baseline-threshold", type=float, default=0.15)
     ap.add_argument("--primary", action="store_true", help="score with the primary label only")

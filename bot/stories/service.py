@@ -69,7 +69,12 @@ class StoryService:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self.params = ClusterParams.from_settings(settings.stories)
+        stories = settings.stories
+        self.params = ClusterParams.from_settings(
+            stories,
+            time_decay_days=stories.time_decay_days or None,
+            centroid_terms=stories.centroid_terms or None,
+        )
         self.engine = StoryClusterer(self.params)
         self.watermark = 0
         self._loaded = False

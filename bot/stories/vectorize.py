@@ -16,7 +16,6 @@ articles arrive (nothing is fitted on the future of the stream). Vectors are L2-
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -104,7 +103,11 @@ def top_terms(vec: SparseVec, k: int) -> SparseVec:
     """The ``k`` heaviest entries of ``vec`` (ids kept sorted); ties broken by feature id."""
     if vec.nnz <= k:
         return vec
-    order = np.lexsort((vec.idx, -vec.val))[:k]
+    # the k-th largest weight bounds the pick; only entries tied with it need the id order
+    kth = np.partition(vec.val, vec.nnz - k)[vec.nnz - k]
+    above = np.flatnonzero(vec.val > kth)
+    tied = np.flatnonzero(vec.val == kth)
+    order = np.concatenate([above, tied[: k - above.size]])  # tied ids ascend already
     order.sort()
     return SparseVec(vec.idx[order], vec.val[order])
 
@@ -203,6 +206,13 @@ class FeatureHasher:
         self._cache: dict[str, int] = {}
         self._cache_size = cache_size
 
+    def columns(self, features: list[str]) -> np.ndarray:
+        """Column ids of ``features`` (int64), in order."""
+        cols = list(map(self._cache.get, features))
+        if None in cols:
+            cols = [self(f) if c is None else c for f, c in zip(features, cols, strict=True)]
+        return np.asarray(cols, dtype=np.int64)
+
     def __call__(self, feature: str) -> int:
         col = self._cache.get(feature)
         if col is None:
@@ -263,10 +273,8 @@ class Vectorizer:
         title_weight: float = 2.0,
         entity_weight: float = 2.0,
         max_terms: int | None = None,
-        idf_power: float = 1.0,
     ) -> None:
         self.hasher = FeatureHasher(bits)
-        self.idf_power = idf_power
 
         self.max_terms = max_terms
         self.idf = OnlineIdf(self.hasher.dim)
@@ -278,36 +286,32 @@ class Vectorizer:
         return self.hasher.dim
 
     def features(self, title: str, text: str) -> Features:
-        counts = token_counts(text)
-        title_counts = token_counts(title)
-        ents = Counter(entities(text))
-        weights: dict[int, float] = {}
-        names: dict[int, str] = {}
-        h = self.hasher
-        for group, group_weight in (
-            (counts, 1.0),
-            (title_counts, self.title_weight),
-            (ents, self.entity_weight),
-        ):
-            for feat, n in group.items():
-                col = h(feat)
-                weights[col] = weights.get(col, 0.0) + (1.0 + math.log(n)) * group_weight
-                names.setdefault(col, feat)
-        if not weights:
+        groups = (
+            (token_counts(text), 1.0),
+            (token_counts(title), self.title_weight),
+            (Counter(entities(text)), self.entity_weight),
+        )
+        feats: list[str] = []
+        parts: list[np.ndarray] = []
+        for counts, group_weight in groups:
+            if counts:
+                feats.extend(counts)
+                n = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+                parts.append((1.0 + np.log(n)) * group_weight)
+        if not feats:
             return Features(np.zeros(0, np.int32), np.zeros(0, np.float32), {})
-        cols = np.fromiter(weights.keys(), dtype=np.int32, count=len(weights))
-        tf = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
-        order = np.argsort(cols)
-        return Features(cols[order], tf[order], names)
+        cols = self.hasher.columns(feats)
+        uniq, inv = np.unique(cols, return_inverse=True)
+        tf = np.bincount(inv, weights=np.concatenate(parts), minlength=uniq.size)
+        # first feature seen names a column (the reversed dict keeps the earliest)
+        names = dict(zip(reversed(cols.tolist()), reversed(feats), strict=True))
+        return Features(uniq.astype(np.int32), tf.astype(np.float32), names)
 
     def weigh(self, feats: Features) -> SparseVec:
         """TF-IDF with the current document frequencies (heaviest ``max_terms``), L2-normalised."""
         if feats.cols.size == 0:
             return SparseVec.empty()
-        idf = self.idf.weights(feats.cols)
-        if self.idf_power != 1.0:
-            idf = idf**self.idf_power
-        vec = SparseVec(feats.cols, feats.tf * idf)
+        vec = SparseVec(feats.cols, feats.tf * self.idf.weights(feats.cols))
         if self.max_terms:
             vec = top_terms(vec, self.max_terms)
         return normalized(vec)
