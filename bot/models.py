@@ -54,6 +54,7 @@ class Article:
     id: int | None = None
     duplicate_of: int | None = None
     story_id: int | None = None
+    dated: bool = True  # False: the source gave no time; published_at is the first-seen time
 
 
 @dataclass(slots=True)

@@ -99,4 +99,5 @@ def normalize(
         summary_raw=raw.summary_raw,
         source_id=raw.source_id,
         origin=raw.origin,
+        dated=raw.published is not None,
     )

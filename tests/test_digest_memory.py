@@ -79,3 +79,28 @@ async def test_seed_call_weekday_conflict_surfaces_with_both_outlets(tmp_path: P
             assert not ("over an hour" in joined and "90 minutes" in joined)
     finally:
         await sv.close()
+
+
+async def test_an_undated_report_is_still_compared_with_a_dated_one(tmp_path: Path) -> None:
+    """Seed 003 has no date (first-seen time, months after seed 004): the casualty figures they
+    give still meet, and Trump's figure is attributed to him."""
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "n.db")}, "seeds": {"folders": []}}
+    )
+    sv = await open_services(settings)
+    try:
+        await sv.ingestor.ingest(str(SEEDS))
+        digest = await local_digest(sv, channel="c", now=NOW)
+        toll = [
+            c
+            for st in digest.stories
+            for c in st.conflicts
+            if any("tens of thousands" in s.text for s in c.statements)
+        ]
+        assert toll, "the casualty figures of seeds 003 and 004 should conflict"
+        claims = {s.article_id[:3]: s.claim_by for s in toll[0].statements}
+        assert claims["004"] == "Trump" and claims["003"] is None
+        undated = [s for s in toll[0].statements if s.article_id.startswith("003")]
+        assert undated and not undated[0].dated
+    finally:
+        await sv.close()

@@ -149,9 +149,10 @@ async def test_missing_time_is_first_seen_and_future_time_is_clamped(
     t1 = await ingestor.store.article_by_ext_id("t1")
     t2 = await ingestor.store.article_by_ext_id("t2")
     t3 = await ingestor.store.article_by_ext_id("t3")
-    assert t1 is not None and t1.published_at == NOW
+    assert t1 is not None and t1.published_at == NOW and not t1.dated
     assert t2 is not None and t2.published_at == NOW
     assert t3 is not None and t3.published_at == datetime(2025, 2, 12, 23, 30, tzinfo=UTC)
+    assert t3.dated
 
 
 async def test_a_crash_inside_an_article_transaction_leaves_no_half_article(

@@ -25,6 +25,7 @@ class Statement:
     outlet: str
     published: datetime
     position: int
+    dated: bool = True  # False: ``published`` is only when the article was first seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class ArticleText:
     text: str
     outlet: str
     published: datetime
+    dated: bool = True
 
 
 def article_statements(article: ArticleText) -> list[Statement]:
@@ -43,7 +45,7 @@ def article_statements(article: ArticleText) -> list[Statement]:
     from bot.analysis.sentences import split_sentences
 
     return [
-        Statement(s, article.id, article.outlet, article.published, i)
+        Statement(s, article.id, article.outlet, article.published, i, article.dated)
         for i, s in enumerate(split_sentences(article.text))
     ]
 

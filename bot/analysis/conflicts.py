@@ -371,7 +371,7 @@ def slot_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Fin
     if sim >= NEAR_IDENTICAL or ctx_sim < SAME_COUNT:
         return []
     gap = abs(a.statement.published - b.statement.published)
-    if gap > SAME_NEWS_CYCLE:
+    if gap > SAME_NEWS_CYCLE and a.statement.dated and b.statement.dated:
         return []  # weekdays and running counts refer to different moments
     findings: list[Finding] = []
     for x in a.slots:

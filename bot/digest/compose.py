@@ -35,7 +35,12 @@ class Composed:
 def _text(a: Article) -> ArticleText:
     assert a.id is not None
     return ArticleText(
-        id=a.id, title=a.title, text=a.text, outlet=a.outlet, published=a.published_at
+        id=a.id,
+        title=a.title,
+        text=a.text,
+        outlet=a.outlet,
+        published=a.published_at,
+        dated=a.dated,
     )
 
 
@@ -52,6 +57,7 @@ class _Refs:
             published=s.published,
             url=art.url,
             claim_by=claim_by,
+            dated=art.dated,
         )
 
 
@@ -149,7 +155,7 @@ async def compose_digest(
                 shown_text.append(s.text)
         for conflict in story_conflicts(old, fresh):
             statements = [
-                refs.statement(s, claim)
+                refs.statement(s, claim.removeprefix("claim by ") if claim else None)
                 for s, claim in zip(conflict.statements, conflict.claims, strict=False)
             ]
             if all(s.text in already for s in statements):

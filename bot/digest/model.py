@@ -37,6 +37,7 @@ class StatementRef:
     published: datetime
     url: str | None = None
     claim_by: str | None = None  # "Trump" when the statement reports what someone said
+    dated: bool = True  # False: the outlet gave no time; ``published`` is when it was first seen
 
     def to_json(self, *, with_time: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -46,6 +47,8 @@ class StatementRef:
         }
         if with_time:
             data["published"] = to_iso(self.published)
+            if not self.dated:
+                data["dated"] = False
         if self.claim_by:
             data["claim_by"] = self.claim_by
         return data

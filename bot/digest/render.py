@@ -10,7 +10,8 @@ WIDTH = 100
 
 
 def _when(s: StatementRef) -> str:
-    return s.published.strftime("%d %b %Y %H:%M UTC")
+    when = s.published.strftime("%d %b %Y %H:%M UTC")
+    return when if s.dated else f"undated, first seen {when}"
 
 
 def _bullet(text: str, attribution: str, indent: str = "  ") -> list[str]:

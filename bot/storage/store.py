@@ -37,7 +37,7 @@ def from_iso(text: str) -> datetime:
 
 _ARTICLE_COLS = (
     "id, ext_id, source_id, guid, url, canonical_url, outlet, title, text, summary_raw, "
-    "published_at, first_seen_at, content_hash, duplicate_of, origin, story_id"
+    "published_at, first_seen_at, content_hash, duplicate_of, origin, story_id, dated"
 )
 
 
@@ -59,6 +59,7 @@ def _article_from_row(row: Sequence[Any]) -> Article:
         duplicate_of=row[13],
         origin=row[14],
         story_id=row[15],
+        dated=bool(row[16]),
     )
 
 
@@ -224,7 +225,7 @@ class Store:
         cur = await conn.execute(
             "INSERT INTO articles (ext_id, source_id, guid, url, canonical_url, outlet, title, "
             "text, summary_raw, published_at, first_seen_at, content_hash, minhash, "
-            "duplicate_of, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "duplicate_of, origin, dated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.ext_id,
                 article.source_id,
@@ -241,6 +242,7 @@ class Store:
                 minhash,
                 article.duplicate_of,
                 article.origin,
+                int(article.dated),
             ),
         )
         article.id = int(cur.lastrowid or 0)
@@ -349,4 +351,4 @@ class Store:
             "WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? ORDER BY r LIMIT ?",
             (fts_query, cutoff or 0, limit),
         )
-        return [SearchHit(_article_from_row(r[:16]), r[16], -float(r[17])) for r in rows]
+        return [SearchHit(_article_from_row(r[:17]), r[17], -float(r[18])) for r in rows]
