@@ -128,6 +128,7 @@ class Jobs:
                 if task is not None:
                     self.running.discard(task)
 
+        job.__name__ = job.__qualname__ = name  # what APScheduler's log lines call the job
         return job
 
     async def wait(self, grace: float) -> None:
