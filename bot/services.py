@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.digest.analyses import analysis_hook
 from bot.ingest import Ingestor
 from bot.logs import install_redaction
 from bot.models import IngestReport, IngestWarning
@@ -42,6 +43,7 @@ async def open_services(settings: Settings) -> Services:
         stories = StoryService(store, settings)
         await stories.load()
         ingestor.hooks.append(stories.assign)
+        ingestor.hooks.append(analysis_hook)
         ingestor.after_batch.append(stories.save)
     except BaseException:
         await store.close()

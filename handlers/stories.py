@@ -6,11 +6,11 @@ import asyncio
 import threading
 from datetime import datetime
 
-from bot.analysis import ArticleText, Statement, article_statements
-from bot.analysis.conflicts import find_conflicts
+from bot.analysis.conflicts import conflicts_in_sequence
+from bot.digest.analyses import load_analyses
 from bot.digest.compose import compose_digest
 from bot.digest.plot import coverage_png
-from bot.models import Article, utcnow
+from bot.models import utcnow
 from bot.services import Services
 from bot.storage.store import from_iso
 from bot.views import list_stories, resolve_story, story_detail
@@ -83,11 +83,6 @@ async def topics(request: CommandRequest, services: Services) -> Reply:
     return Reply(title="Active stories", lines=lines, ephemeral=True)
 
 
-def _text(a: Article) -> ArticleText:
-    assert a.id is not None
-    return ArticleText(a.id, a.title, a.text, a.outlet, a.published_at)
-
-
 def _when(dt: datetime) -> str:
     return dt.strftime("%d %b %Y %H:%M UTC")
 
@@ -95,40 +90,25 @@ def _when(dt: datetime) -> str:
 async def story_conflicts(services: Services, story_id: int) -> list[list[str]]:
     """Each conflict of a story as lines: the disputed fact, then each statement attributed.
 
-    Every article's statements are compared with those of the articles published before it.
+    Each of the story's latest ``CONFLICT_ARTICLES`` articles is compared with those of them
+    published before it (stored analyses; nothing is re-read from text).
     """
-    rows = await services.store.fetchall(
-        "SELECT id FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
-        "ORDER BY published_at DESC, id DESC LIMIT ?",
-        (story_id, CONFLICT_ARTICLES),
-    )
-    articles: list[Article] = []
-    for (article_id,) in reversed(rows):
-        art = await services.store.article(int(article_id))
-        if art is not None:
-            articles.append(art)
-    texts = [_text(a) for a in articles]
-
-    def compute() -> list[list[str]]:
-        statements = [article_statements(t) for t in texts]
-        found: list[list[str]] = []
-        seen: set[tuple[str, ...]] = set()
-        earlier: list[Statement] = []
-        for own in statements:
-            for conflict in find_conflicts(earlier, own):
-                key = tuple(sorted(s.text for s in conflict.statements))
-                if key in seen:
-                    continue
-                seen.add(key)
-                block = [f"⚠ {conflict.kind}: {conflict.fact}"]
-                block.extend(
-                    f"  “{s.text}” — {s.outlet}, {_when(s.published)}" for s in conflict.statements
-                )
-                found.append(block)
-            earlier.extend(own)
-        return found
-
-    return await asyncio.to_thread(compute)
+    articles = (await services.store.story_articles(story_id))[-CONFLICT_ARTICLES:]
+    analyses = await load_analyses(services.store, articles)
+    prepared = [analyses[a.id].prepared for a in articles if a.id in analyses]
+    found: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    for conflict in conflicts_in_sequence(prepared, first=1, window=CONFLICT_ARTICLES):
+        key = tuple(sorted(s.text for s in conflict.statements))
+        if key in seen:
+            continue
+        seen.add(key)
+        block = [f"⚠ {conflict.kind}: {conflict.fact}"]
+        block.extend(
+            f"  “{s.text}” — {s.outlet}, {_when(s.published)}" for s in conflict.statements
+        )
+        found.append(block)
+    return found
 
 
 async def conflicts(request: CommandRequest, services: Services) -> Reply:

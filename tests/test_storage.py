@@ -34,7 +34,7 @@ async def test_new_database_is_wal_at_latest_schema(db_path: Path) -> None:
         assert await store.scalar("PRAGMA journal_mode") == "wal"
         assert await store.scalar("PRAGMA user_version") == SCHEMA_VERSION
         tables = {r[0] for r in await store.fetchall("SELECT name FROM sqlite_master")}
-        for table in ("sources", "articles", "articles_fts", "stories", "sentences"):
+        for table in ("sources", "articles", "articles_fts", "stories", "article_analysis"):
             assert table in tables
         for table in ("subscriptions", "deliveries", "delivered_items", "story_aliases"):
             assert table in tables

@@ -22,8 +22,10 @@ import difflib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from itertools import chain
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -42,7 +44,7 @@ from bot.analysis.slots import (
     tokenize,
     weekday_of,
 )
-from bot.analysis.textvec import STOP_WORDS, stem
+from bot.analysis.textvec import STOP_WORDS, stem, term_id
 
 NEAR_IDENTICAL = 0.6  # content overlap above which two statements are diffed token by token
 SAME_ACTORS = 0.8  # overlap, names set aside, above which a swapped name is another actor
@@ -94,7 +96,24 @@ class Conflict:
 
 @dataclass(slots=True)
 class Prepared:
-    """A statement with everything the judges need, computed once."""
+    """A statement with everything the judges need, computed once per article.
+
+    ``term_ids``/``context_ids`` are the stable ids (:func:`term_id`) of ``terms``/``context``;
+    ``templated`` marks a statement with a near-twin in its own article (transcripts, lists,
+    tables): the article itself gives the fact several values, so it is not compared.
+    """
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """Plain values (statement and slots as tuples) for storage; see :meth:`from_tuple`."""
+        return (astuple_shallow(self.statement), self.tokens, self.lower,
+                [astuple_shallow(s) for s in self.slots], self.terms, self.context, self.claim,
+                self.term_ids, self.context_ids, self.templated, self.words)  # fmt: skip
+
+    @staticmethod
+    def from_tuple(t: Sequence[Any]) -> Prepared:
+        st, toks, lower, slots, terms, context, claim, tids, cids, templated, words = t
+        return Prepared(Statement(*st), toks, lower, [Slot(*x) for x in slots], terms,
+                        context, claim, tids, cids, templated, words)  # fmt: skip
 
     statement: Statement
     tokens: list[str]
@@ -103,7 +122,10 @@ class Prepared:
     terms: set[str]
     context: set[str]
     claim: str | None
-    extra: dict[str, object] = field(default_factory=dict)
+    term_ids: tuple[int, ...] = ()
+    context_ids: tuple[int, ...] = ()
+    templated: bool = False
+    words: int = 0  # word tokens (numbers included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +167,7 @@ def prepare(statements: Sequence[Statement]) -> list[Prepared]:
         key = tuple(sts)
         cached = _PREPARED.get(key)
         if cached is None:
-            cached = _prepare_article(sts)
+            cached = prepare_article(sts)
             _PREPARED[key] = cached
             if len(_PREPARED) > _PREPARED_MAX:
                 _PREPARED.popitem(last=False)
@@ -159,7 +181,8 @@ _PREPARED: OrderedDict[tuple[Statement, ...], list[Prepared]] = OrderedDict()
 _PREPARED_MAX = 2048  # articles
 
 
-def _prepare_article(sts: list[Statement]) -> list[Prepared]:
+def prepare_article(sts: list[Statement]) -> list[Prepared]:
+    """Prepare one article's statements (all of them, so anaphora can borrow context)."""
     by_position = {st.position: st for st in sts}
     people = article_people(s.text for s in sts)
     out: list[Prepared] = []
@@ -173,13 +196,21 @@ def _prepare_article(sts: list[Statement]) -> list[Prepared]:
         who = speaker(st.text, people)
         out.append(
             Prepared(st, toks, [t.lower() for t in toks], extract_slots(st.text, toks), terms,
-                     context, f"claim by {who}" if who else None)
+                     context, f"claim by {who}" if who else None,
+                     tuple(sorted(map(term_id, terms))), tuple(sorted(map(term_id, context))),
+                     False, sum(1 for t in toks if t[:1].isalnum()))
         )  # fmt: skip
+    _mark_templated([p for p in out if _words(p) >= MIN_WORDS])
     return out
 
 
 def _words(p: Prepared) -> int:
-    return sum(1 for t in p.tokens if t[:1].isalnum())
+    return p.words
+
+
+def astuple_shallow(obj: Any) -> tuple[object, ...]:
+    """A slots dataclass's field values in order (not recursing like ``dataclasses.astuple``)."""
+    return tuple(getattr(obj, f) for f in obj.__slots__)
 
 
 def _anaphoric(text: str, previous: str) -> bool:
@@ -418,45 +449,39 @@ def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[
 # --- driver -------------------------------------------------------------------------
 
 
-def _matrix(sets: list[set[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
-    rows, cols = [], []
-    for i, s in enumerate(sets):
-        for t in s:
-            rows.append(i)
-            cols.append(vocab.setdefault(t, len(vocab)))
-    data = np.ones(len(rows))
-    return sparse.csr_matrix((data, (rows, cols)), shape=(len(sets), max(len(vocab), 1)))
+def _binary(rows: Sequence[tuple[int, ...]], cols: np.ndarray) -> sparse.csr_matrix:
+    """0/1 matrix of id sets (each row's ids distinct) over the sorted vocabulary ``cols``."""
+    lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lens.sum()))
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    return sparse.csr_matrix(
+        (np.ones(ids.size), np.searchsorted(cols, ids), indptr), shape=(len(rows), cols.size)
+    )
 
 
-def _overlaps(a: list[set[str]], b: list[set[str]]) -> np.ndarray:
-    vocab: dict[str, int] = {}
-    ma, mb = _matrix(a, vocab), _matrix(b, vocab)
-    ma.resize((len(a), len(vocab)))
-    mb.resize((len(b), len(vocab)))
-    inter = np.asarray((ma @ mb.T).todense())
-    na = np.sqrt(np.array([max(len(s), 1) for s in a]))[:, None]
-    nb = np.sqrt(np.array([max(len(s), 1) for s in b]))[None, :]
+def _overlaps(a: Sequence[tuple[int, ...]], b: Sequence[tuple[int, ...]]) -> np.ndarray:
+    """``|A ∩ B| / sqrt(|A| |B|)`` for every pair of id sets of ``a`` and ``b``."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)))
+    cols = np.unique(np.fromiter(chain.from_iterable(chain(a, b)), dtype=np.int64))
+    if cols.size == 0:
+        return np.zeros((len(a), len(b)))
+    inter = (_binary(a, cols) @ _binary(b, cols).T).toarray()
+    na = np.sqrt(np.array([max(len(s), 1) for s in a], dtype=np.float64))[:, None]
+    nb = np.sqrt(np.array([max(len(s), 1) for s in b], dtype=np.float64))[None, :]
     return np.asarray(inter / (na * nb))
 
 
-def _templated(prepared: list[Prepared]) -> list[bool]:
-    """Statements with a near-twin in their own article (transcripts, lists, tables): the
-    article itself gives the fact several values, so a re-report cannot contradict it."""
-    sims = _overlaps([p.terms for p in prepared], [p.terms for p in prepared])
-    flags = []
-    for i, p in enumerate(prepared):
-        twin = False
-        for k in np.nonzero(sims[i] >= 0.9)[0]:
-            q = prepared[int(k)]
-            if (
-                k != i
-                and q.statement.article_id == p.statement.article_id
-                and q.statement.text != p.statement.text
-            ):
-                twin = True
-                break
-        flags.append(twin)
-    return flags
+def _mark_templated(prepared: list[Prepared]) -> None:
+    """Flag the statements of one article that have a near-twin in it (see ``Prepared``)."""
+    if len(prepared) < 2:
+        return
+    sims = _overlaps([p.term_ids for p in prepared], [p.term_ids for p in prepared])
+    np.fill_diagonal(sims, 0.0)
+    for i, k in zip(*np.nonzero(sims >= 0.9), strict=True):
+        if prepared[int(i)].statement.text != prepared[int(k)].statement.text:
+            prepared[int(i)].templated = True
 
 
 def classify(finding: Finding, a: Prepared, b: Prepared) -> str:
@@ -486,25 +511,82 @@ def find_conflicts(
     """
     if not earlier or not newer:
         return []
-    old = [p for p in prepare(earlier) if _words(p) >= MIN_WORDS]
-    known = {" ".join(s.text.split()) for s in earlier}
-    new = [
-        p
-        for p in prepare(newer)
-        if _words(p) >= MIN_WORDS and " ".join(p.statement.text.split()) not in known
-    ]
-    if not old:
+    return conflicts_between(prepare(earlier), prepare(newer), judge=judge)
+
+
+def conflicts_between(
+    earlier: Sequence[Prepared],
+    newer: Sequence[Prepared],
+    *,
+    judge: PairJudge = default_judge,
+) -> list[Conflict]:
+    """:func:`find_conflicts` over statements already prepared (e.g. loaded from the store)."""
+    return conflicts_in_sequence([list(earlier), list(newer)], first=1, window=1, judge=judge)
+
+
+def conflicts_in_sequence(
+    articles: Sequence[Sequence[Prepared]],
+    *,
+    first: int,
+    window: int,
+    judge: PairJudge = default_judge,
+) -> list[Conflict]:
+    """Conflicts each of ``articles[first:]`` (prepared statements of articles in time order)
+    raises against the ``window`` articles just before it.
+
+    The term overlaps of all the statements involved are computed once, not per article.
+    """
+    usable = [[p for p in art if _words(p) >= MIN_WORDS] for art in articles]
+    starts = np.zeros(len(usable) + 1, dtype=np.int64)
+    np.cumsum([len(u) for u in usable], out=starts[1:])
+    lo = int(starts[max(0, first - window)])
+    old_all = [p for u in usable[max(0, first - window) : -1 or None] for p in u]
+    new_all = [p for u in usable[first:] for p in u]
+    if not old_all or not new_all:
         return []
-    if not new:
-        return []
-    sims = _overlaps([p.terms for p in old], [p.terms for p in new])
-    ctx = _overlaps([p.context for p in old], [p.context for p in new])
-    templated = _templated(old)
-    best = sims.max(axis=0)
+    sims_all = _overlaps([p.term_ids for p in old_all], [p.term_ids for p in new_all])
+    ctx_all = _overlaps([p.context_ids for p in old_all], [p.context_ids for p in new_all])
+    norm = [" ".join(p.statement.text.split()) for p in old_all]
+    norm_new = [" ".join(p.statement.text.split()) for p in new_all]
+    found: list[Conflict] = []
+    col = 0
+    for k in range(first, len(usable)):
+        w0 = max(0, k - window)
+        rows = slice(int(starts[w0]) - lo, int(starts[k]) - lo)
+        cols = slice(col, col + len(usable[k]))
+        col += len(usable[k])
+        old = old_all[rows]
+        if not old or not usable[k]:
+            continue
+        # a re-report of any statement of the earlier articles (short ones included) is no news
+        known = set(norm[rows]) | {
+            " ".join(p.statement.text.split())
+            for art in articles[w0:k]
+            for p in art
+            if p.words < MIN_WORDS
+        }
+        keep = [j for j in range(cols.start, cols.stop) if norm_new[j] not in known]
+        if not keep:
+            continue
+        new = [new_all[j] for j in keep]
+        found.extend(
+            _judge_pairs(old, new, sims_all[rows][:, keep], ctx_all[rows][:, keep], judge)
+        )
+    return found
+
+
+def _judge_pairs(
+    old: Sequence[Prepared],
+    new: Sequence[Prepared],
+    sims: np.ndarray,
+    ctx: np.ndarray,
+    judge: PairJudge,
+) -> list[Conflict]:
+    best = sims.max(axis=0)  # how closely each new statement restates any earlier one
     pairs = [
         (float(sims[i, j]), int(i), int(j))
         for i, j in zip(*np.nonzero(np.maximum(sims, ctx) >= SAME_COUNT), strict=True)
-        if not templated[i]
+        if not old[i].templated
     ]
     conflicts: list[Conflict] = []
     seen: set[tuple[str, str, str, str]] = set()
@@ -534,9 +616,12 @@ __all__ = [
     "PairJudge",
     "Prepared",
     "classify",
+    "conflicts_between",
+    "conflicts_in_sequence",
     "default_judge",
     "diff_judge",
     "find_conflicts",
     "prepare",
+    "prepare_article",
     "slot_judge",
 ]

@@ -15,9 +15,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from bot.analysis import ArticleText, Statement
+from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts
 from bot.analysis.sentences import split_sentences
-from bot.analysis.summarize import candidates, lead_prior, length_prior, mmr_select
-from bot.analysis.textvec import cosine, lexrank, tfidf, tokens
+from bot.analysis.summarize import (
+    analyzed,
+    candidate_vectors,
+    candidates,
+    lead_prior,
+    length_prior,
+    mmr_select,
+)
+from bot.analysis.textvec import cosine, lexrank, term_id, tokens
 
 KNOWN_PARAPHRASE = 0.55  # cosine to a known sentence above which a statement adds nothing
 NOVELTY_DEPTH = 25  # sentences of a new article considered
@@ -26,11 +34,23 @@ _NUMBER = re.compile(r"\d[\d,.]*")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 
-def new_facts(sentence: str, known_terms: set[str]) -> int:
-    """Numbers and capitalised names in ``sentence`` that the known text never mentions."""
+def new_facts(sentence: str, known_vocab: np.ndarray) -> int:
+    """Numbers and capitalised names in ``sentence`` that the known text never mentions.
+
+    ``known_vocab`` holds the sorted ids (:func:`term_id`) of every known word.
+    """
     found = {n.strip(".,") for n in _NUMBER.findall(sentence)}
     found |= {m.lower() for m in _NAME.findall(sentence)}
-    return sum(1 for f in found if f and not set(tokens(f)) <= known_terms)
+    count = 0
+    for f in found:
+        ids = np.fromiter(map(term_id, tokens(f)), dtype=np.int64) if f else None
+        if ids is None or ids.size == 0:
+            continue
+        pos = np.searchsorted(known_vocab, ids)
+        inside = pos < known_vocab.size
+        if not (inside.all() and (known_vocab[pos[inside]] == ids).all()):
+            count += 1
+    return count
 
 
 def known_sentences(known: Sequence[str]) -> list[str]:
@@ -43,13 +63,19 @@ def known_sentences(known: Sequence[str]) -> list[str]:
 
 
 def novel_statements(
-    new_articles: Sequence[ArticleText], known: Sequence[str], max_items: int = 3
+    new_articles: Sequence[AnalyzedArticle | ArticleText],
+    known: Sequence[str] | KnownText,
+    max_items: int = 3,
 ) -> list[Statement]:
     """Up to ``max_items`` attributed statements of ``new_articles`` that the channel lacks.
 
-    ``known`` holds what the channel was shown and all earlier story text. Results are
-    ranked by importance and never repeat each other or paraphrase known text.
+    ``known`` holds what the channel was shown and all earlier story text (as texts, or as
+    :class:`KnownText` built from stored analyses). Results are ranked by importance and
+    never repeat each other or paraphrase known text.
     """
+    new_articles = analyzed(new_articles)
+    if not isinstance(known, KnownText):
+        known = known_of_texts(known)
     pool = candidates(new_articles, max_position=NOVELTY_DEPTH)
     if len(pool) < max_items:
         pool = [
@@ -60,18 +86,17 @@ def novel_statements(
     if not pool or max_items <= 0:
         return []
     texts = [c.statement.text for c in pool]
-    old = known_sentences(known)
-    matrix = tfidf(texts + old)
+    has_known = len(known.terms) > 0
+    matrix = candidate_vectors(pool, [known.terms])
     new_vecs, old_vecs = matrix[: len(texts)], matrix[len(texts) :]
     sim = cosine(new_vecs, new_vecs)
     centrality = lexrank(sim)
-    redundancy = cosine(new_vecs, old_vecs).max(axis=1) if old else np.zeros(len(texts))
-    known_terms = {t for s in old for t in tokens(s)}
+    redundancy = cosine(new_vecs, old_vecs).max(axis=1) if has_known else np.zeros(len(texts))
     scores = np.zeros(len(pool))
     for i, cand in enumerate(pool):
         if redundancy[i] >= KNOWN_PARAPHRASE:
             continue
-        facts = new_facts(texts[i], known_terms) if old else 0
+        facts = new_facts(texts[i], known.vocab) if has_known else 0
         boost = 1.0 + 0.25 * min(facts, 4)
         clean = 1.0 if cand.clean else 0.5
         scores[i] = (

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from bot.analysis import ArticleText, Statement
-from bot.analysis.sentences import is_self_contained, split_sentences
-from bot.analysis.textvec import cosine, lexrank, tfidf
+from bot.analysis.analyzed import AnalyzedArticle, analyze
+from bot.analysis.textvec import TermRows, cosine, lexrank, tfidf_ids
 
 REDUNDANT = 0.5  # cosine above which two sentences say the same thing
 SUMMARY_DEPTH = 12  # sentences beyond this index of an article never lead a summary
@@ -25,10 +26,16 @@ SUMMARY_DEPTH = 12  # sentences beyond this index of an article never lead a sum
 class Candidate:
     statement: Statement
     clean: bool  # passes is_self_contained
+    terms: np.ndarray  # content term ids (TF-IDF input)
+
+
+def analyzed(articles: Sequence[AnalyzedArticle | ArticleText]) -> list[AnalyzedArticle]:
+    """The analyses of ``articles``, analysing the ones given as plain text."""
+    return [a if isinstance(a, AnalyzedArticle) else analyze(a) for a in articles]
 
 
 def candidates(
-    articles: Sequence[ArticleText],
+    articles: Sequence[AnalyzedArticle | ArticleText],
     *,
     allow_unclean: bool = False,
     max_position: int | None = None,
@@ -39,20 +46,26 @@ def candidates(
     """
     seen: set[str] = set()
     out: list[Candidate] = []
-    for article in sorted(articles, key=lambda a: (a.published, a.id)):
-        for position, text in enumerate(split_sentences(article.text)):
+    for article in sorted(analyzed(articles), key=lambda a: (a.published, a.id)):
+        rows = article.known.terms.row_arrays()
+        for position, statement in enumerate(article.statements):
             if max_position is not None and position > max_position:
                 break
-            key = " ".join(text.lower().split())
+            key = " ".join(statement.text.lower().split())
             if key in seen:
                 continue
-            clean = is_self_contained(text)
+            clean = article.clean[position]
             if not clean and not allow_unclean:
                 continue
             seen.add(key)
-            statement = Statement(text, article.id, article.outlet, article.published, position)
-            out.append(Candidate(statement, clean))
+            out.append(Candidate(statement, clean, rows[position]))
     return out
+
+
+def candidate_vectors(pool: Sequence[Candidate], extra: Sequence[TermRows] = ()) -> Any:
+    """TF-IDF rows of the candidates, then of each ``extra`` block, in one shared space."""
+    rows = TermRows.concat([TermRows.of_arrays([c.terms for c in pool]), *extra])
+    return tfidf_ids(rows)
 
 
 def lead_prior(position: int) -> float:
@@ -115,11 +128,12 @@ def mmr_select(
     return chosen
 
 
-def summarize(articles: Sequence[ArticleText], n: int = 3) -> list[Statement]:
+def summarize(articles: Sequence[AnalyzedArticle | ArticleText], n: int = 3) -> list[Statement]:
     """The ``n`` (2-4 recommended) sentences that best tell the story, lead first.
 
     Each returned :class:`Statement` carries its outlet and time for attribution.
     """
+    articles = analyzed(articles)
     pool = candidates(articles, max_position=SUMMARY_DEPTH)
     if not pool:
         pool = [
@@ -130,8 +144,8 @@ def summarize(articles: Sequence[ArticleText], n: int = 3) -> list[Statement]:
     if not pool:
         return []
     texts = [c.statement.text for c in pool]
-    titles = [a.title for a in articles if a.title.strip()]
-    matrix = tfidf(texts + titles)
+    titles = [a.title_terms for a in articles if a.title.strip()]
+    matrix = candidate_vectors(pool, [TermRows.from_rows(titles)])
     sent_vecs, title_vecs = matrix[: len(texts)], matrix[len(texts) :]
     sim = cosine(sent_vecs, sent_vecs)
     centrality = lexrank(sim)
@@ -150,4 +164,12 @@ def summarize(articles: Sequence[ArticleText], n: int = 3) -> list[Statement]:
     return [pool[i].statement for i in chosen]
 
 
-__all__ = ["Candidate", "candidates", "lead_prior", "mmr_select", "summarize"]
+__all__ = [
+    "Candidate",
+    "analyzed",
+    "candidate_vectors",
+    "candidates",
+    "lead_prior",
+    "mmr_select",
+    "summarize",
+]

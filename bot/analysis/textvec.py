@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
+import xxhash
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import (
+    ENGLISH_STOP_WORDS,
+    TfidfTransformer,
+    TfidfVectorizer,
+)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'’-][a-z0-9]+)*")
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | frozenset(
@@ -53,6 +59,77 @@ def tokens(text: str) -> list[str]:
 def content_terms(text: str) -> list[str]:
     """Stemmed tokens without stop words: the terms that carry a sentence's content."""
     return [stem(t.replace(".", "")) for t in tokens(text) if t not in STOP_WORDS]
+
+
+@lru_cache(maxsize=262144)
+def term_id(term: str) -> int:
+    """A stable 62-bit id of a term (xxh64), the same in every process and every run."""
+    return xxhash.xxh64_intdigest(term.encode("utf-8")) >> 2
+
+
+def content_ids(text: str) -> tuple[int, ...]:
+    """:func:`content_terms` of ``text`` as stable ids, in order (repeats kept for counts)."""
+    return tuple(map(term_id, content_terms(text)))
+
+
+class TermRows:
+    """Rows of term ids (one row per sentence) as two flat arrays: ids and row lengths."""
+
+    __slots__ = ("ids", "lens")
+
+    def __init__(self, ids: np.ndarray, lens: np.ndarray) -> None:
+        self.ids = ids
+        self.lens = lens
+
+    @staticmethod
+    def from_rows(rows: Sequence[Sequence[int]]) -> TermRows:
+        lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lens.sum()))
+        return TermRows(ids, lens)
+
+    @staticmethod
+    def of_arrays(rows: Sequence[np.ndarray]) -> TermRows:
+        lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        ids = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
+        return TermRows(ids, lens)
+
+    def row_arrays(self) -> list[np.ndarray]:
+        """Each row's ids (views, no copy)."""
+        offsets = np.zeros(self.lens.size + 1, dtype=np.int64)
+        np.cumsum(self.lens, out=offsets[1:])
+        return [self.ids[offsets[i] : offsets[i + 1]] for i in range(self.lens.size)]
+
+    @staticmethod
+    def concat(parts: Sequence[TermRows]) -> TermRows:
+        if not parts:
+            return TermRows.from_rows([])
+        return TermRows(
+            np.concatenate([p.ids for p in parts]), np.concatenate([p.lens for p in parts])
+        )
+
+    def __len__(self) -> int:
+        return int(self.lens.size)
+
+
+def tfidf_ids(rows: TermRows) -> sparse.csr_matrix:
+    """:func:`tfidf` over rows already turned into term ids (:func:`content_ids`).
+
+    The same weighting as :func:`tfidf` (sublinear tf, smoothed IDF from ``rows``, L2 rows);
+    columns are the distinct ids in ascending order.
+    """
+    n = len(rows)
+    if n == 0:
+        return sparse.csr_matrix((0, 0))
+    if rows.ids.size == 0:
+        return sparse.csr_matrix((n, 1))
+    uniq, cols = np.unique(rows.ids, return_inverse=True)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(rows.lens, out=indptr[1:])
+    counts = sparse.csr_matrix(
+        (np.ones(rows.ids.size), cols.astype(np.int64), indptr), shape=(n, uniq.size)
+    )
+    counts.sum_duplicates()
+    return sparse.csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(counts))
 
 
 def tfidf(texts: Sequence[str]) -> sparse.csr_matrix:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.analysis import ArticleText, Statement, article_statements
-from bot.analysis.conflicts import Conflict, find_conflicts
+from bot.analysis import Statement
+from bot.analysis.analyzed import AnalyzedArticle, known_of_texts, merge_known
+from bot.analysis.conflicts import Conflict, conflicts_in_sequence
 from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
+from bot.digest.analyses import known_texts, load_analyses
 from bot.digest.memory import delivered_articles, delivered_statements, known_stories
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.models import Article
@@ -30,18 +32,6 @@ class Composed:
 
     digest: Digest
     shown: list[tuple[int, list[int], list[str]]] = field(default_factory=list)
-
-
-def _text(a: Article) -> ArticleText:
-    assert a.id is not None
-    return ArticleText(
-        id=a.id,
-        title=a.title,
-        text=a.text,
-        outlet=a.outlet,
-        published=a.published_at,
-        dated=a.dated,
-    )
 
 
 class _Refs:
@@ -63,27 +53,14 @@ class _Refs:
 
 async def _story_articles(
     store: Store, story_id: int
-) -> tuple[list[Article], dict[int, list[str]]]:
-    rows = await store.fetchall(
-        "SELECT id FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
-        "ORDER BY published_at, id",
-        (story_id,),
-    )
-    originals: list[Article] = []
-    outlets: dict[int, list[str]] = {}
-    for (article_id,) in rows:
-        article = await store.article(int(article_id))
-        if article is not None and article.id is not None:
-            originals.append(article)
-            outlets[article.id] = await store.outlets_of(article.id)
-    return originals, outlets
-
-
-async def _backfill_ids(store: Store, story_id: int) -> set[int]:
+) -> tuple[list[Article], dict[int, list[str]], set[int]]:
+    """A story's originals in time order, every outlet that ran each, and the backfill ids."""
+    originals = await store.story_articles(story_id)
+    outlets = await store.story_outlets(story_id)
     rows = await store.fetchall(
         "SELECT id FROM articles WHERE story_id = ? AND backfill = 1", (story_id,)
     )
-    return {int(r[0]) for r in rows}
+    return originals, outlets, {int(r[0]) for r in rows}
 
 
 async def candidate_stories(
@@ -119,10 +96,9 @@ async def compose_digest(
     ):
         if len(digest.stories) >= settings.max_stories:
             break
-        originals, outlets = await _story_articles(store, sid)
+        originals, outlets, backfill = await _story_articles(store, sid)
         # Backfill (old items of a feed's first fetch, republished items) is never news, but it
         # is background the channel does not need repeated.
-        backfill = await _backfill_ids(store, sid)
         fresh = [a for a in originals if a.id not in seen_articles and a.id not in backfill]
         if not fresh:
             continue
@@ -136,24 +112,32 @@ async def compose_digest(
         for a in fresh:
             assert a.id is not None
             story.articles.append(ArticleRef(a.ext_id, a.title, a.url, a.outlet, a.published_at))
-            for outlet in outlets[a.id]:
+            for outlet in outlets.get(a.id, [a.outlet]):
                 if outlet not in story.outlets:
                     story.outlets.append(outlet)
+        compared = conflict_articles(old, fresh)
+        analyses = await load_analyses(store, [*fresh, *compared[0]])
+        fresh_analyses = [analyses[a.id] for a in fresh if a.id in analyses]
         shown_text: list[str] = []
         if not known:
-            for s in summarize([_text(a) for a in fresh], n=settings.summary_sentences):
+            for s in summarize(fresh_analyses, n=settings.summary_sentences):
                 story.summary.append(refs.statement(s))
                 shown_text.append(s.text)
             already: list[str] = []
         else:
             already = await delivered_statements(store, key, sid)
-            background = already + [a.text for a in old]
+            background = await known_texts(store, old)
+            known_text = merge_known([known_of_texts(already), *background.values()])
             for s in novel_statements(
-                [_text(a) for a in fresh], background, max_items=settings.max_new_statements
+                fresh_analyses, known_text, max_items=settings.max_new_statements
             ):
                 story.new.append(refs.statement(s))
                 shown_text.append(s.text)
-        for conflict in story_conflicts(old, fresh):
+        earlier, raising = compared
+        for conflict in story_conflicts(
+            [analyses[a.id] for a in earlier if a.id in analyses],
+            [analyses[a.id] for a in raising if a.id in analyses],
+        ):
             statements = [
                 refs.statement(s, claim.removeprefix("claim by ") if claim else None)
                 for s, claim in zip(conflict.statements, conflict.claims, strict=False)
@@ -172,19 +156,31 @@ async def compose_digest(
 
 
 CONFLICT_WINDOW = 12  # a fresh article is checked against the articles reported just before it
+CONFLICT_FRESH = 12  # at most this many of the newest fresh articles raise conflicts
 
 
-def story_conflicts(old: list[Article], fresh: list[Article]) -> list[Conflict]:
-    """Conflicts each fresh article raises against the articles reported before it.
-
-    The comparison window (``CONFLICT_WINDOW`` articles) bounds the cost of a long story; a
-    disagreement with something older has usually been restated, and flagged, in between.
-    """
+def conflict_articles(
+    old: list[Article], fresh: list[Article]
+) -> tuple[list[Article], list[Article]]:
+    """Which articles conflict detection reads: (the earlier ones in the window of the first
+    article raising conflicts, the articles raising them: the newest ``CONFLICT_FRESH``
+    fresh ones). A new story's long history is summarised, not re-litigated line by line."""
     ordered = old + fresh
-    statements = [article_statements(_text(a)) for a in ordered]
-    found: list[Conflict] = []
-    for k in range(max(len(old), 1), len(ordered)):
-        window = statements[max(0, k - CONFLICT_WINDOW) : k]
-        earlier = [st for sts in window for st in sts]
-        found.extend(find_conflicts(earlier, statements[k]))
-    return found
+    first = max(len(old), len(ordered) - CONFLICT_FRESH, 1)
+    return ordered[max(0, first - CONFLICT_WINDOW) : first], ordered[first:]
+
+
+def story_conflicts(
+    earlier: list[AnalyzedArticle], raising: list[AnalyzedArticle]
+) -> list[Conflict]:
+    """Conflicts each article of ``raising`` (in time order, after ``earlier``) raises
+    against the ``CONFLICT_WINDOW`` articles reported just before it.
+
+    The window bounds the cost of a long story; a disagreement with something older has
+    usually been restated, and flagged, in between.
+    """
+    return conflicts_in_sequence(
+        [a.prepared for a in earlier + raising],
+        first=max(len(earlier), 1),
+        window=CONFLICT_WINDOW,
+    )

@@ -316,6 +316,27 @@ class Store:
             seen.setdefault(outlet, None)
         return list(seen)
 
+    async def story_articles(self, story_id: int) -> list[Article]:
+        """A story's originals (no copies), oldest first."""
+        rows = await self.fetchall(
+            f"SELECT {_ARTICLE_COLS} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+            "ORDER BY published_at, id",
+            (story_id,),
+        )
+        return [_article_from_row(r) for r in rows]
+
+    async def story_outlets(self, story_id: int) -> dict[int, list[str]]:
+        """For each original of a story, every outlet that ran it (the original's first)."""
+        rows = await self.fetchall(
+            "SELECT coalesce(duplicate_of, id), outlet FROM articles WHERE story_id = ? "
+            "ORDER BY duplicate_of IS NOT NULL, id",
+            (story_id,),
+        )
+        out: dict[int, dict[str, None]] = {}
+        for original, outlet in rows:
+            out.setdefault(int(original), {}).setdefault(outlet, None)
+        return {k: list(v) for k, v in out.items()}
+
     async def iter_minhashes(self) -> list[tuple[int, bytes]]:
         return await self.fetchall(
             "SELECT id, minhash FROM articles WHERE duplicate_of IS NULL AND minhash IS NOT NULL "

@@ -1,0 +1,171 @@
+"""One article analysed once: its statements and everything digests compute from them.
+
+Splitting sentences, judging whether each stands alone, turning it into term ids and
+preparing it for conflict detection depend only on the article, so they are done once (at
+ingest) and stored; a digest composes from stored analyses instead of re-reading text.
+
+Two parts, stored apart so that a long story's background loads fast:
+
+* :class:`KnownText` — term ids per statement and the article's word vocabulary: all that
+  novelty needs of text the channel already has (plain integer arrays, loaded without
+  parsing);
+* :class:`AnalyzedArticle` — the statements themselves, whether each reads alone, and their
+  conflict-detection form, for the articles a digest quotes or compares.
+
+:func:`dump_detail`/:func:`load_detail` store the second part as a pickle read back with an
+allow-list of classes (``datetime`` and plain containers: the analysis classes are stored
+as tuples), so a tampered database row cannot name any other callable. Bump :data:`ANALYSIS_VERSION`
+whenever the analysis changes; rows of another version are recomputed.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from bot.analysis import ArticleText, Statement, article_statements
+from bot.analysis.conflicts import Prepared, astuple_shallow, prepare_article
+from bot.analysis.sentences import is_self_contained
+from bot.analysis.textvec import TermRows, content_ids, term_id, tokens
+
+ANALYSIS_VERSION = 1
+
+
+@dataclass(slots=True)
+class KnownText:
+    """What novelty needs of an article: term ids per statement, and every word's id."""
+
+    terms: TermRows
+    vocab: np.ndarray  # sorted unique int64 ids of the article's word tokens
+
+    def to_bytes(self) -> tuple[bytes, bytes, bytes]:
+        return (
+            self.terms.ids.astype(np.int64).tobytes(),
+            self.terms.lens.astype(np.int32).tobytes(),
+            self.vocab.astype(np.int64).tobytes(),
+        )
+
+    @staticmethod
+    def from_bytes(ids: bytes, lens: bytes, vocab: bytes) -> KnownText:
+        return KnownText(
+            TermRows(np.frombuffer(ids, np.int64), np.frombuffer(lens, np.int32).astype(np.int64)),
+            np.frombuffer(vocab, np.int64),
+        )
+
+
+@dataclass(slots=True)
+class AnalyzedArticle:
+    """An article's statements with their analysis, index-aligned with ``statements``.
+
+    ``clean``: the statement reads alone (:func:`is_self_contained`); ``known.terms``: its
+    content term ids (TF-IDF input); ``prepared``: its conflict-detection form.
+    """
+
+    id: int
+    title: str
+    outlet: str
+    published: datetime
+    dated: bool
+    statements: list[Statement]
+    clean: list[bool]
+    title_terms: tuple[int, ...]
+    prepared: list[Prepared]
+    known: KnownText
+
+
+def analyze(article: ArticleText) -> AnalyzedArticle:
+    """Everything the digest needs of one article, computed from its text alone."""
+    statements = article_statements(article)
+    vocab = {term_id(t) for s in statements for t in tokens(s.text)}
+    return AnalyzedArticle(
+        id=article.id,
+        title=article.title,
+        outlet=article.outlet,
+        published=article.published,
+        dated=article.dated,
+        statements=statements,
+        clean=[is_self_contained(s.text) for s in statements],
+        title_terms=content_ids(article.title),
+        prepared=prepare_article(statements) if statements else [],
+        known=KnownText(
+            TermRows.from_rows([content_ids(s.text) for s in statements]),
+            np.array(sorted(vocab), dtype=np.int64),
+        ),
+    )
+
+
+def known_of_texts(texts: Sequence[str]) -> KnownText:
+    """:class:`KnownText` of loose statements (e.g. what a channel was shown)."""
+    from bot.analysis.sentences import split_sentences
+
+    sentences: list[str] = []
+    for item in texts:
+        parts = split_sentences(item)
+        sentences.extend(parts if parts else [item.strip()] if item.strip() else [])
+    vocab = {term_id(t) for s in sentences for t in tokens(s)}
+    return KnownText(
+        TermRows.from_rows([content_ids(s) for s in sentences]),
+        np.array(sorted(vocab), dtype=np.int64),
+    )
+
+
+def merge_known(parts: Sequence[KnownText]) -> KnownText:
+    """All statements of ``parts`` as one body of known text."""
+    if not parts:
+        return KnownText(TermRows.from_rows([]), np.zeros(0, np.int64))
+    return KnownText(
+        TermRows.concat([p.terms for p in parts]),
+        np.unique(np.concatenate([p.vocab for p in parts])),
+    )
+
+
+_ALLOWED = {
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("datetime", "datetime"),
+    ("datetime", "timezone"),
+    ("datetime", "timedelta"),
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"stored analysis names {module}.{name}: not allowed")
+        return super().find_class(module, name)
+
+
+def dump_detail(a: AnalyzedArticle) -> bytes:
+    """The statement part of an analysis (the arrays are stored by :meth:`KnownText.to_bytes`)."""
+    fields = (a.title, a.outlet, a.published, a.dated, [astuple_shallow(s) for s in a.statements],
+              a.clean, a.title_terms, [p.as_tuple() for p in a.prepared])  # fmt: skip
+    return pickle.dumps(fields, protocol=5)
+
+
+def load_detail(article_id: int, blob: bytes, known: KnownText) -> AnalyzedArticle:
+    """The analysis stored by :func:`dump_detail` (``pickle.UnpicklingError`` on bad data)."""
+    value = _Unpickler(io.BytesIO(blob)).load()
+    if not isinstance(value, tuple) or len(value) != 8:
+        raise pickle.UnpicklingError("stored analysis has the wrong shape")
+    title, outlet, published, dated, statements, clean, title_terms, prepared = value
+    return AnalyzedArticle(article_id, title, outlet, published, dated,
+                           [Statement(*s) for s in statements], clean, title_terms,
+                           [Prepared.from_tuple(p) for p in prepared], known)  # fmt: skip
+
+
+__all__ = [
+    "ANALYSIS_VERSION",
+    "AnalyzedArticle",
+    "KnownText",
+    "analyze",
+    "dump_detail",
+    "known_of_texts",
+    "load_detail",
+    "merge_known",
+]

@@ -1,0 +1,117 @@
+"""Stored article analyses: written at ingest, read by digests.
+
+:func:`analysis_hook` analyses each new original inside its ingest transaction (copies share
+their original's). :func:`known_texts` and :func:`load_analyses` read them back for a digest;
+an article whose row is missing, of another :data:`ANALYSIS_VERSION` or unreadable is analysed
+again from its text and the row rewritten, so upgrading newsbot never loses a digest.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from bot.analysis import ArticleText
+from bot.analysis.analyzed import (
+    ANALYSIS_VERSION,
+    AnalyzedArticle,
+    KnownText,
+    analyze,
+    dump_detail,
+    load_detail,
+)
+from bot.models import Article
+from bot.storage import Store
+from bot.storage.store import from_iso, to_iso
+
+log = logging.getLogger(__name__)
+
+_UPSERT = (
+    "INSERT OR REPLACE INTO article_analysis (article_id, version, term_ids, term_lens, vocab, "
+    "detail) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def article_text(a: Article) -> ArticleText:
+    """The analysis input of a stored article (its time as stored: whole seconds)."""
+    assert a.id is not None
+    return ArticleText(
+        id=a.id, title=a.title, text=a.text, outlet=a.outlet,
+        published=from_iso(to_iso(a.published_at)), dated=a.dated,
+    )  # fmt: skip
+
+
+def _row(a: AnalyzedArticle) -> tuple[Any, ...]:
+    return (a.id, ANALYSIS_VERSION, *a.known.to_bytes(), dump_detail(a))
+
+
+async def analysis_hook(conn: aiosqlite.Connection, article: Article) -> None:
+    """Ingest hook: store the analysis of a new original (copies are not analysed)."""
+    if article.id is None or article.duplicate_of is not None:
+        return
+    await conn.execute(_UPSERT, _row(analyze(article_text(article))))
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+async def _rows(store: Store, columns: str, ids: Sequence[int]) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for row in await store.fetchall(
+            f"SELECT article_id, {columns} FROM article_analysis WHERE version = ? "
+            f"AND article_id IN ({marks})",
+            (ANALYSIS_VERSION, *chunk),
+        ):
+            out[int(row[0])] = row[1:]
+    return out
+
+
+async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, AnalyzedArticle]:
+    done = {a.id: analyze(article_text(a)) for a in articles if a.id is not None}
+    if done:
+        log.info("analysing %d article(s) with no current stored analysis", len(done))
+        async with store.transaction() as conn:
+            await conn.executemany(_UPSERT, [_row(a) for a in done.values()])
+    return {k: v for k, v in done.items() if k is not None}
+
+
+async def known_texts(store: Store, articles: Sequence[Article]) -> dict[int, KnownText]:
+    """Term ids and vocabulary of each article (novelty's background), by article id."""
+    ids = [a.id for a in articles if a.id is not None]
+    found = {
+        k: KnownText.from_bytes(*row)
+        for k, row in (await _rows(store, "term_ids, term_lens, vocab", ids)).items()
+    }
+    missing = [a for a in articles if a.id is not None and a.id not in found]
+    found.update({k: v.known for k, v in (await _recompute(store, missing)).items()})
+    return found
+
+
+async def load_analyses(
+    store: Store, articles: Sequence[Article]
+) -> dict[int, AnalyzedArticle]:
+    """The full analysis of each article, by article id."""
+    ids = [a.id for a in articles if a.id is not None]
+    rows = await _rows(store, "term_ids, term_lens, vocab, detail", ids)
+    found: dict[int, AnalyzedArticle] = {}
+    for article_id, (term_ids, term_lens, vocab, detail) in rows.items():
+        try:
+            known = KnownText.from_bytes(term_ids, term_lens, vocab)
+            found[article_id] = load_detail(article_id, detail, known)
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
+            log.warning("article %d: stored analysis unreadable (%s); analysing again",
+                        article_id, exc)  # fmt: skip
+    missing = [a for a in articles if a.id is not None and a.id not in found]
+    found.update(await _recompute(store, missing))
+    return found
+
+
+__all__ = ["analysis_hook", "article_text", "known_texts", "load_analyses"]
