@@ -21,6 +21,7 @@ from bot.analysis.summarize import (
     analyzed,
     candidate_vectors,
     candidates,
+    focus_boost,
     lead_prior,
     length_prior,
     mmr_select,
@@ -66,12 +67,15 @@ def novel_statements(
     new_articles: Sequence[AnalyzedArticle | ArticleText],
     known: Sequence[str] | KnownText,
     max_items: int = 3,
+    *,
+    focus: str = "",
 ) -> list[Statement]:
     """Up to ``max_items`` attributed statements of ``new_articles`` that the channel lacks.
 
     ``known`` holds what the channel was shown and all earlier story text (as texts, or as
-    :class:`KnownText` built from stored analyses). Results are ranked by importance and
-    never repeat each other or paraphrase known text.
+    :class:`KnownText` built from stored analyses); ``focus`` (the channel's topic) favours
+    statements about it. Results are ranked by importance and never repeat each other or
+    paraphrase known text.
     """
     new_articles = analyzed(new_articles)
     if not isinstance(known, KnownText):
@@ -93,6 +97,7 @@ def novel_statements(
     centrality = lexrank(sim)
     redundancy = cosine(new_vecs, old_vecs).max(axis=1) if has_known else np.zeros(len(texts))
     scores = np.zeros(len(pool))
+    relevance = focus_boost(pool, focus)
     for i, cand in enumerate(pool):
         if redundancy[i] >= KNOWN_PARAPHRASE:
             continue
@@ -106,6 +111,7 @@ def novel_statements(
             * (1.0 - redundancy[i])
             * boost
             * clean
+            * relevance[i]
         )
     keep = [i for i in range(len(pool)) if scores[i] > 0]
     if not keep:

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.analysis import ArticleText, Statement
 from bot.analysis.analyzed import AnalyzedArticle, analyze
-from bot.analysis.textvec import TermRows, cosine, lexrank, tfidf_ids
+from bot.analysis.textvec import TermRows, content_ids, cosine, lexrank, tfidf_ids
 
 REDUNDANT = 0.5  # cosine above which two sentences say the same thing
 SUMMARY_DEPTH = 12  # sentences beyond this index of an article never lead a summary
@@ -66,6 +66,19 @@ def candidate_vectors(pool: Sequence[Candidate], extra: Sequence[TermRows] = ())
     """TF-IDF rows of the candidates, then of each ``extra`` block, in one shared space."""
     rows = TermRows.concat([TermRows.of_arrays([c.terms for c in pool]), *extra])
     return tfidf_ids(rows)
+
+
+FOCUS_WEIGHT = 2.0  # a sentence holding every topic term scores (1 + FOCUS_WEIGHT) times more
+
+
+def focus_boost(pool: Sequence[Candidate], focus: str) -> np.ndarray:
+    """Weight of each candidate by how many of the topic's terms it holds (query focus, as in
+    query-focused summarisation): 1 with no topic, up to ``1 + FOCUS_WEIGHT``."""
+    wanted = set(content_ids(focus)) if focus else set()
+    if not wanted:
+        return np.ones(len(pool))
+    share = [len(wanted.intersection(c.terms.tolist())) / len(wanted) for c in pool]
+    return 1.0 + FOCUS_WEIGHT * np.asarray(share, dtype=np.float64)
 
 
 def lead_prior(position: int) -> float:
@@ -128,10 +141,13 @@ def mmr_select(
     return chosen
 
 
-def summarize(articles: Sequence[AnalyzedArticle | ArticleText], n: int = 3) -> list[Statement]:
+def summarize(
+    articles: Sequence[AnalyzedArticle | ArticleText], n: int = 3, *, focus: str = ""
+) -> list[Statement]:
     """The ``n`` (2-4 recommended) sentences that best tell the story, lead first.
 
-    Each returned :class:`Statement` carries its outlet and time for attribution.
+    ``focus`` (the topic a channel follows) favours sentences about it. Each returned
+    :class:`Statement` carries its outlet and time for attribution.
     """
     articles = analyzed(articles)
     pool = candidates(articles, max_position=SUMMARY_DEPTH)
@@ -151,7 +167,7 @@ def summarize(articles: Sequence[AnalyzedArticle | ArticleText], n: int = 3) -> 
     centrality = lexrank(sim)
     title_sim = cosine(sent_vecs, title_vecs).max(axis=1) if titles else np.zeros(len(texts))
     positions = [c.statement.position for c in pool]
-    scores = np.array(
+    scores = focus_boost(pool, focus) * np.array(
         [
             centrality[i] * lead_prior(positions[i]) * (0.5 + title_sim[i]) * length_prior(texts[i])
             for i in range(len(pool))
@@ -169,6 +185,7 @@ __all__ = [
     "analyzed",
     "candidate_vectors",
     "candidates",
+    "focus_boost",
     "lead_prior",
     "mmr_select",
     "summarize",

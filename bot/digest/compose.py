@@ -20,7 +20,9 @@ from bot.analysis.summarize import summarize
 from bot.digest.analyses import known_texts, load_analyses
 from bot.digest.memory import delivered_articles, delivered_statements, known_stories
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
+from bot.errors import UserError
 from bot.models import Article
+from bot.query import parse_query
 from bot.settings import DigestSettings
 from bot.storage import Store
 from bot.topics import match_stories
@@ -88,6 +90,7 @@ async def compose_digest(
 ) -> Composed:
     """The digest for channel ``key``: new stories summarised, known ones updated."""
     digest = Digest(channel=channel, generated_at=now, topic=topic)
+    focus = topic_focus(topic)
     composed = Composed(digest)
     seen_articles = await delivered_articles(store, key)
     seen_stories = await known_stories(store, key)
@@ -120,7 +123,7 @@ async def compose_digest(
         fresh_analyses = [analyses[a.id] for a in fresh if a.id in analyses]
         shown_text: list[str] = []
         if not known:
-            for s in summarize(fresh_analyses, n=settings.summary_sentences):
+            for s in summarize(fresh_analyses, n=settings.summary_sentences, focus=focus):
                 story.summary.append(refs.statement(s))
                 shown_text.append(s.text)
             already: list[str] = []
@@ -129,7 +132,7 @@ async def compose_digest(
             background = await known_texts(store, old)
             known_text = merge_known([known_of_texts(already), *background.values()])
             for s in novel_statements(
-                fresh_analyses, known_text, max_items=settings.max_new_statements
+                fresh_analyses, known_text, max_items=settings.max_new_statements, focus=focus
             ):
                 story.new.append(refs.statement(s))
                 shown_text.append(s.text)
@@ -153,6 +156,18 @@ async def compose_digest(
         shown_ids = [a.id for a in fresh if a.id is not None]
         composed.shown.append((sid, shown_ids, shown_text))
     return composed
+
+
+def topic_focus(topic: str | None) -> str:
+    """The words a topic is about (its positive terms), which digests favour; a topic that
+    is a followed story id, or none, focuses on nothing."""
+    if not topic:
+        return ""
+    try:
+        query = parse_query(topic)
+    except UserError:
+        return ""
+    return " ".join(w for term in query.terms() for w in term.words)
 
 
 CONFLICT_WINDOW = 12  # a fresh article is checked against the articles reported just before it
