@@ -94,6 +94,12 @@ class StoryService:
             except (ValueError, KeyError, zlib.error) as exc:
                 log.warning("story snapshot unreadable (%s); regrouping from articles", exc)
                 self.engine, self.watermark = StoryClusterer(self.params), 0
+        elif row is not None:
+            log.warning(
+                "story snapshot has format %s, this version reads %s; regrouping from articles",
+                row[0],
+                STATE_VERSION,
+            )
         self._loaded = True
         pending = await self.store.fetchall(
             "SELECT id, title, text, published_at, story_id FROM articles "
@@ -120,12 +126,20 @@ class StoryService:
 
     async def _sync_active(self) -> None:
         rows = await self.store.fetchall("SELECT id FROM stories WHERE active = 1")
-        gone = [r[0] for r in rows if not self.engine.is_active(int(r[0]))]
+        # a story the engine does not know (rows left by an engine rebuilt by replay after a
+        # state format change) is not active either
+        gone = [r[0] for r in rows if not self._engine_active(int(r[0]))]
         if gone:
             async with self.store.transaction() as conn:
                 await conn.executemany(
                     "UPDATE stories SET active = 0 WHERE id = ?", [(g,) for g in gone]
                 )
+
+    def _engine_active(self, key: int) -> bool:
+        try:
+            return self.engine.is_active(key)
+        except KeyError:
+            return False
 
     # ------------------------------------------------------------------ ingest hook
     async def assign(self, conn: aiosqlite.Connection, article: Article) -> None:
