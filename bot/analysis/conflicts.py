@@ -583,10 +583,16 @@ def _judge_pairs(
     judge: PairJudge,
 ) -> list[Conflict]:
     best = sims.max(axis=0)  # how closely each new statement restates any earlier one
+    worth = np.maximum(sims, ctx) >= SAME_COUNT
+    worth &= ~np.fromiter((p.templated for p in old), dtype=bool, count=len(old))[:, None]
+    if judge is default_judge:
+        # its preconditions, checked for all pairs at once: a token diff needs near-identical
+        # wording; comparing paraphrases needs typed values on both sides
+        slots_a = np.fromiter((bool(p.slots) for p in old), dtype=bool, count=len(old))
+        slots_b = np.fromiter((bool(p.slots) for p in new), dtype=bool, count=len(new))
+        worth &= (sims >= NEAR_IDENTICAL) | (slots_a[:, None] & slots_b[None, :])
     pairs = [
-        (float(sims[i, j]), int(i), int(j))
-        for i, j in zip(*np.nonzero(np.maximum(sims, ctx) >= SAME_COUNT), strict=True)
-        if not old[i].templated
+        (float(sims[i, j]), int(i), int(j)) for i, j in zip(*np.nonzero(worth), strict=True)
     ]
     conflicts: list[Conflict] = []
     seen: set[tuple[str, str, str, str]] = set()
