@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.analysis import article_statements
-from bot.analysis.analyzed import ANALYSIS_VERSION, KnownText, analyze, dump_detail, load_detail
+from bot.analysis import ArticleText, article_statements
+from bot.analysis.analyzed import (
+    ANALYSIS_VERSION,
+    AnalyzedArticle,
+    KnownText,
+    analyze,
+    dump_detail,
+    load_detail,
+)
 from bot.analysis.conflicts import conflicts_in_sequence, find_conflicts, prepare
 from bot.digest.analyses import load_analyses
+from bot.digest.service import local_digest
 from bot.services import open_services
 from bot.settings import Settings
 from tests.conftest import DUC, SEEDS, need
@@ -102,3 +111,27 @@ def test_conflicts_over_a_sequence_equal_article_by_article_comparison() -> None
         got = conflicts_in_sequence([prepare(s) for s in statements], first=1, window=window)
         assert got == expected
     assert any(c.slot == "weekday" for c in got)  # the seeds' call-day disagreement
+
+
+async def test_an_article_whose_analysis_fails_is_still_stored_and_digests_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import bot.digest.analyses as analyses
+
+    real = analyses.analyze
+
+    def flaky(article: ArticleText) -> AnalyzedArticle:
+        if "Air Force One" in article.text:
+            raise ValueError("boom")
+        return real(article)
+
+    monkeypatch.setattr(analyses, "analyze", flaky)
+    sv = await open_services(_settings(tmp_path))
+    try:
+        report = await sv.ingestor.ingest(str(SEEDS))
+        assert report.stored == len(list(SEEDS.glob("*.txt"))) and not report.warnings
+        assert "analysis failed (ValueError: boom)" in caplog.text
+        digest = await local_digest(sv, channel="c", now=datetime(2030, 1, 1, tzinfo=UTC))
+        assert digest.stories and digest.stories[0].summary
+    finally:
+        await sv.close()

@@ -49,11 +49,24 @@ def _row(a: AnalyzedArticle) -> tuple[Any, ...]:
     return (a.id, ANALYSIS_VERSION, *a.known.to_bytes(), dump_detail(a))
 
 
+def _analyze(article: Article) -> AnalyzedArticle | None:
+    """The article's analysis, or ``None`` (logged in one line) if the analysis failed: it is
+    derived data, so a failure never costs the article itself."""
+    try:
+        return analyze(article_text(article))
+    except Exception as exc:
+        log.warning("article %s: analysis failed (%s: %s); it is left out of digests",
+                    article.ext_id, type(exc).__name__, exc)  # fmt: skip
+        return None
+
+
 async def analysis_hook(conn: aiosqlite.Connection, article: Article) -> None:
     """Ingest hook: store the analysis of a new original (copies are not analysed)."""
     if article.id is None or article.duplicate_of is not None:
         return
-    await conn.execute(_UPSERT, _row(analyze(article_text(article))))
+    analysis = _analyze(article)
+    if analysis is not None:
+        await conn.execute(_UPSERT, _row(analysis))
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
@@ -75,7 +88,7 @@ async def _rows(store: Store, columns: str, ids: Sequence[int]) -> dict[int, Any
 
 
 async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, AnalyzedArticle]:
-    done = {a.id: analyze(article_text(a)) for a in articles if a.id is not None}
+    done = {a.id: x for a in articles if a.id is not None and (x := _analyze(a)) is not None}
     if done:
         log.info("analysing %d article(s) with no current stored analysis", len(done))
         async with store.transaction() as conn:
