@@ -8,9 +8,11 @@ again from its text and the row rewritten, so upgrading newsbot never loses a di
 
 from __future__ import annotations
 
+import gc
 import logging
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import aiosqlite
@@ -87,6 +89,20 @@ async def _rows(store: Store, columns: str, ids: Sequence[int]) -> dict[int, Any
     return out
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while many acyclic objects are built (unpickling a batch
+    of analyses): the collector would otherwise rescan the whole heap several times over.
+    Reference counting still frees everything; collection resumes afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, AnalyzedArticle]:
     done = {a.id: x for a in articles if a.id is not None and (x := _analyze(a)) is not None}
     if done:
@@ -115,13 +131,14 @@ async def load_analyses(
     ids = [a.id for a in articles if a.id is not None]
     rows = await _rows(store, "term_ids, term_lens, vocab, detail", ids)
     found: dict[int, AnalyzedArticle] = {}
-    for article_id, (term_ids, term_lens, vocab, detail) in rows.items():
-        try:
-            known = KnownText.from_bytes(term_ids, term_lens, vocab)
-            found[article_id] = load_detail(article_id, detail, known)
-        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
-            log.warning("article %d: stored analysis unreadable (%s); analysing again",
-                        article_id, exc)  # fmt: skip
+    with _gc_paused():
+        for article_id, (term_ids, term_lens, vocab, detail) in rows.items():
+            try:
+                known = KnownText.from_bytes(term_ids, term_lens, vocab)
+                found[article_id] = load_detail(article_id, detail, known)
+            except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
+                log.warning("article %d: stored analysis unreadable (%s); analysing again",
+                            article_id, exc)  # fmt: skip
     missing = [a for a in articles if a.id is not None and a.id not in found]
     found.update(await _recompute(store, missing))
     return found
