@@ -1,8 +1,9 @@
 """Ingest benchmark: the DUC 2006 JSONL (1,240 articles) end to end through `newsbot`'s pipeline.
 
-Prints articles/s and peak memory for the full pipeline (clean, dedup, store, FTS, hooks: story, analysis) and for
-a baseline measured in the same run (json.loads + one INSERT per article into the same schema,
-no cleaning or dedup), and their ratio. Run: .venv/bin/python benchmarks/bench_ingest.py [FILE]
+Prints articles/s and peak memory for the full pipeline (clean, dedup, store, FTS, the story
+and analysis hooks) and for a baseline measured in the same run (json.loads + one INSERT per
+article into the same schema, no cleaning or dedup), and their ratio.
+Run: .venv/bin/python benchmarks/bench_ingest.py [FILE]
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def main() -> None:
     print(f"input: {path} ({bn} lines)")
     print(f"baseline (json + insert + FTS): {bn / bt:8.0f} articles/s  {bt:6.2f} s")
     print(
-        f"pipeline (clean, dedup, store, stories, analysis): {pn / pt:6.0f} articles/s  {pt:6.2f} s  "
+        f"pipeline (clean, dedup, store, stories, analysis): {pn / pt:6.0f} articles/s  "
+        f"{pt:6.2f} s  "
         f"peak Python heap {pm:6.1f} MiB (tracemalloc, separate run)"
     )
     print(f"pipeline / baseline time ratio: {pt / bt:.2f}x")
