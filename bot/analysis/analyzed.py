@@ -31,7 +31,7 @@ import numpy as np
 
 from bot.analysis import ArticleText, Statement, article_statements
 from bot.analysis.conflicts import Prepared, astuple_shallow, prepare_article
-from bot.analysis.sentences import is_self_contained
+from bot.analysis.sentences import is_self_contained, split_sentences
 from bot.analysis.textvec import TermRows, content_ids, term_id, tokens
 
 ANALYSIS_VERSION = 1
@@ -82,7 +82,6 @@ class AnalyzedArticle:
 def analyze(article: ArticleText) -> AnalyzedArticle:
     """Everything the digest needs of one article, computed from its text alone."""
     statements = article_statements(article)
-    vocab = {term_id(t) for s in statements for t in tokens(s.text)}
     return AnalyzedArticle(
         id=article.id,
         title=article.title,
@@ -93,26 +92,30 @@ def analyze(article: ArticleText) -> AnalyzedArticle:
         clean=[is_self_contained(s.text) for s in statements],
         title_terms=content_ids(article.title),
         prepared=prepare_article(statements) if statements else [],
-        known=KnownText(
-            TermRows.from_rows([content_ids(s.text) for s in statements]),
-            np.array(sorted(vocab), dtype=np.int64),
-        ),
+        known=_known([s.text for s in statements]),
     )
 
 
-def known_of_texts(texts: Sequence[str]) -> KnownText:
-    """:class:`KnownText` of loose statements (e.g. what a channel was shown)."""
-    from bot.analysis.sentences import split_sentences
-
-    sentences: list[str] = []
-    for item in texts:
-        parts = split_sentences(item)
-        sentences.extend(parts if parts else [item.strip()] if item.strip() else [])
+def _known(sentences: Sequence[str]) -> KnownText:
     vocab = {term_id(t) for s in sentences for t in tokens(s)}
     return KnownText(
         TermRows.from_rows([content_ids(s) for s in sentences]),
         np.array(sorted(vocab), dtype=np.int64),
     )
+
+
+def known_sentences(known: Sequence[str]) -> list[str]:
+    """The known material as sentences (each item may be one statement or a whole text)."""
+    out: list[str] = []
+    for item in known:
+        parts = split_sentences(item)
+        out.extend(parts if parts else [item.strip()] if item.strip() else [])
+    return out
+
+
+def known_of_texts(texts: Sequence[str]) -> KnownText:
+    """:class:`KnownText` of loose statements or texts (e.g. what a channel was shown)."""
+    return _known(known_sentences(texts))
 
 
 def merge_known(parts: Sequence[KnownText]) -> KnownText:
@@ -166,6 +169,7 @@ __all__ = [
     "analyze",
     "dump_detail",
     "known_of_texts",
+    "known_sentences",
     "load_detail",
     "merge_known",
 ]

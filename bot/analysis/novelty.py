@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bot.analysis import ArticleText, Statement
-from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts
-from bot.analysis.sentences import split_sentences
+from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, known_sentences
 from bot.analysis.summarize import (
     analyzed,
     candidate_vectors,
@@ -52,15 +51,6 @@ def new_facts(sentence: str, known_vocab: np.ndarray) -> int:
         if not (inside.all() and (known_vocab[pos[inside]] == ids).all()):
             count += 1
     return count
-
-
-def known_sentences(known: Sequence[str]) -> list[str]:
-    """The known material as sentences (each item may be one statement or a whole text)."""
-    out: list[str] = []
-    for item in known:
-        parts = split_sentences(item)
-        out.extend(parts if parts else [item.strip()] if item.strip() else [])
-    return out
 
 
 def novel_statements(
