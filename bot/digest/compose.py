@@ -118,8 +118,8 @@ async def compose_digest(
             for outlet in outlets.get(a.id, [a.outlet]):
                 if outlet not in story.outlets:
                     story.outlets.append(outlet)
-        compared = conflict_articles(old, fresh)
-        analyses = await load_analyses(store, [*fresh, *compared[0]])
+        earlier, raising = conflict_articles(old, fresh)
+        analyses = await load_analyses(store, [*fresh, *earlier])
         fresh_analyses = [analyses[a.id] for a in fresh if a.id in analyses]
         shown_text: list[str] = []
         if not known:
@@ -136,7 +136,6 @@ async def compose_digest(
             ):
                 story.new.append(refs.statement(s))
                 shown_text.append(s.text)
-        earlier, raising = compared
         for conflict in story_conflicts(
             [analyses[a.id] for a in earlier if a.id in analyses],
             [analyses[a.id] for a in raising if a.id in analyses],
