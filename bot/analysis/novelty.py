@@ -17,6 +17,7 @@ import numpy as np
 from bot.analysis import ArticleText, Statement
 from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, known_sentences
 from bot.analysis.summarize import (
+    KNOWN_PARAPHRASE,
     analyzed,
     candidate_vectors,
     candidates,
@@ -27,7 +28,6 @@ from bot.analysis.summarize import (
 )
 from bot.analysis.textvec import cosine, lexrank, term_id, tokens
 
-KNOWN_PARAPHRASE = 0.55  # cosine to a known sentence above which a statement adds nothing
 NOVELTY_DEPTH = 25  # sentences of a new article considered
 
 _NUMBER = re.compile(r"\d[\d,.]*")
@@ -113,4 +113,4 @@ def novel_statements(
     return [pool[keep[i]].statement for i in chosen]
 
 
-__all__ = ["known_sentences", "new_facts", "novel_statements"]
+__all__ = ["KNOWN_PARAPHRASE", "known_sentences", "new_facts", "novel_statements"]

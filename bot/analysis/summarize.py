@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bot.analysis import ArticleText, Statement
-from bot.analysis.analyzed import AnalyzedArticle, analyze
+from bot.analysis.analyzed import AnalyzedArticle, KnownText, analyze
 from bot.analysis.textvec import TermRows, content_ids, cosine, lexrank, tfidf_ids
 
 REDUNDANT = 0.5  # cosine above which two sentences say the same thing
@@ -68,6 +68,7 @@ def candidate_vectors(pool: Sequence[Candidate], extra: Sequence[TermRows] = ())
     return tfidf_ids(rows)
 
 
+KNOWN_PARAPHRASE = 0.55  # cosine to a known sentence above which a statement adds nothing
 FOCUS_WEIGHT = 2.0  # a sentence holding every topic term scores (1 + FOCUS_WEIGHT) times more
 
 
@@ -142,12 +143,17 @@ def mmr_select(
 
 
 def summarize(
-    articles: Sequence[AnalyzedArticle | ArticleText], n: int = 3, *, focus: str = ""
+    articles: Sequence[AnalyzedArticle | ArticleText],
+    n: int = 3,
+    *,
+    focus: str = "",
+    known: KnownText | None = None,
 ) -> list[Statement]:
     """The ``n`` (2-4 recommended) sentences that best tell the story, lead first.
 
-    ``focus`` (the topic a channel follows) favours sentences about it. Each returned
-    :class:`Statement` carries its outlet and time for attribution.
+    ``focus`` (the topic a channel follows) favours sentences about it; a sentence that
+    paraphrases ``known`` text (what the channel was already given, in any story) is never
+    picked. Each returned :class:`Statement` carries its outlet and time for attribution.
     """
     articles = analyzed(articles)
     pool = candidates(articles, max_position=SUMMARY_DEPTH)
@@ -161,8 +167,19 @@ def summarize(
         return []
     texts = [c.statement.text for c in pool]
     titles = [a.title_terms for a in articles if a.title.strip()]
-    matrix = candidate_vectors(pool, [TermRows.from_rows(titles)])
-    sent_vecs, title_vecs = matrix[: len(texts)], matrix[len(texts) :]
+    known_rows = known.terms if known is not None else TermRows.from_rows([])
+    matrix = candidate_vectors(pool, [TermRows.from_rows(titles), known_rows])
+    n_pool, n_titles = len(texts), len(titles)
+    sent_vecs = matrix[:n_pool]
+    title_vecs = matrix[n_pool : n_pool + n_titles]
+    if len(known_rows):
+        told = cosine(sent_vecs, matrix[n_pool + n_titles :]).max(axis=1)
+        keep = [i for i in range(n_pool) if told[i] < KNOWN_PARAPHRASE]
+        if not keep:
+            return []
+        pool = [pool[i] for i in keep]
+        texts = [texts[i] for i in keep]
+        sent_vecs = sent_vecs[keep]
     sim = cosine(sent_vecs, sent_vecs)
     centrality = lexrank(sim)
     title_sim = cosine(sent_vecs, title_vecs).max(axis=1) if titles else np.zeros(len(texts))
@@ -181,6 +198,7 @@ def summarize(
 
 
 __all__ = [
+    "KNOWN_PARAPHRASE",
     "Candidate",
     "analyzed",
     "candidate_vectors",

@@ -13,12 +13,17 @@ from datetime import datetime
 from typing import Literal
 
 from bot.analysis import Statement
-from bot.analysis.analyzed import AnalyzedArticle, known_of_texts, merge_known
+from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, merge_known
 from bot.analysis.conflicts import Conflict, conflicts_in_sequence
 from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
 from bot.digest.analyses import known_texts, load_analyses
-from bot.digest.memory import delivered_articles, delivered_statements, known_stories
+from bot.digest.memory import (
+    delivered_articles,
+    delivered_statements,
+    known_stories,
+    recent_statements,
+)
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.errors import UserError
 from bot.models import Article
@@ -94,6 +99,7 @@ async def compose_digest(
     composed = Composed(digest)
     seen_articles = await delivered_articles(store, key)
     seen_stories = await known_stories(store, key)
+    told: KnownText | None = None
     for sid in await candidate_stories(
         store, topic=topic, story_id=story_id, limit=settings.max_stories
     ):
@@ -122,15 +128,19 @@ async def compose_digest(
         analyses = await load_analyses(store, [*fresh, *earlier])
         fresh_analyses = [analyses[a.id] for a in fresh if a.id in analyses]
         shown_text: list[str] = []
+        if told is None:  # what the channel was given lately, in any story
+            told = known_of_texts(await recent_statements(store, key, RECENTLY_TOLD))
         if not known:
-            for s in summarize(fresh_analyses, n=settings.summary_sentences, focus=focus):
+            for s in summarize(
+                fresh_analyses, n=settings.summary_sentences, focus=focus, known=told
+            ):
                 story.summary.append(refs.statement(s))
                 shown_text.append(s.text)
             already: list[str] = []
         else:
             already = await delivered_statements(store, key, sid)
             background = await known_texts(store, old)
-            known_text = merge_known([known_of_texts(already), *background.values()])
+            known_text = merge_known([told, known_of_texts(already), *background.values()])
             for s in novel_statements(
                 fresh_analyses, known_text, max_items=settings.max_new_statements, focus=focus
             ):
@@ -152,6 +162,7 @@ async def compose_digest(
             story.conflicts.append(ConflictRef(kind, conflict.fact, statements))
             shown_text.extend(s.text for s in statements)
         digest.stories.append(story)
+        told = merge_known([told, known_of_texts(shown_text)])  # no story repeats another
         shown_ids = [a.id for a in fresh if a.id is not None]
         composed.shown.append((sid, shown_ids, shown_text))
     return composed
@@ -169,6 +180,7 @@ def topic_focus(topic: str | None) -> str:
     return " ".join(w for term in query.terms() for w in term.words)
 
 
+RECENTLY_TOLD = 1000  # statements a new story's summary must not repeat (newest first)
 CONFLICT_WINDOW = 12  # a fresh article is checked against the articles reported just before it
 CONFLICT_FRESH = 12  # at most this many of the newest fresh articles raise conflicts
 

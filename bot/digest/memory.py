@@ -32,6 +32,16 @@ async def delivered_statements(store: Store, key: str, story_id: int) -> list[st
     return [r[0] for r in rows]
 
 
+async def recent_statements(store: Store, key: str, limit: int) -> list[str]:
+    """The ``limit`` statements most recently delivered to the channel, in any story."""
+    rows = await store.fetchall(
+        "SELECT statement FROM delivered_items WHERE channel_key = ? AND statement IS NOT NULL "
+        "ORDER BY rowid DESC LIMIT ?",
+        (key, limit),
+    )
+    return [r[0] for r in rows]
+
+
 async def known_stories(store: Store, key: str) -> set[int]:
     rows = await store.fetchall(
         "SELECT DISTINCT story_id FROM delivered_items WHERE channel_key = ?", (key,)
