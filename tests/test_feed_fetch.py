@@ -333,6 +333,8 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("Mon, 01 Jan 2024 12:02:00 GMT", now=now) == 120.0
     assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after("²", now=now) is None  # a Unicode digit is no delta-seconds
+    assert parse_retry_after("٣٠", now=now) is None
     assert parse_retry_after(None) is None
 
 
