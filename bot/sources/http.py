@@ -359,7 +359,7 @@ class Fetcher:
         except ValueError as exc:
             raise FetchError(f"{where}: unsupported Content-Encoding {exc.args[0]!r}") from None
         declared = response.headers.get("content-length", "")
-        if not decoders and declared.isdigit() and int(declared) > cap:
+        if not decoders and declared.isascii() and declared.isdigit() and int(declared) > cap:
             raise too_large
         parts: list[bytes] = []
         raw_total = 0
