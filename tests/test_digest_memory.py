@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import random
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.analysis import ArticleText, article_statements
+from bot.analysis.inject import KINDS, inject
 from bot.digest.service import local_digest
 from bot.services import open_services
 from bot.settings import Settings
-from tests.conftest import SEEDS
+from tests.conftest import DUC, SEEDS, need
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -102,5 +106,59 @@ async def test_an_undated_report_is_still_compared_with_a_dated_one(tmp_path: Pa
         assert claims["004"] == "Trump" and claims["003"] is None
         undated = [s for s in toll[0].statements if s.article_id.startswith("003")]
         assert undated and not undated[0].dated
+    finally:
+        await sv.close()
+
+
+async def test_an_edited_copy_that_changes_a_fact_surfaces_and_a_plain_copy_does_not(
+    tmp_path: Path,
+) -> None:
+    """A syndicated copy is stored as a duplicate, yet the fact it changes is a conflict."""
+    rows = [json.loads(line) for line in need(DUC).open(encoding="utf-8")][300:340]
+    rng = random.Random(7)
+    originals, copies, changed = [], [], {}
+    for row in rows:
+        statements = article_statements(
+            ArticleText(0, row["title"], row["text"], row["source"], NOW)
+        )
+        for st in statements:
+            edited = inject(st, rng.choice(KINDS), rng)
+            if edited is not None and edited.text != st.text:
+                copy_id = row["id"] + "-copy"
+                text = row["text"].replace(st.text, edited.text, 1)
+                copies.append(dict(row, id=copy_id, source="Copy Wire", text=text))
+                changed[copy_id] = edited.text
+                break
+        else:
+            continue
+        originals.append(row)
+        if len(originals) % 2:  # and an unchanged re-report under another outlet
+            copies.append(dict(row, id=row["id"] + "-same", source="Same Wire"))
+    for name, items in (("a", originals), ("b", copies)):
+        (tmp_path / f"{name}.jsonl").write_text(
+            "".join(json.dumps({k: v for k, v in r.items() if k != "label"}) + "\n" for r in items)
+        )
+    settings = Settings.model_validate(
+        {
+            "database": {"path": str(tmp_path / "n.db")},
+            "seeds": {"folders": []},
+            "digest": {"max_stories": 100},
+        }
+    )
+    sv = await open_services(settings)
+    try:
+        await sv.ingestor.ingest(str(tmp_path / "a.jsonl"))
+        await local_digest(sv, channel="c", now=NOW, commit=True)
+        report = await sv.ingestor.ingest(str(tmp_path / "b.jsonl"))
+        assert report.duplicates == len(copies)  # every copy is recognised as a copy
+        digest = await local_digest(sv, channel="c", now=NOW, commit=True)
+        quoted = [s for st in digest.stories for c in st.conflicts for s in c.statements]
+        found = {s.article_id for s in quoted if s.article_id in changed}
+        assert len(found) >= 0.8 * len(changed)
+        assert not any(s.article_id.endswith("-same") for s in quoted)
+        assert all(s.source == "Copy Wire" for s in quoted if s.article_id in changed)
+        # the channel is not told the same disagreement twice
+        again = await local_digest(sv, channel="c", now=NOW)
+        assert not [c for st in again.stories for c in st.conflicts]
     finally:
         await sv.close()

@@ -63,9 +63,17 @@ def _analyze(article: Article) -> AnalyzedArticle | None:
 
 
 async def analysis_hook(conn: aiosqlite.Connection, article: Article) -> None:
-    """Ingest hook: store the analysis of a new original (copies are not analysed)."""
-    if article.id is None or article.duplicate_of is not None:
+    """Ingest hook: store the analysis of a new original, or of a copy whose text differs
+    from its original's (an edited copy can change a fact); exact copies are not analysed."""
+    if article.id is None:
         return
+    if article.duplicate_of is not None:
+        async with conn.execute(
+            "SELECT content_hash FROM articles WHERE id = ?", (article.duplicate_of,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or row[0] == article.content_hash:
+            return
     analysis = _analyze(article)
     if analysis is not None:
         await conn.execute(_UPSERT, _row(analysis))

@@ -14,7 +14,7 @@ from typing import Literal
 
 from bot.analysis import Statement
 from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, merge_known
-from bot.analysis.conflicts import Conflict, conflicts_in_sequence
+from bot.analysis.conflicts import Conflict, conflicts_between, conflicts_in_sequence
 from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
 from bot.digest.analyses import known_texts, load_analyses
@@ -109,13 +109,28 @@ async def compose_digest(
         # Backfill (old items of a feed's first fetch, republished items) is never news, but it
         # is background the channel does not need repeated.
         fresh = [a for a in originals if a.id not in seen_articles and a.id not in backfill]
-        if not fresh:
+        edits = [
+            c
+            for c in edited_copies(originals, await store.story_copies(sid))
+            if c.id not in seen_articles and c.id not in backfill
+        ]
+        if not fresh and not edits:
             continue
         old = [a for a in originals if a.id in seen_articles or a.id in backfill]
         row = await store.fetchone("SELECT public_id, title FROM stories WHERE id = ?", (sid,))
         if row is None:
             continue
-        refs = _Refs({a.id: a for a in originals if a.id is not None})
+        refs = _Refs({a.id: a for a in [*originals, *edits] if a.id is not None})
+        earlier, raising = conflict_articles(old, fresh)
+        analyses = await load_analyses(
+            store, [*fresh, *earlier, *edits, *originals_of(edits, originals)]
+        )
+        conflicts = story_conflicts(
+            [analyses[a.id] for a in earlier if a.id in analyses],
+            [analyses[a.id] for a in raising if a.id in analyses],
+        ) + copy_conflicts(edits, analyses)
+        if not fresh and not conflicts:
+            continue  # edited copies that change no fact are no news
         known = sid in seen_stories
         story = StoryDigest(id=row[0], title=row[1], known=known)
         for a in fresh:
@@ -124,8 +139,6 @@ async def compose_digest(
             for outlet in outlets.get(a.id, [a.outlet]):
                 if outlet not in story.outlets:
                     story.outlets.append(outlet)
-        earlier, raising = conflict_articles(old, fresh)
-        analyses = await load_analyses(store, [*fresh, *earlier])
         fresh_analyses = [analyses[a.id] for a in fresh if a.id in analyses]
         shown_text: list[str] = []
         if told is None:  # what the channel was given lately, in any story
@@ -146,10 +159,7 @@ async def compose_digest(
             ):
                 story.new.append(refs.statement(s))
                 shown_text.append(s.text)
-        for conflict in story_conflicts(
-            [analyses[a.id] for a in earlier if a.id in analyses],
-            [analyses[a.id] for a in raising if a.id in analyses],
-        ):
+        for conflict in conflicts:
             statements = [
                 refs.statement(s, claim.removeprefix("claim by ") if claim else None)
                 for s, claim in zip(conflict.statements, conflict.claims, strict=False)
@@ -161,11 +171,46 @@ async def compose_digest(
             )
             story.conflicts.append(ConflictRef(kind, conflict.fact, statements))
             shown_text.extend(s.text for s in statements)
+        cited = {s.article_id for c in conflicts for s in c.statements}
+        for c in edits:  # an edited copy is listed where one of its statements is quoted
+            if c.id in cited:
+                story.articles.append(
+                    ArticleRef(c.ext_id, c.title, c.url, c.outlet, c.published_at)
+                )
         digest.stories.append(story)
         told = merge_known([told, known_of_texts(shown_text)])  # no story repeats another
-        shown_ids = [a.id for a in fresh if a.id is not None]
+        shown_ids = [a.id for a in [*fresh, *edits] if a.id is not None]
         composed.shown.append((sid, shown_ids, shown_text))
     return composed
+
+
+def edited_copies(originals: list[Article], copies: list[Article]) -> list[Article]:
+    """The copies whose text differs from their original's (a syndicated copy that was
+    edited: it may change a figure, a date, a name)."""
+    hashes = {a.id: a.content_hash for a in originals}
+    return [
+        c
+        for c in copies
+        if c.duplicate_of in hashes and hashes[c.duplicate_of] != c.content_hash
+    ]
+
+
+def originals_of(copies: list[Article], originals: list[Article]) -> list[Article]:
+    wanted = {c.duplicate_of for c in copies}
+    return [a for a in originals if a.id in wanted]
+
+
+def copy_conflicts(
+    copies: list[Article], analyses: dict[int, AnalyzedArticle]
+) -> list[Conflict]:
+    """What each edited copy changes against its original: the same statements with a
+    different figure, date, weekday, actor or negation."""
+    found: list[Conflict] = []
+    for c in copies:
+        mine, theirs = analyses.get(c.id or -1), analyses.get(c.duplicate_of or -1)
+        if mine is not None and theirs is not None:
+            found.extend(conflicts_between(theirs.prepared, mine.prepared))
+    return found
 
 
 def topic_focus(topic: str | None) -> str:

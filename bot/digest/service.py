@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 
 from bot.digest.compose import compose_digest
@@ -9,6 +11,10 @@ from bot.digest.memory import channel_key, record_delivery
 from bot.digest.model import Digest
 from bot.services import Services
 from bot.storage.store import to_iso
+
+
+def _fingerprint(shown: list[tuple[int, list[int], list[str]]]) -> str:
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
 async def local_digest(
@@ -40,7 +46,9 @@ async def local_digest(
             key=key,
             digest=composed.digest,
             shown=composed.shown,
-            idempotency_key=f"{key}:manual:{to_iso(now)}",
+            # the same digest committed twice is recorded once; another one, even in the
+            # same second, is recorded too
+            idempotency_key=f"{key}:manual:{to_iso(now)}:{_fingerprint(composed.shown)}",
             now=now,
         )
     return composed.digest

@@ -325,6 +325,15 @@ class Store:
         )
         return [_article_from_row(r) for r in rows]
 
+    async def story_copies(self, story_id: int) -> list[Article]:
+        """A story's copies (stored as duplicates of one of its originals), oldest first."""
+        rows = await self.fetchall(
+            f"SELECT {_ARTICLE_COLS} FROM articles WHERE story_id = ? "
+            "AND duplicate_of IS NOT NULL ORDER BY published_at, id",
+            (story_id,),
+        )
+        return [_article_from_row(r) for r in rows]
+
     async def story_outlets(self, story_id: int) -> dict[int, list[str]]:
         """For each original of a story, every outlet that ran it (the original's first)."""
         rows = await self.fetchall(
