@@ -98,10 +98,11 @@ async def _rows(store: Store, columns: str, ids: Sequence[int]) -> dict[int, Any
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while many acyclic objects are built (unpickling a batch
-    of analyses): the collector would otherwise rescan the whole heap several times over.
-    Reference counting still frees everything; collection resumes afterwards."""
+    of analyses, composing a story): the collector would otherwise rescan the whole heap
+    several times over. Reference counting still frees everything; collection resumes
+    afterwards. Only around synchronous code: never across an ``await``."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -139,7 +140,7 @@ async def load_analyses(
     ids = [a.id for a in articles if a.id is not None]
     rows = await _rows(store, "term_ids, term_lens, vocab, detail", ids)
     found: dict[int, AnalyzedArticle] = {}
-    with _gc_paused():
+    with gc_paused():
         for article_id, (term_ids, term_lens, vocab, detail) in rows.items():
             try:
                 known = KnownText.from_bytes(term_ids, term_lens, vocab)
@@ -152,4 +153,4 @@ async def load_analyses(
     return found
 
 
-__all__ = ["analysis_hook", "article_text", "known_texts", "load_analyses"]
+__all__ = ["analysis_hook", "article_text", "gc_paused", "known_texts", "load_analyses"]

@@ -17,7 +17,7 @@ from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, me
 from bot.analysis.conflicts import Conflict, conflicts_between, conflicts_in_sequence
 from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
-from bot.digest.analyses import known_texts, load_analyses
+from bot.digest.analyses import gc_paused, known_texts, load_analyses
 from bot.digest.memory import (
     delivered_articles,
     delivered_statements,
@@ -125,10 +125,11 @@ async def compose_digest(
         analyses = await load_analyses(
             store, [*fresh, *earlier, *edits, *originals_of(edits, originals)]
         )
-        conflicts = story_conflicts(
-            [analyses[a.id] for a in earlier if a.id in analyses],
-            [analyses[a.id] for a in raising if a.id in analyses],
-        ) + copy_conflicts(edits, analyses)
+        with gc_paused():
+            conflicts = story_conflicts(
+                [analyses[a.id] for a in earlier if a.id in analyses],
+                [analyses[a.id] for a in raising if a.id in analyses],
+            ) + copy_conflicts(edits, analyses)
         if not fresh and not conflicts:
             continue  # edited copies that change no fact are no news
         known = sid in seen_stories
@@ -144,9 +145,11 @@ async def compose_digest(
         if told is None:  # what the channel was given lately, in any story
             told = known_of_texts(await recent_statements(store, key, RECENTLY_TOLD))
         if not known:
-            for s in summarize(
-                fresh_analyses, n=settings.summary_sentences, focus=focus, known=told
-            ):
+            with gc_paused():
+                summary = summarize(
+                    fresh_analyses, n=settings.summary_sentences, focus=focus, known=told
+                )
+            for s in summary:
                 story.summary.append(refs.statement(s))
                 shown_text.append(s.text)
             already: list[str] = []
@@ -154,9 +157,11 @@ async def compose_digest(
             already = await delivered_statements(store, key, sid)
             background = await known_texts(store, old)
             known_text = merge_known([told, known_of_texts(already), *background.values()])
-            for s in novel_statements(
-                fresh_analyses, known_text, max_items=settings.max_new_statements, focus=focus
-            ):
+            with gc_paused():
+                novel = novel_statements(
+                    fresh_analyses, known_text, max_items=settings.max_new_statements, focus=focus
+                )
+            for s in novel:
                 story.new.append(refs.statement(s))
                 shown_text.append(s.text)
         for conflict in conflicts:
