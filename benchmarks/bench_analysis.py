@@ -1,7 +1,8 @@
 """Measure the digest analysis functions on the development data.
 
 Prints: time to compose summaries for 50 stories; the injected-conflict precision/recall
-on a larger sample of real articles (and conflicts on unchanged copies); conflicts found
+on a larger sample of real articles (and conflicts on unchanged copies), by the analysis
+functions and end to end through ingest and digests (edited syndicated copies); conflicts found
 between real articles of one topic published within two days; the novelty self-check
 (first half of each topic known, second half new).
 
@@ -106,6 +107,88 @@ def bench_injection(topics: dict[str, list[ArticleText]], per_kind: int, seed: i
         )
 
 
+def bench_product_path(per_kind: int, seed: int = 5) -> None:
+    """Injected conflicts end to end: real articles ingested, a digest committed, then an
+    edited copy of each (one fact changed, another outlet, 3 hours later) and, for every other
+    article, an unchanged re-report; the next digest's conflicts are scored."""
+    rng = random.Random(seed)
+    rows = [json.loads(line) for line in DUC.open(encoding="utf-8")]
+    rng.shuffle(rows)
+    originals: list[dict[str, object]] = []
+    copies: list[dict[str, object]] = []
+    changed: dict[str, tuple[str, str]] = {}  # copy id -> (kind, the edited statement)
+    made: Counter[str] = Counter()
+    for row in rows:
+        kind = KINDS[len(originals) % len(KINDS)]
+        if made[kind] >= per_kind:
+            if all(made[k] >= per_kind for k in KINDS):
+                break
+            continue
+        when = datetime.fromisoformat(row["published"]).replace(tzinfo=UTC)
+        statements = article_statements(ArticleText(0, row["title"], row["text"], "x", when))
+        options = [(s, m) for s in statements if (m := inject(s, kind, rng)) and m.text != s.text]
+        if not options:
+            continue
+        st, edited = rng.choice(options)
+        base = {k: v for k, v in row.items() if k != "label"}
+        later = (when + timedelta(hours=3)).isoformat()
+        originals.append(base)
+        copy_id = f"{row['id']}-edited"
+        text = row["text"].replace(st.text, edited.text, 1)
+        copies.append(dict(base, id=copy_id, source="Copy Wire", text=text, published=later))
+        changed[copy_id] = (kind, edited.text)
+        made[kind] += 1
+        if len(originals) % 2:
+            copies.append(dict(base, id=f"{row['id']}-same", source="Same Wire", published=later))
+
+    async def run(tmp: Path) -> tuple[list[tuple[str, str]], float]:
+        from bot.digest.service import local_digest
+        from bot.services import open_services
+        from bot.settings import Settings
+
+        for name, items in (("a", originals), ("b", copies)):
+            (tmp / f"{name}.jsonl").write_text(
+                "".join(json.dumps(r) + "\n" for r in items), encoding="utf-8"
+            )
+        settings = Settings.model_validate(
+            {"database": {"path": str(tmp / "p.db")}, "seeds": {"folders": []},
+             "digest": {"max_stories": 10_000}}
+        )  # fmt: skip
+        sv = await open_services(settings)
+        try:
+            await sv.ingestor.ingest(str(tmp / "a.jsonl"))
+            now = datetime(2030, 1, 1, tzinfo=UTC)
+            await local_digest(sv, channel="bench", now=now, commit=True)
+            await sv.ingestor.ingest(str(tmp / "b.jsonl"))
+            t0 = time.perf_counter()
+            digest = await local_digest(sv, channel="bench", now=now + timedelta(days=1))
+            took = time.perf_counter() - t0
+        finally:
+            await sv.close()
+        quoted = [
+            (s.article_id, s.text)
+            for st in digest.stories for c in st.conflicts for s in c.statements[1:]
+        ]  # fmt: skip
+        return quoted, took
+
+    import asyncio
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        quoted, took = asyncio.run(run(Path(tmp)))
+    hits = {aid for aid, text in quoted if aid in changed and text == changed[aid][1]}
+    tp = sum(1 for aid, text in quoted if aid in changed and text == changed[aid][1])
+    fp = len(quoted) - tp
+    same = sum(1 for aid, _ in quoted if aid.endswith("-same"))
+    print(f"product path (ingest, digest, edited copies, digest): {len(changed)} edited copies, "
+          f"precision {tp / max(tp + fp, 1):.3f}, recall {len(hits) / max(len(changed), 1):.3f}; "
+          f"conflicts from unchanged re-reports: {same}; digest {took:.2f} s")  # fmt: skip
+    for kind in KINDS:
+        ids = [k for k, (kd, _) in changed.items() if kd == kind]
+        print(f"  {kind:9s} recall {sum(1 for k in ids if k in hits) / max(len(ids), 1):.3f} "
+              f"({len(ids)})")  # fmt: skip
+
+
 def bench_real_pairs(topics: dict[str, list[ArticleText]]) -> None:
     pairs = 0
     by_slot: Counter[str] = Counter()
@@ -158,6 +241,7 @@ def main() -> None:
     bench_summaries(topics)
     bench_novelty(topics)
     bench_injection(topics, args.per_kind)
+    bench_product_path(args.per_kind // 2)
     bench_real_pairs(topics)
 
 
