@@ -111,7 +111,7 @@ async def compose_digest(
         fresh = [a for a in originals if a.id not in seen_articles and a.id not in backfill]
         edits = [
             c
-            for c in edited_copies(originals, await store.story_copies(sid))
+            for c in edited_copies(originals, await store.story_articles(sid, copies=True))
             if c.id not in seen_articles and c.id not in backfill
         ]
         if not fresh and not edits:

@@ -316,20 +316,13 @@ class Store:
             seen.setdefault(outlet, None)
         return list(seen)
 
-    async def story_articles(self, story_id: int) -> list[Article]:
-        """A story's originals (no copies), oldest first."""
+    async def story_articles(self, story_id: int, *, copies: bool = False) -> list[Article]:
+        """A story's originals, oldest first; with ``copies``, its copies instead (articles
+        stored as duplicates of one of its originals)."""
+        which = "IS NOT NULL" if copies else "IS NULL"
         rows = await self.fetchall(
-            f"SELECT {_ARTICLE_COLS} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+            f"SELECT {_ARTICLE_COLS} FROM articles WHERE story_id = ? AND duplicate_of {which} "
             "ORDER BY published_at, id",
-            (story_id,),
-        )
-        return [_article_from_row(r) for r in rows]
-
-    async def story_copies(self, story_id: int) -> list[Article]:
-        """A story's copies (stored as duplicates of one of its originals), oldest first."""
-        rows = await self.fetchall(
-            f"SELECT {_ARTICLE_COLS} FROM articles WHERE story_id = ? "
-            "AND duplicate_of IS NOT NULL ORDER BY published_at, id",
             (story_id,),
         )
         return [_article_from_row(r) for r in rows]
