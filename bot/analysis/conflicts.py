@@ -103,18 +103,6 @@ class Prepared:
     tables): the article itself gives the fact several values, so it is not compared.
     """
 
-    def as_tuple(self) -> tuple[object, ...]:
-        """Plain values (statement and slots as tuples) for storage; see :meth:`from_tuple`."""
-        return (astuple_shallow(self.statement), self.tokens, self.lower,
-                [astuple_shallow(s) for s in self.slots], self.terms, self.context, self.claim,
-                self.term_ids, self.context_ids, self.templated, self.words)  # fmt: skip
-
-    @staticmethod
-    def from_tuple(t: Sequence[Any]) -> Prepared:
-        st, toks, lower, slots, terms, context, claim, tids, cids, templated, words = t
-        return Prepared(Statement(*st), toks, lower, [Slot(*x) for x in slots], terms,
-                        context, claim, tids, cids, templated, words)  # fmt: skip
-
     statement: Statement
     tokens: list[str]
     lower: list[str]
@@ -126,6 +114,18 @@ class Prepared:
     context_ids: tuple[int, ...] = ()
     templated: bool = False
     words: int = 0  # word tokens (numbers included)
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """Plain values (statement and slots as tuples) for storage; see :meth:`from_tuple`."""
+        return (astuple_shallow(self.statement), self.tokens, self.lower,
+                [astuple_shallow(s) for s in self.slots], self.terms, self.context, self.claim,
+                self.term_ids, self.context_ids, self.templated, self.words)  # fmt: skip
+
+    @staticmethod
+    def from_tuple(t: Sequence[Any]) -> Prepared:
+        st, toks, lower, slots, terms, context, claim, tids, cids, templated, words = t
+        return Prepared(Statement(*st), toks, lower, [Slot(*x) for x in slots], terms,
+                        context, claim, tids, cids, templated, words)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +200,8 @@ def prepare_article(sts: list[Statement]) -> list[Prepared]:
                      tuple(sorted(map(term_id, terms))), tuple(sorted(map(term_id, context))),
                      False, sum(1 for t in toks if t[:1].isalnum()))
         )  # fmt: skip
-    _mark_templated([p for p in out if _words(p) >= MIN_WORDS])
+    _mark_templated([p for p in out if p.words >= MIN_WORDS])
     return out
-
-
-def _words(p: Prepared) -> int:
-    return p.words
 
 
 def astuple_shallow(obj: Any) -> tuple[object, ...]:
@@ -536,7 +532,7 @@ def conflicts_in_sequence(
 
     The term overlaps of all the statements involved are computed once, not per article.
     """
-    usable = [[p for p in art if _words(p) >= MIN_WORDS] for art in articles]
+    usable = [[p for p in art if p.words >= MIN_WORDS] for art in articles]
     starts = np.zeros(len(usable) + 1, dtype=np.int64)
     np.cumsum([len(u) for u in usable], out=starts[1:])
     lo = int(starts[max(0, first - window)])
