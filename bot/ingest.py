@@ -1,7 +1,7 @@
 """One ingest path for every source: read -> normalize -> deduplicate -> store (+ hooks).
 
 Each article is stored in its own write transaction together with whatever the registered
-hooks write for it (sentences, story assignment), so a crash leaves no half article. A bad
+hooks write for it (story assignment, analysis), so a crash leaves no half article. A bad
 item becomes one warning and the batch goes on.
 """
 

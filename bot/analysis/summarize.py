@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from bot.analysis import ArticleText, Statement
 from bot.analysis.analyzed import AnalyzedArticle, KnownText, analyze
@@ -62,7 +62,9 @@ def candidates(
     return out
 
 
-def candidate_vectors(pool: Sequence[Candidate], extra: Sequence[TermRows] = ()) -> Any:
+def candidate_vectors(
+    pool: Sequence[Candidate], extra: Sequence[TermRows] = ()
+) -> sparse.csr_matrix:
     """TF-IDF rows of the candidates, then of each ``extra`` block, in one shared space."""
     rows = TermRows.concat([TermRows.of_arrays([c.terms for c in pool]), *extra])
     return tfidf_ids(rows)

@@ -1,9 +1,10 @@
 """Stored article analyses: written at ingest, read by digests.
 
-:func:`analysis_hook` analyses each new original inside its ingest transaction (copies share
-their original's). :func:`known_texts` and :func:`load_analyses` read them back for a digest;
-an article whose row is missing, of another :data:`ANALYSIS_VERSION` or unreadable is analysed
-again from its text and the row rewritten, so upgrading newsbot never loses a digest.
+:func:`analysis_hook` analyses each new original inside its ingest transaction, and each copy
+whose text differs from its original's (exact copies share their original's analysis).
+:func:`known_texts` and :func:`load_analyses` read them back for a digest; an article whose
+row is missing, of another :data:`ANALYSIS_VERSION` or unreadable is analysed again from its
+text and the row rewritten, so upgrading newsbot never loses a digest.
 """
 
 from __future__ import annotations
