@@ -1,6 +1,6 @@
 """A local HTTP server for feed-fetching tests (stdlib only: ``ThreadingHTTPServer``).
 
-It serves files from a folder (the shared ``feeds`` data by default) and files added in
+It serves files from a folder (the feed files shipped in ``tests/data/feeds`` by default) and files added in
 memory, plus routes that misbehave on purpose. Paths (``GET`` only):
 
 ``/files/<path>``        a file, with ``ETag`` and ``Last-Modified``; 304 when the request's
@@ -272,7 +272,7 @@ def _guess_type(name: str) -> str:
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    """A running :class:`FeedServer` serving the shared feeds folder (when present)."""
+    """A running :class:`FeedServer` serving the shipped feed files."""
     from tests.conftest import FEEDS  # late import: conftest may import this module
 
     server = FeedServer(FEEDS if FEEDS.is_dir() else None).start()
