@@ -1,7 +1,7 @@
 """A local HTTP server for feed-fetching tests (stdlib only: ``ThreadingHTTPServer``).
 
-It serves files from a folder (the feed files shipped in ``tests/data/feeds`` by default) and files added in
-memory, plus routes that misbehave on purpose. Paths (``GET`` only):
+It serves files from a folder (the feed files shipped in ``tests/data/feeds`` by default) and
+files added in memory, plus routes that misbehave on purpose. Paths (``GET`` only):
 
 ``/files/<path>``        a file, with ``ETag`` and ``Last-Modified``; 304 when the request's
                          ``If-None-Match`` (or, without one, ``If-Modified-Since``) matches.

@@ -6,12 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 import pytest
 
 from bot.ingest import Ingestor
 from bot.models import Article
+from bot.net.ssrf import GuardSettings
 from bot.settings import Settings
 from bot.storage import Store
 from tests.conftest import DUC, FEEDS, need
@@ -206,6 +208,8 @@ async def test_a_feed_url_is_fetched_then_revalidated_without_duplicates(
 ) -> None:
     need(FEEDS)
     url = feed_server.file_url("rss-parser/guardian.rss")
+    allow = [f"127.0.0.1:{urlsplit(url).port}"]
+    ingestor.settings = ingestor.settings.model_copy(update={"network": GuardSettings(allow=allow)})
     first = await ingestor.ingest(url)
     assert first.stored > 5 and first.warnings == []
     again = await ingestor.ingest(url)  # conditional GET: 304, nothing parsed or stored
@@ -214,6 +218,19 @@ async def test_a_feed_url_is_fetched_then_revalidated_without_duplicates(
     assert "If-None-Match" in sent[-1] or "if-none-match" in {k.lower() for k in sent[-1]}
     rows = await ingestor.store.list_sources()
     assert rows[0]["last_error"] is None and rows[0]["articles"] == first.stored
+
+
+async def test_a_feed_url_on_loopback_is_refused_unless_allowed(
+    ingestor: Ingestor, feed_server: Any
+) -> None:
+    for url in (
+        feed_server.file_url("rss-parser/guardian.rss"),
+        feed_server.file_url("rss-parser/guardian.rss").replace("127.0.0.1", "2130706433"),
+    ):
+        report = await ingestor.ingest(url)
+        assert report.stored == 0 and len(report.warnings) == 1
+        assert "refusing to connect to 127.0.0.1: loopback address" in report.warnings[0].message
+    assert feed_server.requests == []
 
 
 async def test_an_html_page_instead_of_a_feed_is_one_warning(ingestor: Ingestor) -> None:

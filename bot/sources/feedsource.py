@@ -24,13 +24,17 @@ def _without_prefix(message: str, locator: str) -> str:
 
 
 async def read_feed(locator: str, ctx: SourceContext) -> AsyncIterator[Item]:
+    from bot.net.ssrf import NetworkPolicy
     from bot.sources.feeds import parse_feed_async
     from bot.sources.http import Fetcher
 
     settings = ctx.settings
     if is_url(locator):
         try:
-            async with Fetcher(settings.fetch) as fetcher:
+            # The same network policy as polled and chat-added feeds: non-public addresses are
+            # refused unless ``[network] allow`` lists them.
+            policy = NetworkPolicy(settings.network.allow)
+            async with Fetcher(settings.fetch, policy=policy) as fetcher:
                 result = await fetcher.fetch(
                     locator,
                     etag=ctx.fetch_state.get("etag"),
