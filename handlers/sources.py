@@ -3,6 +3,8 @@
 Feeds added from a chat belong to that workspace (``sources.workspace`` = ``platform:id``): a
 workspace lists and removes only its own. Fetching is shared: a URL several workspaces added is
 polled once, by the running app, and its articles feed every channel's stories.
+``add`` fetches and checks the feed first, and stores its optional name and item filter
+(:mod:`handlers.source_check`).
 """
 
 from __future__ import annotations
