@@ -136,6 +136,17 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     )
     if existing and not existing[0]["enabled"]:
         await enable_source(store, existing[0]["id"], now=utcnow())
+        if name or item_filter:
+            async with store.transaction() as conn:
+                await store.upsert_source(
+                    conn,
+                    kind="feed",
+                    locator=url,
+                    workspace=wkey,
+                    name=name,
+                    item_filter=item_filter,
+                    now=utcnow(),
+                )
         await notify_changed(store)
         return Reply(title="Source re-enabled", lines=shown, ephemeral=True)
     added = await store.add_feed_source(

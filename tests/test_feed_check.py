@@ -232,9 +232,29 @@ def test_feed_links_are_resolved_against_the_page_and_its_base() -> None:
         (b'<?xml version="1.0"?><rss version="2.0"/>', "text/html", False),  # mislabelled feed
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', "text/html", False),
         (b"<p>fragment</p>", "text/html; charset=utf-8", True),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN">'
+            b'<html xmlns="http://www.w3.org/1999/xhtml"><head></head></html>',
+            "application/xhtml+xml",
+            True,
+        ),
+        (b"<rss><channel><description>&lt;html&gt;</description>", "text/html", False),
+        (b"plain words", "text/plain", False),
     ],
 )
 def test_html_is_told_from_feeds_by_content_and_type(
     body: bytes, content_type: str | None, html: bool
 ) -> None:
     assert looks_like_html(body, content_type) is html
+
+
+async def test_adding_a_disabled_feed_again_re_enables_it_with_the_new_name(
+    sv: Services, feed_server: FeedServer
+) -> None:
+    url = feed_server.file_url(RSS2)
+    assert not (await dispatch(add(url), sv)).error
+    async with sv.store.transaction() as conn:  # as the poller disables a dead feed
+        await conn.execute("UPDATE sources SET enabled = 0, disabled_reason = 'HTTP 410'")
+    reply = await dispatch(add(f"{url} Liftoff"), sv)
+    assert reply.title == "Source re-enabled" and not reply.error
+    assert [(r["name"], r["enabled"]) for r in await stored(sv)] == [("Liftoff", 1)]

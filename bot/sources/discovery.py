@@ -74,14 +74,29 @@ def feed_links(html: bytes | str, page_url: str) -> list[str]:
     return links
 
 
+_FEED_ROOTS = (b"<rss", b"<feed", b"<rdf")
+_HTML_TAGS = (b"<!doctype html", b"<html", b"<head", b"<body")
+
+
 def looks_like_html(body: bytes, content_type: str | None) -> bool:
-    """An HTML page rather than a feed: by its type, or by how it starts when the type lies."""
+    """An HTML page rather than a feed: by how it starts (types lie both ways), else its type.
+
+    A feed root element before any HTML tag makes it a feed (an RSS feed served as
+    ``text/html``); an HTML tag first makes it a page (XHTML starting ``<?xml`` too).
+    """
     head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf", b"{")):
-        return False
-    if "html" in (content_type or "").lower():
-        return True
-    return any(tag in head for tag in (b"<!doctype html", b"<html", b"<head", b"<body"))
+    if head.startswith((b"{", b"[")):
+        return False  # JSON (Feed)
+    feed_at = _first(head, _FEED_ROOTS)
+    html_at = _first(head, _HTML_TAGS)
+    if html_at is None:
+        return feed_at is None and "html" in (content_type or "").lower()
+    return feed_at is None or html_at < feed_at
+
+
+def _first(head: bytes, needles: tuple[bytes, ...]) -> int | None:
+    found = [i for i in (head.find(n) for n in needles) if i >= 0]
+    return min(found) if found else None
 
 
 async def check_feed(
