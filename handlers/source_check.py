@@ -24,12 +24,21 @@ MAX_NAME_CHARS = 100
 
 def source_options(args: Mapping[str, str]) -> tuple[str | None, str | None]:
     """The optional ``name`` and ``filter`` of a feed, checked (one-line :class:`UserError`)."""
-    name = " ".join(args.get("name", "").split()) or None
+    name = " ".join(_unquoted(args.get("name", "")).split()) or None
     if name is not None and len(name) > MAX_NAME_CHARS:
         raise UserError(f"name: longer than {MAX_NAME_CHARS} characters")
-    raw_filter = args.get("filter", "").strip()
+    raw_filter = _unquoted(args.get("filter", ""))
     item_filter = ItemFilter.parse(raw_filter).text if raw_filter else None
     return name, item_filter
+
+
+def _unquoted(value: str) -> str:
+    """``"a AND b"`` -> ``a AND b``: the quotes of ``filter="..."`` delimit the value (Slack's
+    text parsing keeps quotes, for search phrases); quotes inside it are left alone."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"' and '"' not in value[1:-1]:
+        return value[1:-1].strip()
+    return value
 
 
 async def check_source(url: str, services: Services) -> FeedPreview:

@@ -182,6 +182,28 @@ def test_slash_text_puts_trailing_words_in_the_name_and_the_filter_only_by_keywo
     )
 
 
+async def test_a_slack_filter_in_quotes_is_the_query_not_one_phrase(
+    sv: Services, feed_server: FeedServer
+) -> None:
+    from bot.platforms.slack_adapter import parse_command
+
+    url = feed_server.file_url(RSS2)
+    command, args = parse_command(f"sources add <{url}> Liftoff filter=“space OR shuttle”")
+    request = CommandRequest(
+        platform="slack",
+        workspace="T1",
+        channel="C1",
+        user="U1",
+        is_admin=True,
+        command=command,
+        args=args,
+    )
+    assert not (await dispatch(request, sv)).error
+    assert [(r["name"], r["item_filter"]) for r in await stored(sv)] == [
+        ("Liftoff", "space OR shuttle")
+    ]
+
+
 async def test_a_feed_filter_keeps_other_items_out_at_ingest(
     sv: Services, feed_server: FeedServer
 ) -> None:
