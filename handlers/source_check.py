@@ -68,6 +68,9 @@ def preview_lines(preview: FeedPreview, *, name: str | None, item_filter: str | 
             lines.append(f"• {item.title or _opening(item)}{when}")
     else:
         lines.append("No items in the feed yet.")
+    if preview.warnings:
+        more = len(preview.warnings) - 1
+        lines.append(f"Note: {preview.warnings[0]}" + (f" (+{more} more)" if more else ""))
     return lines
 
 

@@ -280,3 +280,11 @@ async def test_adding_a_disabled_feed_again_re_enables_it_with_the_new_name(
     reply = await dispatch(add(f"{url} Liftoff"), sv)
     assert reply.title == "Source re-enabled" and not reply.error
     assert [(r["name"], r["enabled"]) for r in await stored(sv)] == [("Liftoff", 1)]
+
+
+async def test_a_damaged_feed_read_leniently_is_added_with_a_note(
+    sv: Services, feed_server: FeedServer
+) -> None:
+    reply = await dispatch(add(feed_server.file_url("node-feedparser/saxerror.xml")), sv)
+    assert not reply.error and reply.lines[0].startswith("SAXError Test Feed · ")
+    assert any(line.startswith("Note: feed is damaged, read leniently") for line in reply.lines)

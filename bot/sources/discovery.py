@@ -50,6 +50,7 @@ class FeedPreview:
     items: list[RawArticle] = field(default_factory=list)
     item_count: int = 0
     page_url: str | None = None  # the HTML page the feed link was found on
+    warnings: list[str] = field(default_factory=list)  # e.g. damaged but read leniently
 
 
 def feed_links(html: bytes | str, page_url: str) -> list[str]:
@@ -142,7 +143,7 @@ async def check_feed(
 async def _preview(
     url: str, body: bytes, fetched_url: str | None, settings: Settings, count: int
 ) -> FeedPreview:
-    articles, _warnings = await parse_feed_async(
+    articles, warnings = await parse_feed_async(
         body,
         origin=fetched_url or url,
         max_items=settings.ingest.max_items_per_feed,
@@ -150,7 +151,11 @@ async def _preview(
     )
     title = next((a.outlet for a in articles if a.outlet), None)
     return FeedPreview(
-        url=url, title=title, items=newest(articles, count), item_count=len(articles)
+        url=url,
+        title=title,
+        items=newest(articles, count),
+        item_count=len(articles),
+        warnings=[w.message for w in warnings],
     )
 
 
