@@ -288,3 +288,33 @@ async def test_a_damaged_feed_read_leniently_is_added_with_a_note(
     reply = await dispatch(add(feed_server.file_url("node-feedparser/saxerror.xml")), sv)
     assert not reply.error and reply.lines[0].startswith("SAXError Test Feed · ")
     assert any(line.startswith("Note: feed is damaged, read leniently") for line in reply.lines)
+
+
+async def test_a_configured_feed_filter_is_stored_and_a_bad_one_names_its_line(
+    tmp_path: Path,
+) -> None:
+    from bot.app import register_configured_feeds
+    from bot.errors import ConfigError
+    from bot.settings import load_settings
+
+    config = tmp_path / "newsbot.toml"
+    feed = '[[feeds]]\nurl = "https://a.example/rss"\nfilter = "{}"\n'
+    config.write_text(feed.format("ukraine AND talks"))
+    settings = load_settings(config, db_path=str(tmp_path / "n.db"))
+    services = await open_services(settings)
+    try:
+        await register_configured_feeds(services)
+        assert [r["item_filter"] for r in await services.store.feed_sources("")] == [
+            "ukraine AND talks"
+        ]
+        # The config is the truth: a filter removed from it is removed from the feed.
+        config.write_text(feed.format(""))
+        services.settings = load_settings(config, db_path=str(tmp_path / "n.db"))
+        await register_configured_feeds(services)
+        assert [r["item_filter"] for r in await services.store.feed_sources("")] == [None]
+    finally:
+        await services.close()
+    config.write_text(feed.format("ukraine AND"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert str(caught.value).startswith(f"{config}:3: feeds.0.filter: ")
