@@ -73,6 +73,7 @@ async def register_configured_feeds(sv: Services) -> None:
                 locator=feed.url,
                 name=feed.name,
                 interval_s=feed.interval,
+                item_filter=feed.filter or "",  # the config is the truth: no filter clears it
                 now=utcnow(),
             )
 

@@ -1,6 +1,7 @@
 """The ``newsbot`` command line (typer + rich progress bars).
 
-Commands: ingest, digest, stories, story, search, export, run, doctor, backup.
+Commands: ingest, digest, stories, story, search, export, sources import|export, run, doctor,
+backup.
 
 Global options ``--config FILE`` / ``NEWSBOT_CONFIG`` and ``--db FILE`` / ``NEWSBOT_DB``. Every
 command that prints data takes ``--format text|json``; the JSON shapes are documented in README.
@@ -318,6 +319,84 @@ def export(
     else:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------------- sources
+sources_app = typer.Typer(
+    help="The operator's feeds ([[feeds]] and imported): OPML import and export.",
+    no_args_is_help=True,
+)
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("import")
+def sources_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE.opml", help="OPML subscription list.")],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+) -> None:
+    """Add the feeds of an OPML file as sources; say what was imported and what was skipped."""
+    from bot.net.ssrf import NetworkPolicy
+    from bot.sources.opml import import_feeds, read_opml
+
+    s = settings()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        say_err(f"error: {file}: cannot read: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
+    try:
+        feeds, unusable = read_opml(data, origin=str(file))
+    except NewsbotError as exc:
+        say_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    imported, skipped = run(
+        lambda sv: import_feeds(sv.store, feeds, policy=NetworkPolicy(s.network.allow)), s
+    )
+    skipped = unusable + skipped
+    if fmt is Format.json:
+        print_json(
+            {
+                "imported": [{"url": f.url, "name": f.name} for f in imported],
+                "skipped": [{"what": k.what, "why": k.why} for k in skipped],
+            }
+        )
+    else:
+        for feed in imported:
+            echo(f"imported: {feed.url}" + (f" ({feed.name})" if feed.name else ""))
+        for item in skipped:
+            echo(f"skipped: {item.what}: {item.why}")
+        echo(f"{len(imported)} imported, {len(skipped)} skipped")
+    if not imported and not skipped:
+        say_err(f"error: {file}: no feed outlines in the file")
+    if not imported:
+        raise typer.Exit(1)
+
+
+@sources_app.command("export")
+def sources_export(
+    file: Annotated[Path, typer.Argument(metavar="FILE.opml", help="Where to write (- stdout).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Write the operator's feeds as an OPML 2.0 file."""
+    from bot.sources.opml import export_feeds, write_opml
+
+    s = settings()
+    to_stdout = str(file) == "-"
+    if not to_stdout and file.exists() and not force:
+        say_err(f"error: {file} exists; pass --force to replace it")
+        raise typer.Exit(2)
+    feeds = run(lambda sv: export_feeds(sv.store), s)
+    data = write_opml(feeds)
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        file.write_bytes(data)
+    except OSError as exc:
+        say_err(f"error: {file}: cannot write: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
+    say_err(f"{len(feeds)} feeds written to {file}")
 
 
 # --------------------------------------------------------------------------- doctor

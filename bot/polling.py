@@ -19,6 +19,7 @@ SSRF-guarded :class:`~bot.sources.http.Fetcher`, at most ``max_concurrent`` at o
 ``per_host`` per host), skips parsing when the body is unchanged, forces an unconditional
 fetch every ``force_full_fetch_after`` (a broken ETag cannot freeze a feed), ingests items
 through :class:`~bot.ingest.Ingestor` and writes the feed's whole state in one statement.
+A feed with an ``item_filter`` (:mod:`bot.sources.filters`) ingests only the items matching it.
 
 Old items never flood a channel: on a feed's first successful fetch every item is stored with
 ``articles.backfill = 1`` except the newest ``first_fetch_new_items`` (0 by default); later,
@@ -41,12 +42,13 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
-from bot.errors import FetchError, ParseError
+from bot.errors import FetchError, ParseError, UserError
 from bot.ingest import Ingestor
 from bot.models import Article, RawArticle, utcnow
 from bot.net.ssrf import NetworkPolicy, Resolver
 from bot.settings import FetchSettings, PollSettings
 from bot.sources.feeds import parse_feed_async
+from bot.sources.filters import ItemFilter
 from bot.sources.http import Fetcher, FetchStatusError, safe_url
 from bot.storage.store import Store, from_iso, to_iso
 
@@ -184,12 +186,13 @@ class PollResult:
     stored: int = 0
     backfill: int = 0
     skipped: bool = False  # deferred because the host is throttled
+    filtered: int = 0  # items the feed's filter kept out
     warnings: list[str] = field(default_factory=list)
 
 
 _SOURCE_COLS = (
     "id, locator, workspace, name, interval_s, etag, last_modified, body_hash, "
-    "last_full_fetch_at, last_ok_at, consecutive_failures, first_failure_at"
+    "last_full_fetch_at, last_ok_at, consecutive_failures, first_failure_at, item_filter"
 )
 
 
@@ -361,6 +364,7 @@ class FeedPoller:
         now: datetime,
         into: PollResult,
     ) -> None:
+        articles = await self._filtered(row, articles, into)
         marked = self.backfill_origins(articles, first_fetch=first_fetch, now=now)
         self._backfill_origins |= marked
         try:
@@ -380,6 +384,24 @@ class FeedPoller:
         if into.stored:
             for after in self.ingestor.after_batch:
                 await after()
+
+    async def _filtered(
+        self, row: dict[str, Any], articles: list[RawArticle], into: PollResult
+    ) -> list[RawArticle]:
+        """The items the source's ``item_filter`` (if any) lets through; the rest are counted."""
+        if not row.get("item_filter"):
+            return articles
+        try:
+            item_filter = ItemFilter.parse(row["item_filter"])
+        except UserError as exc:  # stored before the language changed: keep every item
+            into.warnings.append(f"{safe_url(row['locator'])}: filter ignored: {exc}")
+            return articles
+        # HTML reduction and matching of a few hundred items: off the event loop.
+        kept = await asyncio.to_thread(
+            lambda: [raw for raw in articles if item_filter.matches_item(raw)]
+        )
+        into.filtered = len(articles) - len(kept)
+        return kept
 
     async def _defer(self, source_id: int, until: datetime) -> None:
         async with self.store.transaction() as conn:

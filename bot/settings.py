@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserError
 from bot.net.ssrf import GuardSettings
 
 DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
@@ -68,8 +68,21 @@ class FeedSettings(_Section):
     url: str
     name: str | None = None
     interval: float = 900.0
+    filter: str | None = None  # a topic query items must match to be ingested
 
     _dur = field_validator("interval", mode="before")(parse_duration)
+
+    @field_validator("filter")
+    @classmethod
+    def _query(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from bot.query import parse_query
+
+        try:
+            return parse_query(value).text
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class FetchSettings(_Section):

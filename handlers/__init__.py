@@ -87,7 +87,11 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         _sources.sources,
         (
             Option("action", "add, remove, list or status"),
-            Option("url", "feed URL (add, remove, status)", required=False),
+            Option(
+                "url", "feed URL, or a page linking to it (add, remove, status)", required=False
+            ),
+            Option("name", "add: a name for the feed", required=False),
+            Option("filter", "add: only store items matching this topic query", required=False),
         ),
         admin_only=True,
     ),
@@ -173,6 +177,8 @@ def parse_text(text: str) -> tuple[str, dict[str, str]]:
     free = [o for o in spec.options if o.name not in args]
     if command in ("subscribe", "follow"):
         free = free[:1]  # the topic / story; schedule and zone were peeled off above
+    if command == "sources":
+        free = [o for o in free if o.name != "filter"]  # only as filter="...": words go to name
     for i, option in enumerate(free):
         if not rest:
             break

@@ -3,11 +3,12 @@
 Feeds added from a chat belong to that workspace (``sources.workspace`` = ``platform:id``): a
 workspace lists and removes only its own. Fetching is shared: a URL several workspaces added is
 polled once, by the running app, and its articles feed every channel's stories.
+``add`` fetches and checks the feed first, and stores its optional name and item filter
+(:mod:`handlers.source_check`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +18,9 @@ from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
 from bot.polling import enable_source
 from bot.services import Services
-from bot.storage.store import to_iso
 from bot.subscriptions import notify_changed
 from handlers.base import CommandRequest, Reply
+from handlers.source_check import check_source, preview_lines, source_options
 
 MAX_SOURCES_PER_WORKSPACE = 100
 MIN_INTERVAL_S = 900.0
@@ -126,25 +127,41 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     if int(count or 0) >= MAX_SOURCES_PER_WORKSPACE:
         raise UserError(f"this workspace has {MAX_SOURCES_PER_WORKSPACE} feeds already")
     check_reachable(url, services)
+    name, item_filter = source_options(request.args)
+    preview = await check_source(url, services)  # fetched, feed link followed, parsed
+    url = preview.url
+    shown = preview_lines(preview, name=name, item_filter=item_filter)
     existing = await store.fetch_dicts(
         "SELECT id, enabled FROM sources WHERE workspace = ? AND locator = ?", (wkey, url)
     )
     if existing and not existing[0]["enabled"]:
         await enable_source(store, existing[0]["id"], now=utcnow())
+        if name or item_filter:
+            async with store.transaction() as conn:
+                await store.upsert_source(
+                    conn,
+                    kind="feed",
+                    locator=url,
+                    workspace=wkey,
+                    name=name,
+                    item_filter=item_filter,
+                    now=utcnow(),
+                )
         await notify_changed(store)
-        return Reply(title="Source re-enabled", lines=[url], ephemeral=True)
-    try:
-        async with store.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO sources (kind, locator, workspace, interval_s, created_at) "
-                "VALUES ('feed', ?, ?, ?, ?)",
-                (url, wkey, MIN_INTERVAL_S, to_iso(utcnow())),
-            )
-    except sqlite3.IntegrityError:
-        raise UserError(f"{url} is already one of this workspace's sources") from None
+        return Reply(title="Source re-enabled", lines=shown, ephemeral=True)
+    added = await store.add_feed_source(
+        locator=url,
+        workspace=wkey,
+        name=name,
+        item_filter=item_filter,
+        interval_s=MIN_INTERVAL_S,
+        now=utcnow(),
+    )
+    if added is None:
+        raise UserError(f"{url} is already one of this workspace's sources")
     await notify_changed(store)
     return Reply(
         title="Source added",
-        lines=[url, "The first fetch runs within a minute: /news sources status <url>."],
+        lines=[*shown, "The first fetch runs within a minute: /news sources status <url>."],
         ephemeral=True,
     )

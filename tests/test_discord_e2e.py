@@ -27,6 +27,7 @@ from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.errors import ConfigError
 from bot.models import utcnow
+from bot.net.ssrf import GuardSettings
 from bot.outbox import Outbox, run_subscription
 from bot.platforms.discord_adapter import (
     DiscordRuntime,
@@ -40,6 +41,7 @@ from bot.subscriptions import Subscriptions
 from handlers.base import CommandSpec
 from tests.conftest import SEEDS, need
 from tests.fake_discord import FakeDiscord, FakeMember, Recorded
+from tests.feedserver import FeedServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -339,6 +341,29 @@ async def test_sources_subcommands_run_for_server_managers(env: Env) -> None:
         requests = await env.command(env.admin, path, **values)
         assert _callback(requests)["type"] == 5, path
         assert _followups(requests), path
+
+
+async def test_sources_add_checks_the_feed_and_stores_its_name_and_filter(
+    env: Env, feed_server: FeedServer
+) -> None:
+    port = feed_server.base_url.rsplit(":", 1)[1]
+    saved = env.services.settings
+    network = GuardSettings(allow=[f"127.0.0.1:{port}"])
+    env.services.settings = saved.model_copy(update={"network": network})
+    url = feed_server.file_url("node-feedparser/rss2sample.xml")
+    try:
+        requests = await env.command(
+            env.admin, "sources add", url=url, name="Liftoff", filter="space OR shuttle"
+        )
+        shown = _text(_followups(requests))
+        assert "Liftoff News" in shown and "Star City" in shown and "space OR shuttle" in shown
+        rows = await env.services.store.feed_sources(f"discord:{env.fake.guild_id}")
+        assert [(r["locator"], r["name"], r["item_filter"]) for r in rows] == [
+            (url, "Liftoff", "space OR shuttle")
+        ]
+        _assert_answered(await env.command(env.admin, "sources remove", url=url))
+    finally:
+        env.services.settings = saved
 
 
 async def test_admin_commands_are_refused_server_side_before_any_work(env: Env) -> None:

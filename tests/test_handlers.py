@@ -12,12 +12,14 @@ import pytest
 
 from bot.delivery import ChannelRef
 from bot.digest.model import Digest
+from bot.net.ssrf import GuardSettings
 from bot.outbox import Outbox, register_outbox
 from bot.services import Services, open_services
 from bot.settings import Settings
 from handlers import ALL_COMMANDS, autocomplete, dispatch, parse_text
 from handlers.base import CommandRequest
 from tests.conftest import DUC, need
+from tests.feedserver import FeedServer
 
 
 def settings_for(db: Path) -> Settings:
@@ -120,8 +122,11 @@ async def test_sources_is_refused_to_non_admins_and_changes_nothing(sv: Services
     assert await sv.store.scalar("SELECT count(*) FROM sources WHERE workspace != ''") == 0
 
 
-async def test_sources_are_managed_per_workspace(sv: Services) -> None:
-    url = "https://example.org/feed.xml"
+async def test_sources_are_managed_per_workspace(sv: Services, feed_server: FeedServer) -> None:
+    port = feed_server.base_url.rsplit(":", 1)[1]
+    network = GuardSettings(allow=[f"127.0.0.1:{port}"])  # `add` fetches the feed first
+    sv.settings = sv.settings.model_copy(update={"network": network})
+    url = feed_server.file_url("node-feedparser/rss2sample.xml")
     added = await dispatch(req(f"sources add {url}", admin=True), sv)
     assert not added.error
     again = await dispatch(req(f"sources add {url}", admin=True), sv)

@@ -92,7 +92,7 @@ POSTED_NOTE = "Posted in this channel."
 # Each action of an "action" command (``/news sources add``): its description and options
 # (option name -> required).
 ACTION_OPTIONS: Mapping[str, tuple[str, Mapping[str, bool]]] = {
-    "add": ("Add a feed", {"url": True}),
+    "add": ("Add a feed (checked first)", {"url": True, "name": False, "filter": False}),
     "remove": ("Remove a feed", {"url": True}),
     "list": ("List the feeds", {}),
     "status": ("Feed health: last fetch, errors, articles", {"url": False}),

@@ -151,27 +151,64 @@ class Store:
         name: str | None = None,
         interval_s: float | None = None,
         workspace: str = "",
+        item_filter: str | None = None,
         now: datetime,
     ) -> int:
-        """Return the id of the source at ``locator``, creating it if needed (inside a txn)."""
+        """Return the id of the source at ``locator``, creating it if needed (inside a txn).
+
+        ``name``, ``interval_s`` and ``item_filter`` update an existing row when given
+        (``item_filter=""`` clears the filter).
+        """
         async with conn.execute(
             "SELECT id FROM sources WHERE workspace = ? AND locator = ?", (workspace, locator)
         ) as cur:
             row = await cur.fetchone()
         if row:
-            if name is not None or interval_s is not None:
+            if name is not None or interval_s is not None or item_filter is not None:
                 await conn.execute(
                     "UPDATE sources SET name = COALESCE(?, name), "
-                    "interval_s = COALESCE(?, interval_s) WHERE id = ?",
-                    (name, interval_s, row[0]),
+                    "interval_s = COALESCE(?, interval_s), "
+                    "item_filter = CASE WHEN ? IS NULL THEN item_filter ELSE NULLIF(?, '') END "
+                    "WHERE id = ?",
+                    (name, interval_s, item_filter, item_filter, row[0]),
                 )
             return int(row[0])
         cur2 = await conn.execute(
-            "INSERT INTO sources (kind, locator, workspace, name, interval_s, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (kind, locator, workspace, name, interval_s or 900.0, to_iso(now)),
+            "INSERT INTO sources (kind, locator, workspace, name, interval_s, item_filter, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (kind, locator, workspace, name, interval_s or 900.0, item_filter or None, to_iso(now)),
         )
         return int(cur2.lastrowid or 0)
+
+    async def add_feed_source(
+        self,
+        *,
+        locator: str,
+        workspace: str,
+        name: str | None,
+        item_filter: str | None,
+        interval_s: float,
+        now: datetime,
+    ) -> int | None:
+        """Insert a feed source; ``None`` when ``workspace`` has ``locator`` already."""
+        try:
+            async with self.transaction() as conn:
+                cur = await conn.execute(
+                    "INSERT INTO sources (kind, locator, workspace, name, item_filter, "
+                    "interval_s, created_at) VALUES ('feed', ?, ?, ?, ?, ?, ?)",
+                    (locator, workspace, name, item_filter, interval_s, to_iso(now)),
+                )
+                return int(cur.lastrowid or 0)
+        except sqlite3.IntegrityError:
+            return None
+
+    async def feed_sources(self, workspace: str = "") -> list[dict[str, Any]]:
+        """A workspace's feeds (``''``: the operator's), oldest first: locator, name, filter."""
+        return await self.fetch_dicts(
+            "SELECT id, locator, name, item_filter, enabled FROM sources "
+            "WHERE workspace = ? AND kind = 'feed' ORDER BY id",
+            (workspace,),
+        )
 
     async def source_state(self, source_id: int) -> dict[str, Any] | None:
         rows = await self.fetch_dicts(

@@ -1,0 +1,144 @@
+"""OPML subscription lists: read with :mod:`listparser`, written as OPML 2.0 (ElementTree).
+
+:func:`read_opml` first checks the document is well-formed XML with an ``<opml>`` root (the
+stdlib parser; :mod:`listparser` itself recovers from anything and would report a broken file
+as an empty list), then takes the feed outlines from :mod:`listparser`: nested folders are
+flattened, a feed's ``text``/``title`` is its name. Outlines that cannot be feeds are returned
+as skipped, each with its reason. :func:`write_opml` writes one ``<outline type="rss">`` per
+feed with ``text``, ``title`` and ``xmlUrl``.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import formatdate
+from urllib.parse import urlsplit
+
+import listparser
+
+from bot.errors import FetchError, ParseError
+from bot.ingest import source_locator
+from bot.models import utcnow
+from bot.net.ssrf import NetworkPolicy
+from bot.storage.store import Store
+
+MAX_OPML_BYTES = 5_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlFeed:
+    url: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    what: str  # the outline's URL or name
+    why: str
+
+
+def read_opml(data: bytes, *, origin: str) -> tuple[list[OpmlFeed], list[Skipped]]:
+    """The feeds of an OPML document, and the outlines skipped (with why); one-line errors."""
+    if len(data) > MAX_OPML_BYTES:
+        raise ParseError(f"{origin}: larger than {MAX_OPML_BYTES} bytes; not read")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        line, column = exc.position
+        reason = str(exc).split(":")[0]
+        raise ParseError(
+            f"{origin}: not well-formed OPML (line {line}, column {column + 1}: {reason})"
+        ) from None
+    tag = root.tag.rsplit("}", 1)[-1].lower()
+    if tag != "opml":
+        raise ParseError(f"{origin}: not an OPML file (its root element is <{tag}>, not <opml>)")
+    parsed = listparser.parse(data)  # bytes, never str: a str URL would be fetched
+    feeds: list[OpmlFeed] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for entry in parsed.get("lists") or []:
+        what = (entry.get("url") or "").strip() or entry.get("title") or "(no URL)"
+        skipped.append(Skipped(what, "a link to another subscription list, not a feed"))
+    for entry in parsed.get("opportunities") or []:
+        what = (entry.get("url") or "").strip() or entry.get("title") or "(no URL)"
+        skipped.append(Skipped(what, "a web page without an xmlUrl, not a feed"))
+    # listparser merges repeated URLs silently; count them to say so.
+    listed = Counter(
+        value.strip()
+        for node in root.iter()
+        if node.tag.rsplit("}", 1)[-1].lower() == "outline"
+        for key, value in node.attrib.items()
+        if key.lower() == "xmlurl"
+    )
+    for entry in parsed.get("feeds") or []:
+        url = (entry.get("url") or "").strip()
+        name = " ".join((entry.get("title") or "").split()) or None
+        if not _is_http(url):
+            skipped.append(Skipped(url or name or "(no URL)", "not an http(s) feed URL"))
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        feeds.append(OpmlFeed(url, name if name != url else None))
+        if listed[url] > 1:
+            skipped.append(Skipped(url, f"listed {listed[url]} times in the file; read once"))
+    return feeds, skipped
+
+
+def write_opml(feeds: Iterable[OpmlFeed], *, title: str = "newsbot feeds") -> bytes:
+    """An OPML 2.0 document listing ``feeds``."""
+    opml = ET.Element("opml", version="2.0")
+    head = ET.SubElement(opml, "head")
+    ET.SubElement(head, "title").text = title
+    ET.SubElement(head, "dateCreated").text = formatdate(usegmt=True)
+    body = ET.SubElement(opml, "body")
+    for feed in feeds:
+        name = feed.name or feed.url
+        ET.SubElement(body, "outline", type="rss", text=name, title=name, xmlUrl=feed.url)
+    ET.indent(opml)
+    return ET.tostring(opml, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+async def import_feeds(
+    store: Store, feeds: Iterable[OpmlFeed], *, policy: NetworkPolicy
+) -> tuple[list[OpmlFeed], list[Skipped]]:
+    """Store ``feeds`` as operator sources (as ``[[feeds]]`` rows are); what was skipped, why.
+
+    Nothing is fetched here (the poller fetches them when due); an address the network policy
+    refuses is skipped up front, as is a feed that is a source already.
+    """
+    present = {row["locator"] for row in await store.feed_sources("")}
+    imported: list[OpmlFeed] = []
+    skipped: list[Skipped] = []
+    now = utcnow()
+    async with store.transaction() as conn:
+        for feed in feeds:
+            locator = source_locator(feed.url)
+            try:
+                policy.check_url(locator)
+            except FetchError as exc:
+                skipped.append(Skipped(feed.url, str(exc)))
+                continue
+            if locator in present:
+                skipped.append(Skipped(feed.url, "already a source"))
+                continue
+            await store.upsert_source(conn, kind="feed", locator=locator, name=feed.name, now=now)
+            present.add(locator)
+            imported.append(OpmlFeed(locator, feed.name))
+    return imported, skipped
+
+
+async def export_feeds(store: Store) -> list[OpmlFeed]:
+    """The operator's feeds (configured and imported), oldest first."""
+    return [OpmlFeed(r["locator"], r["name"]) for r in await store.feed_sources("")]
