@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from bot.digest.compose import Composed, compose_digest
+from bot.digest.compose import Composed, compose_digest, merge_composed
 from bot.models import utcnow
 from bot.outbox import outbox_for
 from bot.services import Services
@@ -26,9 +26,8 @@ async def compose_for_channel(request: CommandRequest, services: Services) -> Co
     subs = await Subscriptions(services.store).for_channel(ref, enabled_only=True)
     settings = services.settings.digest
     targets: list[tuple[str | None, int | None]] = [(s.topic_query, s.story_id) for s in subs]
-    merged: Composed | None = None
-    for topic, story_id in targets or [(None, None)]:
-        part = await compose_digest(
+    parts = [
+        await compose_digest(
             services.store,
             settings,
             key=ref.key,
@@ -37,15 +36,9 @@ async def compose_for_channel(request: CommandRequest, services: Services) -> Co
             topic=topic,
             story_id=story_id,
         )
-        if merged is None:
-            merged = part
-            continue
-        have = {s.id for s in merged.digest.stories}
-        for story, shown in zip(part.digest.stories, part.shown, strict=True):
-            if story.id not in have and len(merged.digest.stories) < settings.max_stories:
-                merged.digest.stories.append(story)
-                merged.shown.append(shown)
-    assert merged is not None
+        for topic, story_id in targets or [(None, None)]
+    ]
+    merged = parts[0] if len(parts) == 1 else merge_composed(parts, settings.max_stories)
     if len(targets) > 1:
         merged.digest.topic = ", ".join(t or f"story #{s}" for t, s in targets)[:200]
     return merged

@@ -21,10 +21,13 @@ from bot.digest.analyses import gc_paused, known_texts, load_analyses
 from bot.digest.memory import (
     delivered_articles,
     delivered_statements,
+    followed_stories,
     known_stories,
     recent_statements,
+    stories_with_unseen,
 )
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
+from bot.digest.ranking import Candidate, choose, rank
 from bot.errors import UserError
 from bot.models import Article
 from bot.query import parse_query
@@ -35,10 +38,17 @@ from bot.topics import match_stories
 
 @dataclass(slots=True)
 class Composed:
-    """A digest plus what it shows, for recording it as delivered."""
+    """A digest plus what it shows, for recording it as delivered.
+
+    ``shown`` is (story id, article ids, statements) for each story of the digest, ``ranked``
+    its ranking facts in the same order; ``left_out`` the stories with news the digest had no
+    room for (they are not recorded: they stay pending for the next digest).
+    """
 
     digest: Digest
     shown: list[tuple[int, list[int], list[str]]] = field(default_factory=list)
+    ranked: list[Candidate] = field(default_factory=list)
+    left_out: list[Candidate] = field(default_factory=list)
 
 
 class _Refs:
@@ -56,6 +66,57 @@ class _Refs:
             claim_by=claim_by,
             dated=art.dated,
         )
+
+
+@dataclass(slots=True)
+class ChannelView:
+    """What the channel was given before, read once per digest."""
+
+    key: str
+    focus: str  # the words of the channel's topic, which selection favours
+    seen_articles: set[int]
+    seen_stories: set[int]
+    followed: set[int]
+
+
+@dataclass(slots=True)
+class StoryNews:
+    """One story's news for the channel: what is new, what it was told, what disagrees."""
+
+    story_id: int
+    public_id: str
+    title: str
+    known: bool  # the channel was told about the story before
+    followed: bool  # the channel follows the story (a story subscription)
+    fresh: list[Article]  # new originals, oldest first
+    edits: list[Article]  # new edited copies (quoted only where they raise a conflict)
+    old: list[Article]  # originals the channel was given, or backfill
+    outlets: dict[int, list[str]]  # every outlet that ran each original
+    analyses: dict[int, AnalyzedArticle]
+    conflicts: list[Conflict]  # those the channel was not shown before
+    already: list[str]  # statements of this story the channel was given
+    refs: _Refs
+
+    @property
+    def candidate(self) -> Candidate:
+        new = self.fresh or self.edits
+        return Candidate(
+            story_id=self.story_id,
+            conflicts=len(self.conflicts),
+            follows=self.known or self.followed,
+            outlets=len(self.new_outlets()),
+            latest=max(a.published_at for a in new),
+        )
+
+    def new_outlets(self) -> list[str]:
+        """Every outlet that ran one of the new articles (the edited copies' outlets when
+        only copies are new), first seen first."""
+        if not self.fresh:
+            return list(dict.fromkeys(c.outlet for c in self.edits))
+        found: dict[str, None] = {}
+        for a in self.fresh:
+            found.update(dict.fromkeys(self.outlets.get(a.id or -1, [a.outlet])))
+        return list(found)
 
 
 async def _story_articles(
@@ -93,110 +154,262 @@ async def compose_digest(
     topic: str | None = None,
     story_id: int | None = None,
 ) -> Composed:
-    """The digest for channel ``key``: new stories summarised, known ones updated."""
-    digest = Digest(channel=channel, generated_at=now, topic=topic)
-    focus = topic_focus(topic)
-    composed = Composed(digest)
-    seen_articles = await delivered_articles(store, key)
-    seen_stories = await known_stories(store, key)
+    """The digest for channel ``key``: new stories summarised, known ones updated.
+
+    Three steps: load every candidate story's news (:func:`load_news`), choose the ones
+    to show (:func:`bot.digest.ranking.choose`), build each one's sections
+    (:func:`build_story`).
+    """
+    view = await load_channel(store, key, topic=topic, story_id=story_id)
+    ids = await candidate_stories(store, topic=topic, story_id=story_id, limit=settings.max_stories)
+    news = {n.story_id: n for n in await load_news(store, view, ids)}
+    chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)
+    composed = Composed(Digest(channel=channel, generated_at=now, topic=topic))
+    composed.left_out = left_out
+    composed.digest.more_stories = len(left_out)
     told: KnownText | None = None
-    for sid in await candidate_stories(
-        store, topic=topic, story_id=story_id, limit=settings.max_stories
-    ):
-        if len(digest.stories) >= settings.max_stories:
-            break
-        originals, outlets, backfill = await _story_articles(store, sid)
-        # Backfill (old items of a feed's first fetch, republished items) is never news, but it
-        # is background the channel does not need repeated.
-        fresh = [a for a in originals if a.id not in seen_articles and a.id not in backfill]
-        edits = [
-            c
-            for c in edited_copies(originals, await store.story_articles(sid, copies=True))
-            if c.id not in seen_articles and c.id not in backfill
-        ]
-        if not fresh and not edits:
-            continue
-        old = [a for a in originals if a.id in seen_articles or a.id in backfill]
-        row = await store.fetchone("SELECT public_id, title FROM stories WHERE id = ?", (sid,))
-        if row is None:
-            continue
-        refs = _Refs({a.id: a for a in [*originals, *edits] if a.id is not None})
-        earlier, raising = conflict_articles(old, fresh)
-        analyses = await load_analyses(
-            store, [*fresh, *earlier, *edits, *originals_of(edits, originals)]
-        )
-        with gc_paused():
-            conflicts = story_conflicts(
-                [analyses[a.id] for a in earlier if a.id in analyses],
-                [analyses[a.id] for a in raising if a.id in analyses],
-            ) + copy_conflicts(edits, analyses)
-        if not fresh and not conflicts:
-            continue  # edited copies that change no fact are no news
-        known = sid in seen_stories
-        story = StoryDigest(id=row[0], title=row[1], known=known)
-        for a in fresh:
-            assert a.id is not None
-            story.articles.append(ArticleRef(a.ext_id, a.title, a.url, a.outlet, a.published_at))
-            for outlet in outlets.get(a.id, [a.outlet]):
-                if outlet not in story.outlets:
-                    story.outlets.append(outlet)
-        fresh_analyses = [analyses[a.id] for a in fresh if a.id in analyses]
-        shown_text: list[str] = []
+    for candidate in chosen:
         if told is None:  # what the channel was given lately, in any story
             told = known_of_texts(await recent_statements(store, key, RECENTLY_TOLD))
-        if not known:
-            with gc_paused():
-                summary = summarize(
-                    fresh_analyses, n=settings.summary_sentences, focus=focus, known=told
-                )
-            for s in summary:
-                story.summary.append(refs.statement(s))
-                shown_text.append(s.text)
-            already: list[str] = []
-        else:
-            already = await delivered_statements(store, key, sid)
-            background = await known_texts(store, old)
-            known_text = merge_known([told, known_of_texts(already), *background.values()])
-            with gc_paused():
-                novel = novel_statements(
-                    fresh_analyses, known_text, max_items=settings.max_new_statements, focus=focus
-                )
-            for s in novel:
-                story.new.append(refs.statement(s))
-                shown_text.append(s.text)
-        for conflict in conflicts:
-            statements = [
-                refs.statement(s, claim.removeprefix("claim by ") if claim else None)
-                for s, claim in zip(conflict.statements, conflict.claims, strict=False)
-            ]
-            if all(s.text in already for s in statements):
-                continue  # the channel was shown this disagreement before
-            kind: Literal["contradiction", "revision"] = (
-                "revision" if conflict.kind == "revision" else "contradiction"
-            )
-            story.conflicts.append(ConflictRef(kind, conflict.fact, statements))
-            shown_text.extend(s.text for s in statements)
-        cited = {s.article_id for c in conflicts for s in c.statements}
-        for c in edits:  # an edited copy is listed where one of its statements is quoted
-            if c.id in cited:
-                story.articles.append(
-                    ArticleRef(c.ext_id, c.title, c.url, c.outlet, c.published_at)
-                )
-        digest.stories.append(story)
-        told = merge_known([told, known_of_texts(shown_text)])  # no story repeats another
-        shown_ids = [a.id for a in [*fresh, *edits] if a.id is not None]
-        composed.shown.append((sid, shown_ids, shown_text))
+        story, shown = await build_story(store, settings, view, news[candidate.story_id], told)
+        composed.digest.stories.append(story)
+        composed.shown.append(shown)
+        composed.ranked.append(candidate)
+        told = merge_known([told, known_of_texts(shown[2])])  # no story repeats another
     return composed
 
 
+def merge_composed(parts: list[Composed], limit: int) -> Composed:
+    """One digest from the digests of a channel's several subscriptions: each story once (as
+    the first part shows it), the ``limit`` best by the ranking rule, the rest left out."""
+    first = parts[0]
+    items: dict[int, tuple[Candidate, StoryDigest, tuple[int, list[int], list[str]]]] = {}
+    for part in parts:
+        for candidate, story, shown in zip(
+            part.ranked, part.digest.stories, part.shown, strict=True
+        ):
+            items.setdefault(candidate.story_id, (candidate, story, shown))
+    chosen, dropped = choose([c for c, _, _ in items.values()], limit)
+    left = {c.story_id: c for part in parts for c in part.left_out if c.story_id not in items}
+    left.update((c.story_id, c) for c in dropped)
+    digest = Digest(
+        channel=first.digest.channel,
+        generated_at=first.digest.generated_at,
+        topic=first.digest.topic,
+    )
+    merged = Composed(digest, left_out=rank(left.values()))
+    for candidate in chosen:
+        _, story, shown = items[candidate.story_id]
+        digest.stories.append(story)
+        merged.shown.append(shown)
+        merged.ranked.append(candidate)
+    digest.more_stories = len(merged.left_out)
+    return merged
+
+
+# ------------------------------------------------------------------------------ load
+async def load_channel(
+    store: Store, key: str, *, topic: str | None = None, story_id: int | None = None
+) -> ChannelView:
+    followed = await followed_stories(store, key)
+    if story_id is not None:
+        followed.add(story_id)
+    return ChannelView(
+        key=key,
+        focus=topic_focus(topic),
+        seen_articles=await delivered_articles(store, key),
+        seen_stories=await known_stories(store, key),
+        followed=followed,
+    )
+
+
+async def load_news(store: Store, view: ChannelView, story_ids: list[int]) -> list[StoryNews]:
+    """The news of each story that has some for the channel (in ``story_ids`` order)."""
+    pending = await stories_with_unseen(store, view.key, story_ids)
+    found: list[StoryNews] = []
+    for sid in story_ids:
+        if sid in pending:
+            news = await load_story_news(store, view, sid)
+            if news is not None:
+                found.append(news)
+    return found
+
+
+@dataclass(slots=True)
+class _Coverage:
+    originals: list[Article]
+    outlets: dict[int, list[str]]
+    fresh: list[Article]
+    edits: list[Article]
+    old: list[Article]
+
+
+async def _coverage(store: Store, view: ChannelView, sid: int) -> _Coverage:
+    """A story's articles split into what the channel was given (or is backfill) and what
+    is new to it."""
+    originals, outlets, backfill = await _story_articles(store, sid)
+    told = view.seen_articles | backfill
+    # Backfill (old items of a feed's first fetch, republished items) is never news, but it
+    # is background the channel does not need repeated.
+    copies = edited_copies(originals, await store.story_articles(sid, copies=True))
+    return _Coverage(
+        originals=originals,
+        outlets=outlets,
+        fresh=[a for a in originals if a.id not in told],
+        edits=[c for c in copies if c.id not in told],
+        old=[a for a in originals if a.id in told],
+    )
+
+
+async def load_story_news(store: Store, view: ChannelView, sid: int) -> StoryNews | None:
+    """A story's news for the channel, or ``None`` when it has none."""
+    cov = await _coverage(store, view, sid)
+    if not cov.fresh and not cov.edits:
+        return None
+    row = await store.fetchone("SELECT public_id, title FROM stories WHERE id = ?", (sid,))
+    if row is None:
+        return None
+    analyses, conflicts = await news_conflicts(store, cov.originals, cov.old, cov.fresh, cov.edits)
+    if not cov.fresh and not conflicts:
+        return None  # edited copies that change no fact are no news
+    known = sid in view.seen_stories
+    already = await delivered_statements(store, view.key, sid) if known else []
+    # A disagreement the channel was shown before is not news again.
+    unseen = [c for c in conflicts if not all(s.text in already for s in c.statements)]
+    return StoryNews(
+        story_id=sid,
+        public_id=row[0],
+        title=row[1],
+        known=known,
+        followed=sid in view.followed,
+        fresh=cov.fresh,
+        edits=cov.edits,
+        old=cov.old,
+        outlets=cov.outlets,
+        analyses=analyses,
+        conflicts=unseen,
+        already=already,
+        refs=_Refs({a.id: a for a in [*cov.originals, *cov.edits] if a.id is not None}),
+    )
+
+
+async def news_conflicts(
+    store: Store,
+    originals: list[Article],
+    old: list[Article],
+    fresh: list[Article],
+    edits: list[Article],
+) -> tuple[dict[int, AnalyzedArticle], list[Conflict]]:
+    """The analyses the story's news needs, and the conflicts its new articles and edited
+    copies raise (against the articles reported before them and their originals)."""
+    earlier, raising = conflict_articles(old, fresh)
+    analyses = await load_analyses(
+        store, [*fresh, *earlier, *edits, *originals_of(edits, originals)]
+    )
+    with gc_paused():
+        conflicts = story_conflicts(
+            _analysed(earlier, analyses), _analysed(raising, analyses)
+        ) + copy_conflicts(edits, analyses)
+    return analyses, conflicts
+
+
+def _analysed(
+    articles: list[Article], analyses: dict[int, AnalyzedArticle]
+) -> list[AnalyzedArticle]:
+    return [analyses[a.id] for a in articles if a.id in analyses]
+
+
+# -------------------------------------------------------------------------- sections
+async def build_story(
+    store: Store,
+    settings: DigestSettings,
+    view: ChannelView,
+    news: StoryNews,
+    told: KnownText,
+) -> tuple[StoryDigest, tuple[int, list[int], list[str]]]:
+    """The story as shown, and what it shows (story id, article ids, statements)."""
+    story = StoryDigest(id=news.public_id, title=news.title, known=news.known)
+    story.articles, story.outlets = article_section(news)
+    if news.known:
+        story.new = await new_section(store, settings, view, news, told)
+    else:
+        story.summary = summary_section(settings, view, news, told)
+    story.conflicts = conflict_section(news)
+    story.articles.extend(edited_copy_section(news))
+    shown_text = [s.text for s in [*story.summary, *story.new]]
+    shown_text.extend(s.text for c in story.conflicts for s in c.statements)
+    shown_ids = [a.id for a in [*news.fresh, *news.edits] if a.id is not None]
+    return story, (news.story_id, shown_ids, shown_text)
+
+
+def article_section(news: StoryNews) -> tuple[list[ArticleRef], list[str]]:
+    """The new articles, and every outlet that ran one of them (first seen first)."""
+    articles = [ArticleRef(a.ext_id, a.title, a.url, a.outlet, a.published_at) for a in news.fresh]
+    return articles, news.new_outlets() if news.fresh else []
+
+
+def _fresh_analyses(news: StoryNews) -> list[AnalyzedArticle]:
+    return _analysed(news.fresh, news.analyses)
+
+
+def summary_section(
+    settings: DigestSettings, view: ChannelView, news: StoryNews, told: KnownText
+) -> list[StatementRef]:
+    """A new story's summary: what its new articles say most, not told to the channel."""
+    with gc_paused():
+        summary = summarize(
+            _fresh_analyses(news), n=settings.summary_sentences, focus=view.focus, known=told
+        )
+    return [news.refs.statement(s) for s in summary]
+
+
+async def new_section(
+    store: Store, settings: DigestSettings, view: ChannelView, news: StoryNews, told: KnownText
+) -> list[StatementRef]:
+    """A known story's "what's new": statements its earlier coverage and the channel lack."""
+    background = await known_texts(store, news.old)
+    known_text = merge_known([told, known_of_texts(news.already), *background.values()])
+    with gc_paused():
+        novel = novel_statements(
+            _fresh_analyses(news),
+            known_text,
+            max_items=settings.max_new_statements,
+            focus=view.focus,
+        )
+    return [news.refs.statement(s) for s in novel]
+
+
+def conflict_section(news: StoryNews) -> list[ConflictRef]:
+    shown: list[ConflictRef] = []
+    for conflict in news.conflicts:
+        statements = [
+            news.refs.statement(s, claim.removeprefix("claim by ") if claim else None)
+            for s, claim in zip(conflict.statements, conflict.claims, strict=False)
+        ]
+        kind: Literal["contradiction", "revision"] = (
+            "revision" if conflict.kind == "revision" else "contradiction"
+        )
+        shown.append(ConflictRef(kind, conflict.fact, statements))
+    return shown
+
+
+def edited_copy_section(news: StoryNews) -> list[ArticleRef]:
+    """An edited copy is listed where one of its statements is quoted."""
+    cited = {s.article_id for c in news.conflicts for s in c.statements}
+    return [
+        ArticleRef(c.ext_id, c.title, c.url, c.outlet, c.published_at)
+        for c in news.edits
+        if c.id in cited
+    ]
+
+
+# ------------------------------------------------------------------------- helpers
 def edited_copies(originals: list[Article], copies: list[Article]) -> list[Article]:
     """The copies whose text differs from their original's (a syndicated copy that was
     edited: it may change a figure, a date, a name)."""
     hashes = {a.id: a.content_hash for a in originals}
     return [
-        c
-        for c in copies
-        if c.duplicate_of in hashes and hashes[c.duplicate_of] != c.content_hash
+        c for c in copies if c.duplicate_of in hashes and hashes[c.duplicate_of] != c.content_hash
     ]
 
 
@@ -205,9 +418,7 @@ def originals_of(copies: list[Article], originals: list[Article]) -> list[Articl
     return [a for a in originals if a.id in wanted]
 
 
-def copy_conflicts(
-    copies: list[Article], analyses: dict[int, AnalyzedArticle]
-) -> list[Conflict]:
+def copy_conflicts(copies: list[Article], analyses: dict[int, AnalyzedArticle]) -> list[Conflict]:
     """What each edited copy changes against its original: the same statements with a
     different figure, date, weekday, actor or negation."""
     found: list[Conflict] = []

@@ -49,6 +49,35 @@ async def known_stories(store: Store, key: str) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
+async def followed_stories(store: Store, key: str) -> set[int]:
+    """The stories the channel follows through an enabled story subscription."""
+    platform, _, rest = key.partition(":")
+    workspace, _, channel = rest.partition(":")
+    rows = await store.fetchall(
+        "SELECT story_id FROM subscriptions WHERE platform = ? AND workspace = ? AND channel = ? "
+        "AND enabled = 1 AND story_id IS NOT NULL",
+        (platform, workspace, channel),
+    )
+    return {int(r[0]) for r in rows}
+
+
+async def stories_with_unseen(store: Store, key: str, story_ids: list[int]) -> set[int]:
+    """Which of ``story_ids`` hold an article (original or copy) the channel was not given
+    that is not backfill: the only stories that can have news for it."""
+    found: set[int] = set()
+    for start in range(0, len(story_ids), 500):
+        chunk = story_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = await store.fetchall(
+            f"SELECT DISTINCT story_id FROM articles a WHERE story_id IN ({marks}) "
+            "AND backfill = 0 AND NOT EXISTS (SELECT 1 FROM delivered_items d "
+            "WHERE d.channel_key = ? AND d.story_id = a.story_id AND d.article_id = a.id)",
+            (*chunk, key),
+        )
+        found.update(int(r[0]) for r in rows)
+    return found
+
+
 async def record_delivery(
     store: Store,
     *,

@@ -98,6 +98,7 @@ class Digest:
     generated_at: datetime
     stories: list[StoryDigest] = field(default_factory=list)
     topic: str | None = None
+    more_stories: int = 0  # stories with news the digest had no room for (still pending)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +106,7 @@ class Digest:
             "generated_at": to_iso(self.generated_at),
             "topic": self.topic,
             "stories": [s.to_json() for s in self.stories],
+            "more_stories": self.more_stories,
         }
 
     @property
