@@ -87,11 +87,27 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 def parse_query(text: str) -> Query:
-    """Parse ``text``; plain words without operators are an OR of terms (ranked by relevance)."""
+    """Parse ``text``; plain words without operators are an OR of terms (ranked by relevance).
+
+    Only ``AND``/``OR``/``NOT``, parentheses (with an operator) and quotes are syntax. In free
+    text (no operator) punctuation, parentheses included, separates words: ``Israel / Mossad``
+    is two words, ``ADD/ADHD`` is ``add`` and ``adhd``, ``(OCD)?`` is ``ocd``."""
     tokens = _tokens(text)
     if not any(kind == "word" or kind == "phrase" for kind, _ in tokens):
         raise UserError("the query has no words to look for")
-    boolean = any(kind in ("op", "(", ")") for kind, _ in tokens)
+    boolean = any(kind == "op" for kind, _ in tokens)
+    if boolean:  # a word of punctuation only ("-", "?") is no term
+        tokens = [(k, v) for k, v in tokens if k != "word" or _WORD_RE.search(v)]
+    else:  # free text: punctuation (parentheses too) separates words; only quotes are syntax
+        tokens = [
+            ("word", w) if kind == "word" else (kind, value)
+            for kind, value in tokens
+            if kind not in ("(", ")")
+            for w in (_WORD_RE.findall(value) if kind == "word" else [value])
+        ]
+        tokens = [(k, v) for k, v in tokens if k != "phrase" or _WORD_RE.search(v)]
+        if not tokens:
+            raise UserError("the query has no words to look for")
     parser = _Parser(tokens, implicit_or=not boolean)
     root = parser.parse()
     return Query(root=root, boolean=boolean, text=text.strip())

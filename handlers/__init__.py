@@ -49,7 +49,12 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         _stories.story,
         (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
     ),
-    CommandSpec("topics", "Active stories right now", _stories.topics),
+    CommandSpec(
+        "topics",
+        "Active stories now, or a preview of the stories a topic would get before subscribing",
+        _stories.topics,
+        (Option("topic", "a topic to preview, e.g. west nile virus", required=False),),
+    ),
     CommandSpec(
         "subscribe",
         "Get digests of a topic in this channel",

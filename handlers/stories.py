@@ -11,6 +11,7 @@ from bot.digest.analyses import load_analyses
 from bot.digest.compose import compose_digest
 from bot.digest.plot import coverage_png
 from bot.models import utcnow
+from bot.relevance import topic_matches
 from bot.services import Services
 from bot.storage.store import from_iso
 from bot.views import list_stories, resolve_story, story_detail
@@ -71,7 +72,37 @@ async def story(request: CommandRequest, services: Services) -> Reply:
     )
 
 
+async def topic_preview(services: Services, topic: str) -> Reply:
+    """The stories a subscription to ``topic`` would get now (the same cut as its digests),
+    with their count, the best first, each with the topic's terms it matched."""
+    topic = " ".join(topic.split())
+    d = services.settings.digest
+    matches = await topic_matches(
+        services.store, topic, threshold=d.topic_threshold, relative=d.topic_relative
+    )
+    title = f"Topic preview · {topic}"
+    if not matches:
+        return Reply(title=title, lines=["No stored story matches this topic yet."], ephemeral=True)
+    lines = [
+        f"{len(matches)} stor{'y' if len(matches) == 1 else 'ies'} would match; "
+        f"a digest shows up to {d.max_stories} with new coverage."
+    ]
+    for m in matches[:TOPICS_SHOWN]:
+        row = await services.store.fetchone(
+            "SELECT public_id, title, article_count FROM stories WHERE id = ?", (m.story_id,)
+        )
+        if row is None:
+            continue
+        terms = f" · matched: {', '.join(m.matched_terms)}" if m.matched_terms else ""
+        lines.append(f"{row[0]} · {row[1]} — {row[2]} articles, score {m.score:.2f}{terms}")
+    if len(matches) > TOPICS_SHOWN:
+        lines.append(f"(+{len(matches) - TOPICS_SHOWN} more)")
+    return Reply(title=title, lines=lines, ephemeral=True)
+
+
 async def topics(request: CommandRequest, services: Services) -> Reply:
+    if request.args.get("topic", "").strip():
+        return await topic_preview(services, request.args["topic"])
     data = await list_stories(services, limit=TOPICS_SHOWN)
     if not data["stories"]:
         return Reply(title="Active stories", lines=["No active stories yet."], ephemeral=True)

@@ -8,10 +8,10 @@ from bot.delivery import ChannelRef
 from bot.errors import UserError
 from bot.models import utcnow
 from bot.query import parse_query
+from bot.relevance import topic_matches
 from bot.schedules import Timing
 from bot.services import Services
 from bot.subscriptions import Subscription, Subscriptions
-from bot.topics import match_stories
 from bot.views import resolve_story
 from handlers.base import CommandRequest, Reply
 
@@ -63,7 +63,10 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
         created_by=request.user,
         now=utcnow(),
     )
-    matches = await match_stories(services.store, topic, limit=50)
+    d = services.settings.digest
+    matches = await topic_matches(
+        services.store, topic, threshold=d.topic_threshold, relative=d.topic_relative
+    )
     now = utcnow()
     lines = [await describe(services, sub, now)]
     lines.append(

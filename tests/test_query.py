@@ -45,3 +45,36 @@ def test_user_text_cannot_inject_fts5_syntax() -> None:
 def test_bad_queries_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         to_fts5(parse_query(text))
+
+
+def test_punctuation_in_free_text_is_read_as_words() -> None:
+    q = parse_query('Israel / Mossad "The Cyprus Affair"')
+    assert not q.boolean
+    assert [t.words for t in q.terms()] == [("israel",), ("mossad",), ("the", "cyprus", "affair")]
+    assert [t.words for t in parse_query("ADD/ADHD diagnosis -- treatment").terms()] == [
+        ("add",),
+        ("adhd",),
+        ("diagnosis",),
+        ("treatment",),
+    ]
+
+
+def test_free_text_of_punctuation_only_is_refused() -> None:
+    with pytest.raises(UserError, match="no words"):
+        parse_query("-- / !")
+
+
+def test_a_boolean_query_still_reads_a_dotted_word_as_its_words_in_a_row() -> None:
+    q = parse_query("U.S. AND trade")
+    assert q.root == And((Term(("u", "s")), Term(("trade",))))
+
+
+def test_parentheses_without_an_operator_are_punctuation_of_free_text() -> None:
+    q = parse_query("What are signs of obsessive-compulsive disorder (OCD)?")
+    assert not q.boolean
+    assert q.terms()[-1].words == ("ocd",)
+
+
+def test_a_punctuation_word_in_a_boolean_query_is_no_term() -> None:
+    q = parse_query("ukraine AND - talks")
+    assert q.root == And((Term(("ukraine",)), Term(("talks",))))

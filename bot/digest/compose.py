@@ -33,7 +33,7 @@ from bot.models import Article
 from bot.query import parse_query
 from bot.settings import DigestSettings
 from bot.storage import Store
-from bot.topics import match_stories
+from bot.relevance import topic_stories
 
 
 @dataclass(slots=True)
@@ -132,12 +132,14 @@ async def _story_articles(
 
 
 async def candidate_stories(
-    store: Store, *, topic: str | None, story_id: int | None, limit: int
+    store: Store, *, topic: dict[int, list[str]] | None, story_id: int | None
 ) -> list[int]:
+    """The stories a digest considers: the followed one, the topic's (best first, none below
+    its cut-off: :func:`bot.relevance.topic_stories`), or every story, most recent first."""
     if story_id is not None:
         return [story_id]
-    if topic:
-        return [m.story_id for m in await match_stories(store, topic, limit=limit * 3)]
+    if topic is not None:
+        return list(topic)
     rows = await store.fetchall(
         "SELECT id FROM stories WHERE merged_into IS NULL ORDER BY last_seen_at DESC, id"
     )
@@ -161,7 +163,8 @@ async def compose_digest(
     (:func:`build_story`).
     """
     view = await load_channel(store, key, topic=topic, story_id=story_id)
-    ids = await candidate_stories(store, topic=topic, story_id=story_id, limit=settings.max_stories)
+    matched = await topic_stories(store, settings, topic, story_id)  # story -> matched terms
+    ids = await candidate_stories(store, topic=matched, story_id=story_id)
     news = {n.story_id: n for n in await load_news(store, view, ids)}
     chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)
     composed = Composed(Digest(channel=channel, generated_at=now, topic=topic))
@@ -172,6 +175,7 @@ async def compose_digest(
         if told is None:  # what the channel was given lately, in any story
             told = known_of_texts(await recent_statements(store, key, RECENTLY_TOLD))
         story, shown = await build_story(store, settings, view, news[candidate.story_id], told)
+        story.matched_terms = (matched or {}).get(candidate.story_id, [])
         composed.digest.stories.append(story)
         composed.shown.append(shown)
         composed.ranked.append(candidate)

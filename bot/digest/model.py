@@ -78,6 +78,7 @@ class StoryDigest:
     new: list[StatementRef] = field(default_factory=list)
     conflicts: list[ConflictRef] = field(default_factory=list)
     outlets: list[str] = field(default_factory=list)
+    matched_terms: list[str] = field(default_factory=list)  # the topic's terms it is about
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +86,7 @@ class StoryDigest:
             "title": self.title,
             "known": self.known,
             "outlets": self.outlets,
+            "matched_terms": self.matched_terms,
             "articles": [a.to_json() for a in self.articles],
             "summary": [s.to_json() for s in self.summary],
             "new": [s.to_json() for s in self.new],

@@ -24,6 +24,8 @@ def render_story(story: StoryDigest) -> list[str]:
     lines = [f"■ [{label}] {story.title}  ({story.id})"]
     outlets = ", ".join(story.outlets)
     lines.append(f"  {len(story.articles)} new article(s) · {outlets}")
+    if story.matched_terms:
+        lines.append(f"  matched: {', '.join(story.matched_terms)}")
     if story.summary:
         lines.append("  Summary:")
         for s in story.summary:

@@ -83,12 +83,17 @@ def _embed_size(embed: dict[str, Any]) -> int:
     return size
 
 
+def _footer(story: StoryDigest) -> str:
+    matched = f" · matched: {', '.join(story.matched_terms)}" if story.matched_terms else ""
+    return f"{story.id} · {', '.join(story.outlets)}{matched}"
+
+
 def story_embed(story: StoryDigest) -> dict[str, Any]:
     label = "Update" if story.known else "New story"
     embed: dict[str, Any] = {
         "title": clip(f"{label}: {escape(story.title)}", TITLE_MAX),
         "description": _description(story),
-        "footer": {"text": clip(unmention(f"{story.id} · {', '.join(story.outlets)}"), 2048)},
+        "footer": {"text": clip(unmention(_footer(story)), 2048)},
         "fields": [],
     }
     first = next((display_url(a.url) for a in story.articles if display_url(a.url)), None)

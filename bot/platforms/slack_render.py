@@ -110,6 +110,9 @@ def story_blocks(story: StoryDigest) -> list[Block]:
     blocks: list[Block] = [
         _section(f"*{label}: {escape(story.title)}*  `{escape(story.id)}`"),
     ]
+    if story.matched_terms:
+        matched = escape(", ".join(story.matched_terms))
+        blocks.append({"type": "context", "elements": [mrkdwn(f"matched: {matched}")]})
     if story.summary:
         blocks.extend(_sections([_bullet(s) for s in story.summary]))
     if story.new:

@@ -1,0 +1,69 @@
+"""Per-story statistics of one query term, read from the FTS5 index (no article text is read).
+
+For a term (a word or a phrase) the index gives every original article containing it with its
+BM25 score for that term alone; dividing by the term's IDF (computed as FTS5 computes it)
+leaves the saturated, length-normalised term frequency, a headline hit weighted
+``TITLE_WEIGHT`` times a body hit. :func:`term_postings` sums that per story.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.storage.store import Store
+
+TITLE_WEIGHT = 3.0  # a headline occurrence counts as this many body occurrences
+K1 = 1.2  # FTS5's bm25() constant: the largest per-article term score is idf * (K1 + 1)
+
+
+def fts_phrase(words: tuple[str, ...]) -> str:
+    """A word or phrase as an FTS5 string (quoted, so user text is never syntax)."""
+    return '"' + " ".join(w.replace('"', "") for w in words) + '"'
+
+
+async def original_count(store: Store) -> int:
+    """Rows in the search index: the original (non-copy) articles."""
+    return int(await store.scalar("SELECT count(*) FROM articles WHERE duplicate_of IS NULL") or 0)
+
+
+async def story_sizes(store: Store) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Every story's id and number of original articles (sorted by id)."""
+    rows = await store.fetchall(
+        "SELECT story_id, count(*) FROM articles WHERE duplicate_of IS NULL "
+        "AND story_id IS NOT NULL GROUP BY story_id ORDER BY story_id"
+    )
+    ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+    sizes = np.fromiter((float(r[1]) for r in rows), dtype=np.float64, count=len(rows))
+    return ids, sizes
+
+
+async def latest_article(store: Store) -> int:
+    """The newest article id: term statistics change only when an article is stored."""
+    return int(await store.scalar("SELECT max(id) FROM articles") or 0)
+
+
+async def term_postings(
+    store: Store, words: tuple[str, ...], total: int
+) -> tuple[int, NDArray[np.int64], NDArray[np.float64]]:
+    """(articles containing the term, story ids, sum per story of each article's term weight
+    in [0, 1]); ``total`` is :func:`original_count`."""
+    rows = await store.fetchall(
+        f"SELECT a.story_id, -bm25(articles_fts, {TITLE_WEIGHT}, 1.0) FROM articles_fts "
+        "JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?",
+        (fts_phrase(words),),
+    )
+    hits = len(rows)
+    if not hits:
+        return 0, np.zeros(0, np.int64), np.zeros(0, np.float64)
+    idf = math.log((total - hits + 0.5) / (hits + 0.5)) if total > hits else 0.0
+    idf = idf if idf > 0.0 else 1e-6  # FTS5's own floor
+    sids = np.fromiter((-1 if r[0] is None else int(r[0]) for r in rows), np.int64, count=hits)
+    weights = np.fromiter((float(r[1]) for r in rows), np.float64, count=hits)
+    weights = np.clip(weights / (idf * (K1 + 1.0)), 0.0, 1.0)
+    keep = sids >= 0
+    stories, inverse = np.unique(sids[keep], return_inverse=True)
+    sums = np.bincount(inverse, weights=weights[keep], minlength=len(stories)).astype(np.float64)
+    return hits, stories, sums
