@@ -165,8 +165,8 @@ class DigestSettings(_Section):
     max_new_statements: int = Field(5, gt=0)
     # A story belongs to a free-text topic when its relevance score (0..1, bot/relevance.py)
     # reaches topic_threshold and topic_relative x the best story's score for that topic.
-    topic_threshold: float = Field(0.2, ge=0.0, le=1.0)
-    topic_relative: float = Field(0.7, ge=0.0, le=1.0)
+    topic_threshold: float = Field(0.22, ge=0.0, le=1.0)
+    topic_relative: float = Field(0.5, ge=0.0, le=1.0)
 
 
 class HealthSettings(_Section):

@@ -172,11 +172,15 @@ async def story_json(sv: Services, story_id: int) -> dict[str, Any]:
 async def list_stories(
     sv: Services, *, topic: str | None = None, include_inactive: bool = False, limit: int = 50
 ) -> dict[str, Any]:
-    from bot.topics import match_stories
+    from bot.relevance import topic_matches
 
     items: list[dict[str, Any]] = []
     if topic:
-        for match in await match_stories(sv.store, topic, limit=limit):
+        d = sv.settings.digest
+        matches = await topic_matches(
+            sv.store, topic, threshold=d.topic_threshold, relative=d.topic_relative, limit=limit
+        )
+        for match in matches:
             data = await story_json(sv, match.story_id)
             if not include_inactive and not data["active"]:
                 continue

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# NEWSBOT_REPO=<another checkout> measures that tree's behaviour (e.g. main, for BEFORE figures)
+sys.path.insert(0, os.environ.get("NEWSBOT_REPO", str(REPO)))
 
 from bot.digest.compose import compose_digest  # noqa: E402
 from bot.errors import UserError  # noqa: E402
@@ -45,6 +46,7 @@ from bot.settings import Settings  # noqa: E402
 DEV = Path(os.environ.get("NEWSBOT_SHARED", REPO.parent / "shared")) / "data" / "dev"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 NO_CAP = 100_000
+PerTopic = list[list[tuple[float, set[str]]]]  # per topic: (score, articles) of each story
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,7 @@ def cut(scored: list[tuple[float, set[str]]], threshold: float, relative: float)
 
 
 def figures_at(
-    per_topic: list[list[tuple[float, set[str]]]],
+    per_topic: PerTopic,
     topics: list[Topic],
     labels: dict[str, set[str]],
     threshold: float,
@@ -202,42 +204,82 @@ def figures_at(
 
 THRESHOLDS = [round(0.02 * i, 2) for i in range(0, 31)]
 RELATIVES = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+TOLERANCE = 0.005  # settings this close to the best F1 are equally good: the highest threshold wins
+
+
+ABSENT_COST = 0.25  # what a topic's digest of unrelated stories costs, against F1 of its own
+
+
+def objective(
+    per: dict[str, PerTopic], topics: list[Topic], labels: dict[str, set[str]],
+    th: float, rel: float, which: list[int],
+) -> float:  # fmt: skip
+    """Mean over the topic fields (title, narrative) of F1 of mean precision and recall, less
+    ``ABSENT_COST`` x the share of topics that get a story when none of theirs is stored."""
+    chosen = [topics[i] for i in which]
+    return mean(
+        [
+            f1(*figures_at(p, topics, labels, th, rel, which))
+            - ABSENT_COST * false_alarms([p[i] for i in which], chosen, labels, th, rel)
+            for p in per.values()
+        ]
+    )
 
 
 def best_setting(
-    per_topic: list[list[tuple[float, set[str]]]],
-    topics: list[Topic],
-    labels: dict[str, set[str]],
-    which: list[int],
+    per: dict[str, PerTopic], topics: list[Topic], labels: dict[str, set[str]], which: list[int]
 ) -> tuple[float, float]:
-    best = (-1.0, 0.0, 0.0)
-    for rel in RELATIVES:
-        for th in THRESHOLDS:
-            p, r = figures_at(per_topic, topics, labels, th, rel, which)
-            if f1(p, r) > best[0] + 1e-9:
-                best = (f1(p, r), th, rel)
-    return best[1], best[2]
+    """The (threshold, relative) with the best objective on ``which``; among those within
+    ``TOLERANCE`` of it, the highest threshold (the safest for a topic nothing is about),
+    then the lowest relative cut (the safest for a topic with many stories)."""
+    grid = [
+        (objective(per, topics, labels, th, rel, which), th, rel)
+        for rel in RELATIVES
+        for th in THRESHOLDS
+    ]
+    top = max(g[0] for g in grid)
+    good = [g for g in grid if g[0] >= top - TOLERANCE]
+    _, th, rel = max(good, key=lambda g: (g[1], -g[2]))
+    return th, rel
+
+
+def false_alarms(
+    per_topic: PerTopic, topics: list[Topic], labels: dict[str, set[str]], th: float, rel: float
+) -> float:
+    """Share of topics that still get a story when their own stories are taken away (stories
+    mostly of the topic's articles): what a subscription to news nobody wrote gets."""
+    alarms = 0
+    for i, scored in enumerate(per_topic):
+        key = topics[i].key
+        others = [
+            (s, arts)
+            for s, arts in scored
+            if sum(key in labels.get(a, set()) for a in arts) * 2 < len(arts)
+        ]
+        alarms += bool(cut(others, th, rel))
+    return alarms / len(per_topic) if per_topic else 0.0
 
 
 def cross_validate(
-    per_topic: list[list[tuple[float, set[str]]]],
-    topics: list[Topic],
-    labels: dict[str, set[str]],
-    folds: int,
-) -> tuple[float, float, list[tuple[float, float]]]:
+    per: dict[str, PerTopic], topics: list[Topic], labels: dict[str, set[str]], folds: int
+) -> tuple[dict[str, tuple[float, float]], list[tuple[float, float]]]:
+    """Held-out figures per field: each fold's topics scored with the settings chosen on the
+    other folds' topics."""
     order = list(range(len(topics)))
     random.Random(12).shuffle(order)
-    ps, rs, chosen = [], [], []
+    got: dict[str, tuple[list[float], list[float]]] = {f: ([], []) for f in per}
+    chosen = []
     for k in range(folds):
         test = order[k::folds]
         train = [i for i in order if i not in test]
-        th, rel = best_setting(per_topic, topics, labels, train)
+        th, rel = best_setting(per, topics, labels, train)
         chosen.append((th, rel))
-        for i in test:
-            p, r = figures_at(per_topic, topics, labels, th, rel, [i])
-            ps.append(p)
-            rs.append(r)
-    return mean(ps), mean(rs), chosen
+        for f, p in per.items():
+            for i in test:
+                pi, ri = figures_at(p, topics, labels, th, rel, [i])
+                got[f][0].append(pi)
+                got[f][1].append(ri)
+    return {f: (mean(ps), mean(rs)) for f, (ps, rs) in got.items()}, chosen
 
 
 def write_curve(path: Path, rows: list[dict[str, Any]], relative: float) -> None:
@@ -277,7 +319,7 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         sv = await open_db(Path(args.data), Path(args.db) if args.db else None, tmp)
         try:
-            for field in ("title", "narrative"):
+            for field in () if args.no_product else ("title", "narrative"):
                 t0 = time.perf_counter()
                 p, r, refused = await product_figures(sv, topics, labels, field)
                 print(
@@ -290,8 +332,8 @@ async def main(args: argparse.Namespace) -> int:
                 print("(no bot.relevance: no threshold curve)")
                 return 0
             d = sv.settings.digest
-            rel = d.topic_relative  # type: ignore[attr-defined]
-            print(f"settings: topic_threshold {d.topic_threshold} topic_relative {rel}")  # type: ignore[attr-defined]
+            rel = d.topic_relative
+            print(f"settings: topic_threshold {d.topic_threshold} topic_relative {rel}")
             copies = await copies_of(sv)
             per = {f: await scored_stories(sv, topics, f, copies) for f in ("title", "narrative")}
             everyone = list(range(len(topics)))
@@ -301,25 +343,33 @@ async def main(args: argparse.Namespace) -> int:
                 for f in ("title", "narrative"):
                     p, r = figures_at(per[f], topics, labels, th, rel, everyone)
                     row[f"{f}_precision"], row[f"{f}_recall"] = round(p, 4), round(r, 4)
+                    row[f"{f}_absent"] = round(false_alarms(per[f], topics, labels, th, rel), 4)
                 rows.append(row)
-            print("threshold  title P/R      narrative P/R")
+            print("threshold  title P/R (absent)      narrative P/R (absent)")
             for row in rows[::2]:
                 print(
                     f"  {row['threshold']:.2f}     {row['title_precision']:.3f}/"
-                    f"{row['title_recall']:.3f}  {row['narrative_precision']:.3f}/"
-                    f"{row['narrative_recall']:.3f}"
+                    f"{row['title_recall']:.3f} ({row['title_absent']:.2f})    "
+                    f"{row['narrative_precision']:.3f}/{row['narrative_recall']:.3f} "
+                    f"({row['narrative_absent']:.2f})"
                 )
+            print("(absent: share of topics still getting a story once their own are removed)")
             if args.curve:
                 write_curve(Path(args.curve), rows, rel)
+            th, rl = best_setting(per, topics, labels, everyone)
+            print(f"best on all topics (titles and narratives): threshold {th} relative {rl}")
             for f in ("title", "narrative"):
-                th, rl = best_setting(per[f], topics, labels, everyone)
                 p, r = figures_at(per[f], topics, labels, th, rl, everyone)
-                print(f"best on all {f}s: threshold {th} relative {rl}: P {p:.3f} R {r:.3f}")
-                cp, cr, chosen = cross_validate(per[f], topics, labels, args.folds)
+                fa = false_alarms(per[f], topics, labels, th, rl)
+                fa_now = false_alarms(per[f], topics, labels, d.topic_threshold, rel)
                 print(
-                    f"{args.folds}-fold CV over topics ({f}): mean precision {cp:.3f} recall "
-                    f"{cr:.3f} F1 {f1(cp, cr):.3f}; chosen per fold {chosen}"
+                    f"  {f}: P {p:.3f} R {r:.3f}; topic absent: {fa:.0%} of topics get a story "
+                    f"({fa_now:.0%} with the configured settings)"
                 )
+            cv, chosen = cross_validate(per, topics, labels, args.folds)
+            print(f"{args.folds}-fold CV over topics, settings chosen per fold {chosen}:")
+            for f, (cp, cr) in cv.items():
+                print(f"  {f}: mean precision {cp:.3f} recall {cr:.3f} F1 {f1(cp, cr):.3f}")
         finally:
             await sv.close()
     return 0
@@ -332,4 +382,5 @@ if __name__ == "__main__":
     ap.add_argument("--db", help="database to reuse (ingested into when it does not exist)")
     ap.add_argument("--curve", help="write the threshold curve here (.png, or .csv)")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--no-product", action="store_true", help="only the curve and the CV")
     raise SystemExit(asyncio.run(main(ap.parse_args())))
