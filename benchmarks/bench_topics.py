@@ -35,12 +35,14 @@ sys.path.insert(0, str(REPO))
 from bot import relevance  # noqa: E402
 from bot.query import parse_query  # noqa: E402
 from bot.relevance import SMOOTHING, content_terms, idf, score_topic, topic_matches  # noqa: E402
+from bot.settings import DigestSettings  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from bot.storage.synthetic import SyntheticArticle, fill_stories  # noqa: E402
 from bot.storage.topic_terms import K1, TITLE_WEIGHT  # noqa: E402
 
 VOCAB = 30_000
 B = 0.75  # FTS5 bm25()'s length normalisation
+CUT = DigestSettings()  # the default cut-off
 
 
 def word(rank: int) -> str:
@@ -123,7 +125,11 @@ async def cycle(store: Store, queries: list[str]) -> tuple[float, list[float], i
     t0 = time.perf_counter()
     for q in queries:
         t1 = time.perf_counter()
-        kept += len(await topic_matches(store, q, threshold=0.2, relative=0.7))
+        kept += len(
+            await topic_matches(
+                store, q, threshold=CUT.topic_threshold, relative=CUT.topic_relative
+            )
+        )
         per.append(time.perf_counter() - t1)
     return time.perf_counter() - t0, per, kept
 

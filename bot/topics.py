@@ -1,8 +1,8 @@
-"""Topics: which stories a channel's query matches, and why.
+"""Topics of exact meaning: which stories a boolean query or a quoted phrase matches, and why.
 
-A topic is a free-text query (stories ranked by relevance; a story must contain at least half
-of the query's terms), a boolean query (``ukraine AND (trump OR putin)``, evaluated per article
-by FTS5), or one followed story id.
+A boolean query (``ukraine AND (trump OR putin)``) or a topic that is one quoted phrase is
+evaluated per article by FTS5: a story matches when one of its articles does, ranked by BM25.
+Free-text topics are scored and cut by ``bot.relevance`` instead.
 """
 
 from __future__ import annotations

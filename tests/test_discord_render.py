@@ -207,3 +207,14 @@ def test_digest_embeds_ping_nobody_and_links_show_their_real_host() -> None:
     text = json.dumps(messages, ensure_ascii=False)
     assert "bank.example" not in text  # user-info that would fake the host is dropped
     assert "<https://news0.example/0> (news0.example)" in text
+
+
+def test_a_topic_story_footer_says_which_terms_it_matched() -> None:
+    story = StoryDigest(id="s-1", title="Concorde crash", known=False, outlets=["AP"])
+    story.matched_terms = ["concorde", "@everyone"]
+    footer = render_discord(Digest("c", WHEN, [story]))[0]["embeds"][0]["footer"]["text"]
+    assert footer.startswith("s-1 · AP · matched: concorde")
+    assert "@everyone" not in footer
+    plain = StoryDigest(id="s-2", title="Other", known=False, outlets=["AP"])
+    embed = render_discord(Digest("c", WHEN, [plain]))[0]["embeds"][0]
+    assert embed["footer"]["text"] == "s-2 · AP"

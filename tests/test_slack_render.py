@@ -159,3 +159,12 @@ def test_no_untrusted_text_survives_as_slack_markup(title: str, lines: list[str]
         # The only markup left is our own links <http(s)://…|…>.
         stripped = re.sub(r"<https?://[^<>|\s]+\|[^<>]*>", "", text)
         assert "<" not in stripped and ">" not in stripped
+
+
+def test_a_topic_story_says_which_terms_it_matched_escaped() -> None:
+    story = _story(1)
+    story.matched_terms = ["concorde", "<!channel>"]
+    texts = _texts(render_slack(Digest(channel="c", generated_at=WHEN, stories=[story])))
+    matched = [t for t in texts if t.startswith("matched:")]
+    assert matched and "concorde" in matched[0] and "<!channel>" not in matched[0]
+    assert not [t for t in _texts(render_slack(Digest("c", WHEN, [_story(2)]))) if "matched" in t]
