@@ -290,6 +290,12 @@ async def test_channel_wide_commands_are_answered(env: Env, path: str) -> None:
     _assert_answered(await env.command(env.user, path))
 
 
+async def test_topics_previews_what_a_topic_would_get(env: Env) -> None:
+    requests = await env.command(env.user, "topics", topic="Putin")
+    _assert_answered(requests)
+    assert "would match" in _text(_followups(requests))
+
+
 async def test_conflicts_answers_for_a_story(env: Env) -> None:
     story = (await _story_ids(env))[0]
     _assert_answered(await env.command(env.user, "conflicts", story=story))

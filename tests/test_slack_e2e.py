@@ -255,6 +255,7 @@ async def test_every_subcommand_answers_with_block_kit_through_the_response_url(
         ("search", "search putin"),
         ("search", 'search "phone conversation" AND ukraine'),
         ("topics", "topics"),
+        ("topics", "topics putin"),
         ("story", f"story {story}"),
         ("conflicts", f"conflicts {story}"),
         ("subscribe", 'subscribe "putin" daily 08:00 Europe/Paris'),
@@ -274,6 +275,7 @@ async def test_every_subcommand_answers_with_block_kit_through_the_response_url(
         assert reply["response_type"] in ("in_channel", "ephemeral")
         assert not _is_error(reply), (text, _text(reply))
     assert "putin" in _text(replies["search putin"]).lower()
+    assert "would match" in _text(replies["topics putin"])  # the preview, with its count
     assert story in _text(replies[f"story {story}"])
     [chart] = fake.shared_files  # the story's coverage timeline, uploaded with files_upload_v2
     assert chart["channel"] == CHANNEL and chart["filename"] == f"{story}-coverage.png"
