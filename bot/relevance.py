@@ -42,7 +42,7 @@ from bot.topics import TopicMatch, match_stories
 
 SMOOTHING = 0.5  # added to a story's article count: one article is not a whole story
 MATCHED_MIN = 0.1  # a term is listed as matched when its centrality in the story reaches this
-CACHED_TERMS = 4096
+CACHED_ENTRIES = 4_000_000  # (story, term) values kept across a cycle's topics: ~64 MB
 EXACT_LIMIT = 1000  # stories a boolean topic may bring at most
 
 
@@ -77,6 +77,7 @@ class _TermCache:
     story_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     story_size: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
     terms: OrderedDict[tuple[str, ...], _Posting] = field(default_factory=OrderedDict)
+    entries: int = 0
 
 
 _CACHES: weakref.WeakKeyDictionary[Store, _TermCache] = weakref.WeakKeyDictionary()
@@ -90,6 +91,7 @@ async def _cache(store: Store) -> _TermCache:
         cache.total = await original_count(store)
         cache.story_ids, cache.story_size = await story_sizes(store)
         cache.terms.clear()
+        cache.entries = 0
     return cache
 
 
@@ -109,8 +111,10 @@ async def _posting(store: Store, cache: _TermCache, words: tuple[str, ...]) -> _
     sizes = cache.story_size[pos] if len(cache.story_ids) else np.ones(len(stories))
     posting = _Posting(idf(cache.total, hits), stories, sums / (sizes + SMOOTHING))
     cache.terms[words] = posting
-    if len(cache.terms) > CACHED_TERMS:
-        cache.terms.popitem(last=False)
+    cache.entries += len(stories)
+    while cache.entries > CACHED_ENTRIES and len(cache.terms) > 1:
+        _, old = cache.terms.popitem(last=False)
+        cache.entries -= len(old.stories)
     return posting
 
 

@@ -105,6 +105,13 @@ async def test_stop_words_and_punctuation_do_not_make_a_story_match(sv: Services
     assert got[0].matched_terms == ["concorde", "crash"]
 
 
+async def test_a_newly_stored_story_is_scored_at_once(sv: Services) -> None:
+    first = await score_topic(sv.store, "concorde")  # fills the term cache
+    await fill_stories(sv.store, [CONCORDE[:1]])
+    again = await score_topic(sv.store, "concorde")
+    assert len(again) == len(first) + 1 and again[0].story_id in (CONCORDE_STORY, 4)
+
+
 async def test_boolean_queries_and_a_lone_phrase_keep_their_exact_meaning(sv: Services) -> None:
     either = await topic_matches(sv.store, "concorde OR roses", threshold=0.9, relative=0.9)
     assert {m.story_id for m in either} == {CONCORDE_STORY, SURPLUS_STORY, GARDEN_STORY}
