@@ -31,9 +31,9 @@ from bot.digest.ranking import Candidate, choose, rank
 from bot.errors import UserError
 from bot.models import Article
 from bot.query import parse_query
+from bot.relevance import topic_stories
 from bot.settings import DigestSettings
 from bot.storage import Store
-from bot.relevance import topic_stories
 
 
 @dataclass(slots=True)
