@@ -99,7 +99,7 @@ def test_search_finds_seed_text_and_rejects_bad_queries(env: dict[str, str]) -> 
         runner.invoke(app, ["search", '"phone call" putin', "--format", "json"]).stdout
     )
     assert data["results"] and all("snippet" in r for r in data["results"])
-    bad = runner.invoke(app, ["search", "(putin"])
+    bad = runner.invoke(app, ["search", "(putin AND trump"])  # with an operator, () are syntax
     assert bad.exit_code == 2 and "not closed" in bad.output
 
 
