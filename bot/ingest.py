@@ -74,7 +74,10 @@ class Ingestor:
         article = normalize(raw, locator=locator, settings=self.settings, now=now)
         if article is None:
             return Outcome("rejected", reason="no title or text left after cleaning")
-        if await self.store.article_by_ext_id(article.ext_id):
+        if known := await self.store.article_by_ext_id(article.ext_id):
+            # The same item through another source (one URL added in two workspaces): its
+            # owner sees it too (bot.storage.scope).
+            await self.store.link_source(known, article.source_id)
             return Outcome("unchanged", article)
         how: str | None = None
         original: Article | None = None

@@ -36,6 +36,7 @@ from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, Stor
 from bot.models import utcnow
 from bot.settings import DigestSettings
 from bot.storage import Store
+from bot.storage.scope import Scope
 from bot.storage.store import from_iso, to_iso
 from bot.subscriptions import Subscription, Subscriptions
 
@@ -485,6 +486,7 @@ async def run_subscription(
         now=now,
         topic=sub.topic_query,
         story_id=story_id,
+        scope=Scope.of(sub.platform, sub.workspace),
     )
     if composed.digest.empty:
         await Subscriptions(store).mark_digest(sub.id, period)

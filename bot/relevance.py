@@ -38,6 +38,7 @@ from bot.query import Query, Term, parse_query
 from bot.settings import DigestSettings
 from bot.storage import Store
 from bot.storage.topic_terms import latest_article, original_count, story_sizes, term_postings
+from bot.storage.scope import EVERYTHING, Scope
 from bot.topics import TopicMatch, match_stories
 
 SMOOTHING = 0.5  # added to a story's article count: one article is not a whole story
@@ -177,14 +178,27 @@ async def score_topic(
 
 
 async def topic_matches(
-    store: Store, topic: str, *, threshold: float, relative: float, limit: int | None = None
+    store: Store,
+    topic: str,
+    *,
+    threshold: float,
+    relative: float,
+    limit: int | None = None,
+    scope: Scope = EVERYTHING,
 ) -> list[TopicMatch]:
     """The stories a topic subscription gets, best first: scored and cut for free text, exact
-    for boolean queries and a quoted phrase."""
+    for boolean queries and a quoted phrase; only stories ``scope`` sees (the relative cut is
+    taken among those)."""
     query = parse_query(topic)
     if exact_meaning(query):
-        return await match_stories(store, query, limit=limit or EXACT_LIMIT)
+        return await match_stories(store, query, limit=limit or EXACT_LIMIT, scope=scope)
     stories, scores, postings, terms = await _scored(store, query)
+    if not scope.everything and len(stories):
+        floor0 = threshold - 1e-12
+        candidates = [int(s) for s in stories[scores >= floor0]]
+        seen = await store.visible_story_ids(candidates, scope)
+        keep = np.fromiter((int(s) in seen for s in stories), dtype=bool, count=len(stories))
+        stories, scores = stories[keep], scores[keep]
     if not len(scores):
         return []
     floor = max(threshold, relative * float(scores.max())) - 1e-12
@@ -194,7 +208,11 @@ async def topic_matches(
 
 
 async def topic_stories(
-    store: Store, settings: DigestSettings, topic: str | None, story_id: int | None = None
+    store: Store,
+    settings: DigestSettings,
+    topic: str | None,
+    story_id: int | None = None,
+    scope: Scope = EVERYTHING,
 ) -> dict[int, list[str]] | None:
     """What ``compose_digest`` asks: the stories a topic digest may show, best first, each
     with the topic's terms it matched (none below the cut-off); None when the digest has no
@@ -202,6 +220,10 @@ async def topic_stories(
     if story_id is not None or not topic:
         return None
     matches = await topic_matches(
-        store, topic, threshold=settings.topic_threshold, relative=settings.topic_relative
+        store,
+        topic,
+        threshold=settings.topic_threshold,
+        relative=settings.topic_relative,
+        scope=scope,
     )
     return {m.story_id: m.matched_terms for m in matches}

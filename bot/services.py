@@ -11,6 +11,7 @@ from bot.logs import install_redaction
 from bot.models import IngestReport, IngestWarning
 from bot.settings import Secrets, Settings
 from bot.storage import Store
+from bot.storage.scope import sync_shared
 from bot.stories.service import StoryService
 
 
@@ -39,6 +40,7 @@ async def open_services(settings: Settings) -> Services:
     install_redaction(Secrets().all_values())
     store = await Store.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
     try:
+        await sync_shared(store, settings.sources.shared)
         ingestor = Ingestor(store, settings)
         stories = StoryService(store, settings)
         await stories.load()

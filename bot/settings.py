@@ -85,6 +85,22 @@ class FeedSettings(_Section):
             raise ValueError(str(exc)) from None
 
 
+class SourcesSettings(_Section):
+    """Feeds added in chat feed only the workspace that added them, unless shared here:
+    ``shared = "*"`` (every one) or a list of feed URLs or names (bot.storage.scope)."""
+
+    shared: Literal["*"] | list[str] = []
+
+    @field_validator("shared", mode="before")
+    @classmethod
+    def _entries(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "*":
+            raise ValueError('use "*" (every chat-added feed) or a list of feed URLs or names')
+        if isinstance(value, list):
+            return [str(v).strip() for v in value if str(v).strip()]
+        return value
+
+
 class FetchSettings(_Section):
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -183,6 +199,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     seeds: SeedSettings = SeedSettings()
     feeds: list[FeedSettings] = []
+    sources: SourcesSettings = SourcesSettings()
     fetch: FetchSettings = FetchSettings()
     polling: PollSettings = PollSettings()
     network: GuardSettings = GuardSettings()

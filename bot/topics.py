@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.query import Query, Term, parse_query, to_fts5
 from bot.storage import Store
+from bot.storage.scope import EVERYTHING, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +26,19 @@ def _term_fts(term: Term) -> str:
     return '"' + " ".join(term.words) + '"'
 
 
-async def match_stories(store: Store, query: str | Query, *, limit: int = 50) -> list[TopicMatch]:
-    """Stories matching ``query``, best first, with the query terms each one contains."""
+async def match_stories(
+    store: Store, query: str | Query, *, limit: int = 50, scope: Scope = EVERYTHING
+) -> list[TopicMatch]:
+    """Stories matching ``query``, best first, with the query terms each one contains (on
+    the articles ``scope`` sees)."""
     q = parse_query(query) if isinstance(query, str) else query
+    visible, params = scope.articles("a")
     hits = await store.fetchall(
         "SELECT a.story_id, -bm25(articles_fts, 4.0, 1.0) "
         "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-        "WHERE articles_fts MATCH ? AND a.story_id IS NOT NULL ORDER BY rank LIMIT 5000",
-        (to_fts5(q),),
+        f"WHERE articles_fts MATCH ? AND a.story_id IS NOT NULL AND {visible} "
+        "ORDER BY rank LIMIT 5000",
+        (to_fts5(q), *params),
     )
     if not hits:
         return []
@@ -47,8 +53,9 @@ async def match_stories(store: Store, query: str | Query, *, limit: int = 50) ->
     for term in terms:
         hits = await store.fetchall(
             "SELECT DISTINCT a.story_id FROM articles_fts JOIN articles a "
-            f"ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? AND a.story_id IN ({marks})",
-            (_term_fts(term), *story_ids),
+            f"ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? AND a.story_id IN ({marks}) "
+            f"AND {visible}",
+            (_term_fts(term), *story_ids, *params),
         )
         for (sid,) in hits:
             matched[int(sid)].append(" ".join(term.words))

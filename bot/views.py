@@ -11,6 +11,7 @@ from bot.errors import UserError
 from bot.models import Article, utcnow
 from bot.query import parse_query, to_fts5
 from bot.services import Services
+from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import to_iso
 
 
@@ -61,9 +62,11 @@ def render_articles_digest(data: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip()
 
 
-async def search_articles(sv: Services, query: str, *, limit: int = 10) -> dict[str, Any]:
+async def search_articles(
+    sv: Services, query: str, *, limit: int = 10, scope: Scope = EVERYTHING
+) -> dict[str, Any]:
     parsed = parse_query(query)
-    hits = await sv.store.search(to_fts5(parsed), limit=limit)
+    hits = await sv.store.search(to_fts5(parsed), limit=limit, scope=scope)
     results = []
     for hit in hits:
         data = article_json(hit.article)
@@ -115,8 +118,9 @@ async def _story_public_id(sv: Services, story_id: int | None) -> str | None:
 
 
 # ------------------------------------------------------------------------------ stories
-async def resolve_story(sv: Services, ref: str) -> int:
-    """A story's row id from the id a user typed (a merged story's old id still works)."""
+async def resolve_story(sv: Services, ref: str, *, scope: Scope = EVERYTHING) -> int:
+    """A story's row id from the id a user typed (a merged story's old id still works); a
+    story of which ``scope`` sees no article is no story to it."""
     ref = ref.strip().lower()
     row = await sv.store.fetchone(
         "SELECT coalesce(s.merged_into, s.id) FROM stories s WHERE s.public_id = ? UNION ALL "
@@ -132,45 +136,35 @@ async def resolve_story(sv: Services, ref: str) -> int:
         if nxt is None:
             break
         story_id = int(nxt)
+    if not await sv.store.story_visible(story_id, scope):
+        raise UserError(f"no story {ref!r}: `newsbot stories` lists them")
     return story_id
 
 
-async def story_json(sv: Services, story_id: int) -> dict[str, Any]:
-    row = await sv.store.fetchone(
-        "SELECT public_id, title, terms, first_seen_at, last_seen_at, active FROM stories "
-        "WHERE id = ?",
-        (story_id,),
-    )
+async def story_json(sv: Services, story_id: int, *, scope: Scope = EVERYTHING) -> dict[str, Any]:
+    row = await sv.store.story_overview(story_id, scope)
     if row is None:
         raise UserError(f"no story with id {story_id}")
-    counts = await sv.store.fetchone(
-        "SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(*) FROM articles "
-        "WHERE story_id = ?",
-        (story_id,),
-    )
-    outlets = [
-        r[0]
-        for r in await sv.store.fetchall(
-            "SELECT outlet FROM articles WHERE story_id = ? GROUP BY outlet "
-            "ORDER BY min(published_at), outlet",
-            (story_id,),
-        )
-    ]
     return {
-        "id": row[0],
-        "title": row[1],
-        "terms": json.loads(row[2]),
-        "first_seen": row[3],
-        "last_seen": row[4],
-        "active": bool(row[5]),
-        "articles": int(counts[0]) if counts else 0,
-        "copies": int(counts[1]) - int(counts[0]) if counts else 0,
-        "outlets": outlets,
+        "id": row["public_id"],
+        "title": row["title"],
+        "terms": json.loads(row["terms"]),
+        "first_seen": row["first_seen_at"],
+        "last_seen": row["last_seen_at"],
+        "active": bool(row["active"]),
+        "articles": row["originals"],
+        "copies": row["copies"],
+        "outlets": row["outlets"],
     }
 
 
 async def list_stories(
-    sv: Services, *, topic: str | None = None, include_inactive: bool = False, limit: int = 50
+    sv: Services,
+    *,
+    topic: str | None = None,
+    include_inactive: bool = False,
+    limit: int = 50,
+    scope: Scope = EVERYTHING,
 ) -> dict[str, Any]:
     from bot.relevance import topic_matches
 
@@ -178,22 +172,23 @@ async def list_stories(
     if topic:
         d = sv.settings.digest
         matches = await topic_matches(
-            sv.store, topic, threshold=d.topic_threshold, relative=d.topic_relative, limit=limit
+            sv.store,
+            topic,
+            threshold=d.topic_threshold,
+            relative=d.topic_relative,
+            limit=limit,
+            scope=scope,
         )
         for match in matches:
-            data = await story_json(sv, match.story_id)
+            data = await story_json(sv, match.story_id, scope=scope)
             if not include_inactive and not data["active"]:
                 continue
             data["matched_terms"] = match.matched_terms
             data["score"] = match.score
             items.append(data)
     else:
-        where = "merged_into IS NULL" + ("" if include_inactive else " AND active = 1")
-        rows = await sv.store.fetchall(
-            f"SELECT id FROM stories WHERE {where} ORDER BY last_seen_at DESC, id LIMIT ?",
-            (limit,),
-        )
-        items = [await story_json(sv, int(r[0])) for r in rows]
+        ids = await sv.store.live_story_ids(scope, include_inactive=include_inactive, limit=limit)
+        items = [await story_json(sv, sid, scope=scope) for sid in ids]
     return {"topic": topic, "stories": items}
 
 
@@ -213,29 +208,22 @@ def render_stories(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def story_detail(sv: Services, ref: str, *, explain: bool = False) -> dict[str, Any]:
-    story_id = await resolve_story(sv, ref)
-    data = await story_json(sv, story_id)
+async def story_detail(
+    sv: Services, ref: str, *, explain: bool = False, scope: Scope = EVERYTHING
+) -> dict[str, Any]:
+    story_id = await resolve_story(sv, ref, scope=scope)
+    data = await story_json(sv, story_id, scope=scope)
     articles = []
-    rows = await sv.store.fetchall(
-        "SELECT id FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
-        "ORDER BY published_at, id",
-        (story_id,),
-    )
-    for (article_id,) in rows:
-        article = await sv.store.article(int(article_id))
-        assert article is not None and article.id is not None
-        item = article_json(article, await sv.store.outlets_of(article.id))
+    for article in await sv.store.story_articles(story_id, scope=scope):
+        assert article.id is not None
+        item = article_json(article, await sv.store.outlets_of(article.id, scope=scope))
         if explain:
             item["why"] = sv.stories.explain(article, story_id)
         articles.append(item)
     data["article_list"] = articles
     data["coverage"] = [
-        {"published": r[0], "source": r[1]}
-        for r in await sv.store.fetchall(
-            "SELECT published_at, outlet FROM articles WHERE story_id = ? ORDER BY published_at",
-            (story_id,),
-        )
+        {"published": published, "source": outlet}
+        for published, outlet in await sv.store.story_coverage(story_id, scope)
     ]
     return data
 

@@ -143,7 +143,7 @@ async def autocomplete(
 ) -> list[tuple[str, str]]:
     """Suggestions (label, value) for an option's ``autocomplete`` kind, at most 25."""
     if kind == "story":
-        return await _stories.complete_story(prefix, services)
+        return await _stories.complete_story(prefix, services, request.scope)
     if kind == "subscription":
         return await _subs.complete_subscription(prefix, request, services)
     return []

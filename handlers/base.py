@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.digest.model import Digest
 from bot.services import Services
+from bot.storage.scope import Scope
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,6 +24,11 @@ class CommandRequest:
     is_admin: bool  # checked server-side by the adapter (Manage Server / workspace admin)
     command: str  # subcommand name: "search", "story", "subscribe", ...
     args: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def scope(self) -> Scope:
+        """What this workspace may read: its own feeds, shared ones and the operator's."""
+        return Scope.of(self.platform, self.workspace)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ async def compose_for_channel(request: CommandRequest, services: Services) -> Co
             now=now,
             topic=topic,
             story_id=story_id,
+            scope=request.scope,
         )
         for topic, story_id in targets or [(None, None)]
     ]

@@ -11,7 +11,7 @@ MAX_RESULTS = 8
 
 async def search(request: CommandRequest, services: Services) -> Reply:
     query = request.args["query"].strip()
-    data = await search_articles(services, query, limit=MAX_RESULTS)
+    data = await search_articles(services, query, limit=MAX_RESULTS, scope=request.scope)
     if not data["results"]:
         return Reply(title=f"Search: {query}", lines=["No articles match."], ephemeral=True)
     lines: list[str] = []

@@ -18,6 +18,7 @@ from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
 from bot.polling import enable_source
 from bot.services import Services
+from bot.storage.scope import sync_shared
 from bot.subscriptions import notify_changed
 from handlers.base import CommandRequest, Reply
 from handlers.source_check import check_source, preview_lines, source_options
@@ -159,6 +160,7 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     )
     if added is None:
         raise UserError(f"{url} is already one of this workspace's sources")
+    await sync_shared(store, services.settings.sources.shared)  # an operator-shared URL
     await notify_changed(store)
     return Reply(
         title="Source added",

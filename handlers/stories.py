@@ -13,6 +13,7 @@ from bot.digest.plot import coverage_png
 from bot.models import utcnow
 from bot.relevance import topic_matches
 from bot.services import Services
+from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import from_iso
 from bot.views import list_stories, resolve_story, story_detail
 from handlers.base import Attachment, CommandRequest, Reply
@@ -37,8 +38,8 @@ def _day(iso: str) -> str:
 
 async def story(request: CommandRequest, services: Services) -> Reply:
     ref = request.args["story"]
-    data = await story_detail(services, ref)
-    story_id = await resolve_story(services, ref)
+    data = await story_detail(services, ref, scope=request.scope)
+    story_id = await resolve_story(services, ref, scope=request.scope)
     # A preview key no channel uses: the story as new, with summary and conflicts.
     composed = await compose_digest(
         services.store,
@@ -47,6 +48,7 @@ async def story(request: CommandRequest, services: Services) -> Reply:
         channel=request.channel,
         now=utcnow(),
         story_id=story_id,
+        scope=request.scope,
     )
     lines = [
         f"{data['articles']} articles (+{data['copies']} copies) from {len(data['outlets'])} "
@@ -72,13 +74,17 @@ async def story(request: CommandRequest, services: Services) -> Reply:
     )
 
 
-async def topic_preview(services: Services, topic: str) -> Reply:
+async def topic_preview(services: Services, topic: str, scope: Scope = EVERYTHING) -> Reply:
     """The stories a subscription to ``topic`` would get now (the same cut as its digests),
     with their count, the best first, each with the topic's terms it matched."""
     topic = " ".join(topic.split())
     d = services.settings.digest
     matches = await topic_matches(
-        services.store, topic, threshold=d.topic_threshold, relative=d.topic_relative
+        services.store,
+        topic,
+        threshold=d.topic_threshold,
+        relative=d.topic_relative,
+        scope=scope,
     )
     title = f"Topic preview · {topic}"
     if not matches:
@@ -88,13 +94,11 @@ async def topic_preview(services: Services, topic: str) -> Reply:
         f"a digest shows up to {d.max_stories} with new coverage."
     ]
     for m in matches[:TOPICS_SHOWN]:
-        row = await services.store.fetchone(
-            "SELECT public_id, title, article_count FROM stories WHERE id = ?", (m.story_id,)
-        )
-        if row is None:
+        heading = await services.store.story_heading(m.story_id, scope)
+        if heading is None:
             continue
         terms = f" · matched: {', '.join(m.matched_terms)}" if m.matched_terms else ""
-        lines.append(f"{row[0]} · {row[1]} — {row[2]} articles, score {m.score:.2f}{terms}")
+        lines.append(f"{heading[0]} · {heading[1]} — score {m.score:.2f}{terms}")
     if len(matches) > TOPICS_SHOWN:
         lines.append(f"(+{len(matches) - TOPICS_SHOWN} more)")
     return Reply(title=title, lines=lines, ephemeral=True)
@@ -102,8 +106,8 @@ async def topic_preview(services: Services, topic: str) -> Reply:
 
 async def topics(request: CommandRequest, services: Services) -> Reply:
     if request.args.get("topic", "").strip():
-        return await topic_preview(services, request.args["topic"])
-    data = await list_stories(services, limit=TOPICS_SHOWN)
+        return await topic_preview(services, request.args["topic"], request.scope)
+    data = await list_stories(services, limit=TOPICS_SHOWN, scope=request.scope)
     if not data["stories"]:
         return Reply(title="Active stories", lines=["No active stories yet."], ephemeral=True)
     lines = [
@@ -118,13 +122,15 @@ def _when(dt: datetime) -> str:
     return dt.strftime("%d %b %Y %H:%M UTC")
 
 
-async def story_conflicts(services: Services, story_id: int) -> list[list[str]]:
+async def story_conflicts(
+    services: Services, story_id: int, scope: Scope = EVERYTHING
+) -> list[list[str]]:
     """Each conflict of a story as lines: the disputed fact, then each statement attributed.
 
     Each of the story's latest ``CONFLICT_ARTICLES`` articles is compared with those of them
     published before it (stored analyses; nothing is re-read from text).
     """
-    articles = (await services.store.story_articles(story_id))[-CONFLICT_ARTICLES:]
+    articles = (await services.store.story_articles(story_id, scope=scope))[-CONFLICT_ARTICLES:]
     analyses = await load_analyses(services.store, articles)
     prepared = [analyses[a.id].prepared for a in articles if a.id in analyses]
     found: list[list[str]] = []
@@ -143,9 +149,9 @@ async def story_conflicts(services: Services, story_id: int) -> list[list[str]]:
 
 
 async def conflicts(request: CommandRequest, services: Services) -> Reply:
-    data = await story_detail(services, request.args["story"])
-    story_id = await resolve_story(services, request.args["story"])
-    blocks = await story_conflicts(services, story_id)
+    data = await story_detail(services, request.args["story"], scope=request.scope)
+    story_id = await resolve_story(services, request.args["story"], scope=request.scope)
+    blocks = await story_conflicts(services, story_id, request.scope)
     title = f"Conflicts · {data['id']} · {data['title']}"
     if not blocks:
         return Reply(title=title, lines=["No contradictions or revisions found between outlets."])
@@ -155,13 +161,9 @@ async def conflicts(request: CommandRequest, services: Services) -> Reply:
     return Reply(title=title, lines=lines)
 
 
-async def complete_story(prefix: str, services: Services) -> list[tuple[str, str]]:
-    """Active stories whose id or title contains ``prefix`` (most recent first)."""
-    p = prefix.strip().lower().replace("\\", "").replace("%", "").replace("_", "")
-    rows = await services.store.fetchall(
-        "SELECT public_id, title FROM stories WHERE merged_into IS NULL "
-        "AND (? = '' OR public_id LIKE ? OR lower(title) LIKE ?) "
-        "ORDER BY active DESC, last_seen_at DESC LIMIT 25",
-        (p, f"{p}%", f"%{p}%"),
-    )
-    return [(f"{r[0]} · {r[1]}"[:100], str(r[0])) for r in rows]
+async def complete_story(
+    prefix: str, services: Services, scope: Scope = EVERYTHING
+) -> list[tuple[str, str]]:
+    """Active stories ``scope`` sees whose id or title contains ``prefix`` (recent first)."""
+    rows = await services.store.story_suggestions(prefix, scope)
+    return [(f"{public_id} · {title}"[:100], public_id) for public_id, title in rows]

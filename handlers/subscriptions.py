@@ -65,7 +65,11 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
     )
     d = services.settings.digest
     matches = await topic_matches(
-        services.store, topic, threshold=d.topic_threshold, relative=d.topic_relative
+        services.store,
+        topic,
+        threshold=d.topic_threshold,
+        relative=d.topic_relative,
+        scope=request.scope,
     )
     now = utcnow()
     lines = [await describe(services, sub, now)]
@@ -78,7 +82,7 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
 
 
 async def follow(request: CommandRequest, services: Services) -> Reply:
-    story_id = await resolve_story(services, request.args["story"])
+    story_id = await resolve_story(services, request.args["story"], scope=request.scope)
     timing = _timing(request, services)
     sub = await Subscriptions(services.store).add(
         channel=channel_of(request),

@@ -34,6 +34,7 @@ from bot.query import parse_query
 from bot.relevance import topic_stories
 from bot.settings import DigestSettings
 from bot.storage import Store
+from bot.storage.scope import EVERYTHING, Scope
 
 
 @dataclass(slots=True)
@@ -77,6 +78,7 @@ class ChannelView:
     seen_articles: set[int]
     seen_stories: set[int]
     followed: set[int]
+    scope: Scope = EVERYTHING  # the articles the channel's workspace may see
 
 
 @dataclass(slots=True)
@@ -120,11 +122,12 @@ class StoryNews:
 
 
 async def _story_articles(
-    store: Store, story_id: int
+    store: Store, story_id: int, scope: Scope = EVERYTHING
 ) -> tuple[list[Article], dict[int, list[str]], set[int]]:
-    """A story's originals in time order, every outlet that ran each, and the backfill ids."""
-    originals = await store.story_articles(story_id)
-    outlets = await store.story_outlets(story_id)
+    """A story's originals in time order, every outlet that ran each, and the backfill ids
+    (of the articles ``scope`` sees)."""
+    originals = await store.story_articles(story_id, scope=scope)
+    outlets = await store.story_outlets(story_id, scope=scope)
     rows = await store.fetchall(
         "SELECT id FROM articles WHERE story_id = ? AND backfill = 1", (story_id,)
     )
@@ -132,7 +135,11 @@ async def _story_articles(
 
 
 async def candidate_stories(
-    store: Store, *, topic: dict[int, list[str]] | None, story_id: int | None
+    store: Store,
+    *,
+    topic: dict[int, list[str]] | None,
+    story_id: int | None,
+    scope: Scope = EVERYTHING,
 ) -> list[int]:
     """The stories a digest considers: the followed one, the topic's (best first, none below
     its cut-off: :func:`bot.relevance.topic_stories`), or every story, most recent first."""
@@ -140,10 +147,7 @@ async def candidate_stories(
         return [story_id]
     if topic is not None:
         return list(topic)
-    rows = await store.fetchall(
-        "SELECT id FROM stories WHERE merged_into IS NULL ORDER BY last_seen_at DESC, id"
-    )
-    return [int(r[0]) for r in rows]
+    return await store.live_story_ids(scope)
 
 
 async def compose_digest(
@@ -155,16 +159,18 @@ async def compose_digest(
     now: datetime,
     topic: str | None = None,
     story_id: int | None = None,
+    scope: Scope = EVERYTHING,
 ) -> Composed:
-    """The digest for channel ``key``: new stories summarised, known ones updated.
+    """The digest for channel ``key``: new stories summarised, known ones updated, from the
+    articles ``scope`` (the channel's workspace) sees.
 
     Three steps: load every candidate story's news (:func:`load_news`), choose the ones
     to show (:func:`bot.digest.ranking.choose`), build each one's sections
     (:func:`build_story`).
     """
-    view = await load_channel(store, key, topic=topic, story_id=story_id)
-    matched = await topic_stories(store, settings, topic, story_id)  # story -> matched terms
-    ids = await candidate_stories(store, topic=matched, story_id=story_id)
+    view = await load_channel(store, key, topic=topic, story_id=story_id, scope=scope)
+    matched = await topic_stories(store, settings, topic, story_id, scope=scope)
+    ids = await candidate_stories(store, topic=matched, story_id=story_id, scope=scope)
     news = {n.story_id: n for n in await load_news(store, view, ids)}
     chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)
     composed = Composed(Digest(channel=channel, generated_at=now, topic=topic))
@@ -213,7 +219,12 @@ def merge_composed(parts: list[Composed], limit: int) -> Composed:
 
 # ------------------------------------------------------------------------------ load
 async def load_channel(
-    store: Store, key: str, *, topic: str | None = None, story_id: int | None = None
+    store: Store,
+    key: str,
+    *,
+    topic: str | None = None,
+    story_id: int | None = None,
+    scope: Scope = EVERYTHING,
 ) -> ChannelView:
     followed = await followed_stories(store, key)
     if story_id is not None:
@@ -224,6 +235,7 @@ async def load_channel(
         seen_articles=await delivered_articles(store, key),
         seen_stories=await known_stories(store, key),
         followed=followed,
+        scope=scope,
     )
 
 
@@ -251,11 +263,13 @@ class _Coverage:
 async def _coverage(store: Store, view: ChannelView, sid: int) -> _Coverage:
     """A story's articles split into what the channel was given (or is backfill) and what
     is new to it."""
-    originals, outlets, backfill = await _story_articles(store, sid)
+    originals, outlets, backfill = await _story_articles(store, sid, view.scope)
     told = view.seen_articles | backfill
     # Backfill (old items of a feed's first fetch, republished items) is never news, but it
     # is background the channel does not need repeated.
-    copies = edited_copies(originals, await store.story_articles(sid, copies=True))
+    copies = edited_copies(
+        originals, await store.story_articles(sid, copies=True, scope=view.scope)
+    )
     return _Coverage(
         originals=originals,
         outlets=outlets,
@@ -270,7 +284,7 @@ async def load_story_news(store: Store, view: ChannelView, sid: int) -> StoryNew
     cov = await _coverage(store, view, sid)
     if not cov.fresh and not cov.edits:
         return None
-    row = await store.fetchone("SELECT public_id, title FROM stories WHERE id = ?", (sid,))
+    row = await store.story_heading(sid, view.scope)
     if row is None:
         return None
     analyses, conflicts = await news_conflicts(store, cov.originals, cov.old, cov.fresh, cov.edits)

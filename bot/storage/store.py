@@ -21,6 +21,7 @@ import aiosqlite
 from bot.errors import StorageError
 from bot.models import Article
 from bot.storage.migrate import LATEST, migrate
+from bot.storage.scope import EVERYTHING, Scope, record_arrival
 
 SCHEMA_VERSION = LATEST
 SEARCH_RANK_WINDOW = 5000  # newest matches ranked by bm25 (keeps common-word queries fast)
@@ -39,6 +40,9 @@ _ARTICLE_COLS = (
     "id, ext_id, source_id, guid, url, canonical_url, outlet, title, text, summary_raw, "
     "published_at, first_seen_at, content_hash, duplicate_of, origin, story_id, dated"
 )
+
+
+_A_COLS = ", ".join("a." + c.strip() for c in _ARTICLE_COLS.split(","))
 
 
 def _article_from_row(row: Sequence[Any]) -> Article:
@@ -283,7 +287,32 @@ class Store:
             ),
         )
         article.id = int(cur.lastrowid or 0)
+        if article.source_id is not None:
+            await record_arrival(
+                conn,
+                article_id=article.id,
+                source_id=article.source_id,
+                original_id=article.duplicate_of,
+            )
         return article.id
+
+    async def link_source(self, article: Article, source_id: int | None) -> None:
+        """``article`` (already stored) arrived again through ``source_id``: visible to that
+        source's owner too (no write when it is known already)."""
+        if source_id is None or article.id is None:
+            return
+        ids = [i for i in (article.id, article.duplicate_of) if i is not None]
+        known = await self.scalar(
+            f"SELECT count(*) FROM article_sources WHERE source_id = ? "
+            f"AND article_id IN ({','.join('?' * len(ids))})",
+            (source_id, *ids),
+        )
+        if int(known or 0) == len(ids):
+            return
+        async with self.transaction() as conn:
+            await record_arrival(
+                conn, article_id=article.id, source_id=source_id, original_id=article.duplicate_of
+            )
 
     async def article_by_ext_id(self, ext_id: str) -> Article | None:
         row = await self.fetchone(
@@ -341,35 +370,44 @@ class Store:
         )
         return [_article_from_row(r) for r in rows]
 
-    async def outlets_of(self, article_id: int) -> list[str]:
-        """Every outlet that ran the article: the original's first, then its copies'."""
+    async def outlets_of(self, article_id: int, *, scope: Scope = EVERYTHING) -> list[str]:
+        """Every outlet that ran the article: the original's first, then its copies' (those
+        ``scope`` sees)."""
+        visible, params = scope.articles("a")
         rows = await self.fetchall(
-            "SELECT outlet FROM articles WHERE id = ? UNION ALL "
-            "SELECT outlet FROM articles WHERE duplicate_of = ? ",
-            (article_id, article_id),
+            "SELECT outlet FROM articles a WHERE a.id = ? UNION ALL "
+            f"SELECT outlet FROM articles a WHERE a.duplicate_of = ? AND {visible}",
+            (article_id, article_id, *params),
         )
         seen: dict[str, None] = {}
         for (outlet,) in rows:
             seen.setdefault(outlet, None)
         return list(seen)
 
-    async def story_articles(self, story_id: int, *, copies: bool = False) -> list[Article]:
-        """A story's originals, oldest first; with ``copies``, its copies instead (articles
-        stored as duplicates of one of its originals)."""
+    async def story_articles(
+        self, story_id: int, *, copies: bool = False, scope: Scope = EVERYTHING
+    ) -> list[Article]:
+        """A story's originals ``scope`` sees, oldest first; with ``copies``, its copies
+        instead (articles stored as duplicates of one of its originals)."""
         which = "IS NOT NULL" if copies else "IS NULL"
+        visible, params = scope.articles("a")
         rows = await self.fetchall(
-            f"SELECT {_ARTICLE_COLS} FROM articles WHERE story_id = ? AND duplicate_of {which} "
-            "ORDER BY published_at, id",
-            (story_id,),
+            f"SELECT {_A_COLS} FROM articles a WHERE a.story_id = ? "
+            f"AND a.duplicate_of {which} AND {visible} ORDER BY a.published_at, a.id",
+            (story_id, *params),
         )
         return [_article_from_row(r) for r in rows]
 
-    async def story_outlets(self, story_id: int) -> dict[int, list[str]]:
-        """For each original of a story, every outlet that ran it (the original's first)."""
+    async def story_outlets(
+        self, story_id: int, *, scope: Scope = EVERYTHING
+    ) -> dict[int, list[str]]:
+        """For each original of a story, every outlet that ran it (the original's first), of
+        the articles ``scope`` sees."""
+        visible, params = scope.articles("a")
         rows = await self.fetchall(
-            "SELECT coalesce(duplicate_of, id), outlet FROM articles WHERE story_id = ? "
-            "ORDER BY duplicate_of IS NOT NULL, id",
-            (story_id,),
+            "SELECT coalesce(a.duplicate_of, a.id), a.outlet FROM articles a "
+            f"WHERE a.story_id = ? AND {visible} ORDER BY a.duplicate_of IS NOT NULL, a.id",
+            (story_id, *params),
         )
         out: dict[int, dict[str, None]] = {}
         for original, outlet in rows:
@@ -391,24 +429,177 @@ class Store:
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def search(
-        self, fts_query: str, *, limit: int = 10, window: int = SEARCH_RANK_WINDOW
+        self,
+        fts_query: str,
+        *,
+        limit: int = 10,
+        window: int = SEARCH_RANK_WINDOW,
+        scope: Scope = EVERYTHING,
     ) -> list[SearchHit]:
-        """Full-text search (FTS5 syntax, already validated) ranked by bm25, title weighted.
+        """Full-text search (FTS5 syntax, already validated) ranked by bm25, title weighted,
+        over the articles ``scope`` sees.
 
         bm25 scores every match, so a common word over a large store would be slow: only the
         ``window`` newest matching articles are ranked (a rowid range FTS5 applies before
         scoring). For news, the newest matches are the ones people look for.
         """
-        cutoff = await self.scalar(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
-            "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-            (fts_query, window - 1),
-        )
+        visible, params = scope.articles("a")
+        if scope.everything:
+            cutoff = await self.scalar(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+                "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                (fts_query, window - 1),
+            )
+        else:  # the window counts visible matches only
+            cutoff = await self.scalar(
+                "SELECT articles_fts.rowid FROM articles_fts JOIN articles a "
+                f"ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? AND {visible} "
+                "ORDER BY articles_fts.rowid DESC LIMIT 1 OFFSET ?",
+                (fts_query, *params, window - 1),
+            )
         rows = await self.fetchall(
-            f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLS.split(','))}, "
+            f"SELECT {_A_COLS}, "
             "snippet(articles_fts, 1, '**', '**', ' … ', 24), bm25(articles_fts, 4.0, 1.0) AS r "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-            "WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? ORDER BY r LIMIT ?",
-            (fts_query, cutoff or 0, limit),
+            f"WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? AND {visible} "
+            "ORDER BY r LIMIT ?",
+            (fts_query, cutoff or 0, *params, limit),
         )
         return [SearchHit(_article_from_row(r[:17]), r[17], -float(r[18])) for r in rows]
+
+    # ------------------------------------------------------------- stories, scoped
+    def _title_sql(self, scope: Scope, story: str = "st") -> tuple[str, tuple[Any, ...]]:
+        """A story's title as ``scope`` may see it: the story's own headline when one of the
+        articles it sees carries it, else the newest headline it sees (a headline of a feed
+        of another workspace is never shown)."""
+        if scope.everything:
+            return f"{story}.title", ()
+        visible, params = scope.articles("ta")
+        return (
+            f"CASE WHEN EXISTS (SELECT 1 FROM articles ta WHERE ta.story_id = {story}.id "
+            f"AND ta.title = {story}.title AND {visible}) THEN {story}.title ELSE "
+            f"coalesce((SELECT ta.title FROM articles ta WHERE ta.story_id = {story}.id "
+            f"AND {visible} ORDER BY ta.published_at DESC, ta.id DESC LIMIT 1), '') END",
+            (*params, *params),
+        )
+
+    def _story_visible_sql(self, scope: Scope, story: str = "st") -> tuple[str, tuple[Any, ...]]:
+        if scope.everything:
+            return "1", ()
+        visible, params = scope.articles("sa")
+        return (
+            f"EXISTS (SELECT 1 FROM articles sa WHERE sa.story_id = {story}.id AND {visible})",
+            params,
+        )
+
+    async def story_visible(self, story_id: int, scope: Scope = EVERYTHING) -> bool:
+        """Whether ``scope`` sees at least one article of the story."""
+        visible, params = self._story_visible_sql(scope)
+        row = await self.fetchone(
+            f"SELECT 1 FROM stories st WHERE st.id = ? AND {visible}", (story_id, *params)
+        )
+        return row is not None
+
+    async def visible_story_ids(self, story_ids: Sequence[int], scope: Scope) -> set[int]:
+        """Those of ``story_ids`` of which ``scope`` sees at least one article."""
+        if scope.everything:
+            return set(story_ids)
+        visible, params = scope.articles("a")
+        out: set[int] = set()
+        ids = list(story_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.fetchall(
+                f"SELECT DISTINCT a.story_id FROM articles a WHERE a.story_id IN ({marks}) "
+                f"AND {visible}",
+                (*chunk, *params),
+            )
+            out.update(int(r[0]) for r in rows)
+        return out
+
+    async def story_heading(
+        self, story_id: int, scope: Scope = EVERYTHING
+    ) -> tuple[str, str] | None:
+        """(public id, title as ``scope`` sees it) of a story."""
+        title, params = self._title_sql(scope)
+        row = await self.fetchone(
+            f"SELECT st.public_id, {title} FROM stories st WHERE st.id = ?", (*params, story_id)
+        )
+        return (str(row[0]), str(row[1])) if row else None
+
+    async def live_story_ids(
+        self,
+        scope: Scope = EVERYTHING,
+        *,
+        include_inactive: bool = True,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Unmerged stories ``scope`` sees, most recently updated first."""
+        visible, params = self._story_visible_sql(scope)
+        active = "" if include_inactive else " AND st.active = 1"
+        lim = f" LIMIT {int(limit)}" if limit else ""
+        rows = await self.fetchall(
+            f"SELECT st.id FROM stories st WHERE st.merged_into IS NULL{active} AND {visible} "
+            f"ORDER BY st.last_seen_at DESC, st.id{lim}",
+            params,
+        )
+        return [int(r[0]) for r in rows]
+
+    async def story_suggestions(
+        self, prefix: str, scope: Scope = EVERYTHING, *, limit: int = 25
+    ) -> list[tuple[str, str]]:
+        """(public id, title) of unmerged stories ``scope`` sees whose id starts with or whose
+        title (as it sees it) contains ``prefix``; active and recent first."""
+        p = prefix.strip().lower().replace("\\", "").replace("%", "").replace("_", "")
+        title, tparams = self._title_sql(scope)
+        visible, vparams = self._story_visible_sql(scope)
+        rows = await self.fetchall(
+            f"SELECT public_id, shown FROM (SELECT st.public_id, {title} AS shown, st.active, "
+            f"st.last_seen_at FROM stories st WHERE st.merged_into IS NULL AND {visible}) "
+            "WHERE (? = '' OR public_id LIKE ? OR lower(shown) LIKE ?) "
+            "ORDER BY active DESC, last_seen_at DESC LIMIT ?",
+            (*tparams, *vparams, p, f"{p}%", f"%{p}%", limit),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    async def story_overview(
+        self, story_id: int, scope: Scope = EVERYTHING
+    ) -> dict[str, Any] | None:
+        """A story's row with the counts and outlets of the articles ``scope`` sees."""
+        title, tparams = self._title_sql(scope)
+        rows = await self.fetch_dicts(
+            f"SELECT st.public_id, {title} AS title, st.terms, st.first_seen_at, "
+            "st.last_seen_at, st.active FROM stories st WHERE st.id = ?",
+            (*tparams, story_id),
+        )
+        if not rows:
+            return None
+        visible, params = scope.articles("a")
+        counts = await self.fetchone(
+            "SELECT count(*) FILTER (WHERE a.duplicate_of IS NULL), count(*) FROM articles a "
+            f"WHERE a.story_id = ? AND {visible}",
+            (story_id, *params),
+        )
+        outlets = await self.fetchall(
+            f"SELECT a.outlet FROM articles a WHERE a.story_id = ? AND {visible} "
+            "GROUP BY a.outlet ORDER BY min(a.published_at), a.outlet",
+            (story_id, *params),
+        )
+        out = rows[0]
+        out["originals"] = int(counts[0]) if counts else 0
+        out["copies"] = int(counts[1]) - out["originals"] if counts else 0
+        out["outlets"] = [str(r[0]) for r in outlets]
+        return out
+
+    async def story_coverage(
+        self, story_id: int, scope: Scope = EVERYTHING
+    ) -> list[tuple[str, str]]:
+        """(published, outlet) of every article of the story ``scope`` sees, in time order."""
+        visible, params = scope.articles("a")
+        rows = await self.fetchall(
+            f"SELECT a.published_at, a.outlet FROM articles a WHERE a.story_id = ? AND {visible} "
+            "ORDER BY a.published_at",
+            (story_id, *params),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
