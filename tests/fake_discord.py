@@ -87,7 +87,8 @@ class FakeMember:
 
 
 class FakeDiscord:
-    """One guild with text channels, one bot application, any number of members."""
+    """One guild with text channels (more with :meth:`add_guild`), one bot application, any
+    number of members."""
 
     token = "fake-bot-token"
 
@@ -98,6 +99,7 @@ class FakeDiscord:
         self.guild_id = snowflake(next(self._ids))
         self.owner_id = snowflake(next(self._ids))
         self.channels: dict[str, str] = {name: snowflake(next(self._ids)) for name in channels}
+        self.guilds: dict[str, dict[str, str]] = {self.guild_id: self.channels}  # id -> channels
         self.forbidden: set[str] = set()
         self.requests: list[Recorded] = []
         self.gateway_ops: list[int] = []  # ops the client sent, in order
@@ -210,6 +212,16 @@ class FakeDiscord:
 
     # ---------------------------------------------------------------- gateway
 
+    def add_guild(self, channels: tuple[str, ...] = ("general", "news")) -> str:
+        """Another guild the bot is in (before it connects); returns its id. Its channels are
+        ``guilds[id]``; :meth:`interact` takes ``guild=id``."""
+        guild_id = snowflake(next(self._ids))
+        self.guilds[guild_id] = {name: snowflake(next(self._ids)) for name in channels}
+        return guild_id
+
+    def guild_of_channel(self, channel_id: str) -> str | None:
+        return next((g for g, chans in self.guilds.items() if channel_id in chans.values()), None)
+
     def add_member(self, name: str, permissions: discord.Permissions | None = None) -> FakeMember:
         return FakeMember(
             snowflake(next(self._ids)), name, permissions or discord.Permissions.none()
@@ -252,14 +264,15 @@ class FakeDiscord:
             {
                 "v": 10,
                 "user": self._bot_user(),
-                "guilds": [{"id": self.guild_id, "unavailable": True}],
+                "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
                 "session_id": "fake-session",
                 "resume_gateway_url": str(self.gateway_url),
                 "application": {"id": self.app_id, "flags": 0},
                 "shard": [0, 1],
             },
         )
-        await self.dispatch("GUILD_CREATE", self._guild())
+        for guild_id in self.guilds:
+            await self.dispatch("GUILD_CREATE", self._guild(guild_id))
         self.identified.set()
 
     def _bot_user(self) -> dict[str, Any]:
@@ -276,21 +289,21 @@ class FakeDiscord:
     def _user(self, user_id: str, name: str) -> dict[str, Any]:
         return {"id": user_id, "username": name, "discriminator": "0", "avatar": None}
 
-    def _channel(self, name: str, channel_id: str, position: int) -> dict[str, Any]:
+    def _channel(self, name: str, channel_id: str, position: int, guild_id: str) -> dict[str, Any]:
         return {
             "id": channel_id,
             "type": 0,
             "name": name,
             "position": position,
-            "guild_id": self.guild_id,
+            "guild_id": guild_id,
             "permission_overwrites": [],
             "nsfw": False,
             "parent_id": None,
         }
 
-    def _guild(self) -> dict[str, Any]:
+    def _guild(self, guild_id: str) -> dict[str, Any]:
         everyone = {
-            "id": self.guild_id,
+            "id": guild_id,
             "name": "@everyone",
             "permissions": str(discord.Permissions.general().value),
             "position": 0,
@@ -308,9 +321,10 @@ class FakeDiscord:
             "deaf": False,
             "mute": False,
         }
-        names = list(self.channels)
+        channels = self.guilds[guild_id]
+        names = list(channels)
         return {
-            "id": self.guild_id,
+            "id": guild_id,
             "name": "Fake Guild",
             "owner_id": self.owner_id,
             "icon": None,
@@ -320,12 +334,12 @@ class FakeDiscord:
             "features": [],
             "members": [me],
             "member_count": 2,
-            "channels": [self._channel(n, self.channels[n], i) for i, n in enumerate(names)],
+            "channels": [self._channel(n, channels[n], i, guild_id) for i, n in enumerate(names)],
             "threads": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
-            "system_channel_id": self.channels[names[0]],
+            "system_channel_id": channels[names[0]],
             "public_updates_channel_id": None,
             "large": False,
             "unavailable": False,
@@ -341,6 +355,7 @@ class FakeDiscord:
         *,
         autocomplete: bool = False,
         name: str = "news",
+        guild: str | None = None,
     ) -> dict[str, Any]:
         """Push an INTERACTION_CREATE for ``/name <options>``; returns the payload sent.
 
@@ -349,15 +364,17 @@ class FakeDiscord:
         """
         interaction_id = snowflake(next(self._ids))
         token = f"itoken-{interaction_id}"
+        guild_id = guild or self.guild_id
+        channel_id = self.guilds[guild_id][channel]
         payload: dict[str, Any] = {
             "id": interaction_id,
             "application_id": self.app_id,
             "type": 4 if autocomplete else 2,
             "token": token,
             "version": 1,
-            "guild_id": self.guild_id,
-            "channel_id": self.channels[channel],
-            "channel": {"id": self.channels[channel], "type": 0, "guild_id": self.guild_id},
+            "guild_id": guild_id,
+            "channel_id": channel_id,
+            "channel": {"id": channel_id, "type": 0, "guild_id": guild_id},
             "member": {
                 "user": self._user(member.user_id, member.name),
                 "roles": [],
@@ -372,11 +389,11 @@ class FakeDiscord:
             "guild_locale": "en-US",
             "app_permissions": str(discord.Permissions.text().value),
             "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild_id},
+            "authorizing_integration_owners": {"0": guild_id},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
-        self._token_channel[token] = self.channels[channel]
+        self._token_channel[token] = channel_id
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -457,7 +474,7 @@ class FakeDiscord:
         message = {
             "id": message_id,
             "channel_id": channel_id,
-            "guild_id": self.guild_id,
+            "guild_id": self.guild_of_channel(channel_id) or self.guild_id,
             "type": 0,
             "author": self._bot_user(),
             "components": [],
@@ -515,7 +532,7 @@ class FakeDiscord:
             channel_id = m.group(1)
             if channel_id in self.forbidden:
                 return json_response({"message": "Missing Permissions", "code": 50013}, 403)
-            if channel_id not in self.channels.values():
+            if self.guild_of_channel(channel_id) is None:
                 return json_response({"message": "Unknown Channel", "code": 10003}, 404)
             return json_response(self._message(channel_id, body, rec.files))
         return json_response({"message": "404: Not Found", "code": 0}, 404)
