@@ -63,11 +63,15 @@ class Scope:
         if self.workspace is None:
             return "1", ()
         cond, params = self.sources("vs")
+        # The visible sources are few: SQLite computes the uncorrelated list once per statement.
+        # The row's own source decides most articles without a probe; only the others look up
+        # the further sources they arrived through.
+        sources = f"SELECT vs.id FROM sources vs WHERE {cond}"
         return (
-            f"({alias}.source_id IS NULL OR EXISTS (SELECT 1 FROM article_sources va "
-            f"JOIN sources vs ON vs.id = va.source_id WHERE va.article_id = {alias}.id "
-            f"AND {cond}))",
-            params,
+            f"({alias}.source_id IS NULL OR {alias}.source_id IN ({sources}) OR EXISTS ("
+            f"SELECT 1 FROM article_sources va WHERE va.article_id = {alias}.id "
+            f"AND va.source_id IN ({sources})))",
+            (*params, *params),
         )
 
 
