@@ -120,8 +120,7 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
         )
     if action == "remove":
         row = await _row(services, wkey, url)
-        async with store.transaction() as conn:
-            await conn.execute("DELETE FROM sources WHERE id = ?", (row["id"],))
+        await store.remove_source(row["id"], now=utcnow())
         await notify_changed(store)
         return Reply(title="Source removed", lines=[url], ephemeral=True)
     count = await store.scalar("SELECT count(*) FROM sources WHERE workspace = ?", (wkey,))

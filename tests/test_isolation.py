@@ -342,3 +342,17 @@ def test_shared_must_be_star_or_a_list() -> None:
     with pytest.raises(ValueError):
         Settings.model_validate({"sources": {"shared": "https://feeds.example.org/a.xml"}})
     assert Settings.model_validate({"sources": {"shared": "*"}}).sources.shared == "*"
+
+
+async def test_removing_a_feed_with_articles_takes_them_out_of_every_view(sv: Services) -> None:
+    a = await _feed(sv, "slack:T-A", FEED_A)
+    await _item(sv, a, FEED_A, "Zeppelin regatta postponed", A_TEXT)
+    removed = await dispatch(req(f"sources remove {FEED_A}", **A), sv)
+    assert not removed.error, text_of(removed)
+    assert FEED_A not in text_of(await dispatch(req("sources list", **A), sv))
+    for anyone in (A, B):  # the article stays stored, seen by no workspace through it
+        assert _nowhere(await _sees(sv, anyone, "Zeppelin")), anyone
+    assert await sync_shared(sv.store, "*") == 0  # a removed feed is not shared again
+    assert _nowhere(await _sees(sv, B, "Zeppelin"))
+    again = await dispatch(req(f"sources remove {FEED_A}", **A), sv)
+    assert again.error and "not one of this workspace's sources" in text_of(again)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 OPERATOR = ""  # sources.workspace of the operator's own sources
 ALL_SHARED = "*"
+REMOVED = "removed:"  # sources.workspace prefix of a removed source that stored articles
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +55,25 @@ class Scope:
             (self.workspace,),
         )
 
-    def articles(self, alias: str = "a") -> tuple[str, tuple[Any, ...]]:
-        """SQL condition (and its parameters): the ``articles`` row ``alias`` is visible.
+    def articles(self, alias: str = "a", column: str = "id") -> tuple[str, tuple[Any, ...]]:
+        """SQL condition (and its parameters): the article whose id is ``alias.column`` (an
+        ``articles`` row, or ``articles_fts.rowid``) is visible.
 
-        An article stored without a source (synthetic data, old imports) is the operator's.
+        It reads only ``article_sources`` (never the article's row, which holds its text): one
+        range of its primary key per article, against the visible sources listed once per
+        statement. An article without any source row (stored without a source: synthetic data,
+        old imports) is the operator's, so everyone's.
         """
         _check(alias)
+        _check(column)
         if self.workspace is None:
             return "1", ()
         cond, params = self.sources("vs")
-        # The visible sources are few: SQLite computes the uncorrelated list once per statement.
-        # The row's own source decides most articles without a probe; only the others look up
-        # the further sources they arrived through.
-        sources = f"SELECT vs.id FROM sources vs WHERE {cond}"
         return (
-            f"({alias}.source_id IS NULL OR {alias}.source_id IN ({sources}) OR EXISTS ("
-            f"SELECT 1 FROM article_sources va WHERE va.article_id = {alias}.id "
-            f"AND va.source_id IN ({sources})))",
-            (*params, *params),
+            "coalesce((SELECT max(va.source_id IN "
+            f"(SELECT vs.id FROM sources vs WHERE {cond})) FROM article_sources va "
+            f"WHERE va.article_id = {alias}.{column}), 1)",
+            params,
         )
 
 
@@ -109,7 +111,10 @@ async def sync_shared(store: Store, shared: Sequence[str] | Literal["*"]) -> int
     URL or name is listed; the rest unshared. Writes only when something changes; returns how
     many rows changed."""
     want, params = _shared_sql(shared)
-    stale = f"workspace <> '' AND shared <> (CASE WHEN {want} THEN 1 ELSE 0 END)"
+    stale = (
+        f"workspace <> '' AND workspace NOT LIKE '{REMOVED}%' "
+        f"AND shared <> (CASE WHEN {want} THEN 1 ELSE 0 END)"
+    )
     if not await store.scalar(f"SELECT count(*) FROM sources WHERE {stale}", params):
         return 0
     async with store.transaction() as conn:

@@ -21,7 +21,7 @@ import aiosqlite
 from bot.errors import StorageError
 from bot.models import Article
 from bot.storage.migrate import LATEST, migrate
-from bot.storage.scope import EVERYTHING, Scope, record_arrival
+from bot.storage.scope import EVERYTHING, REMOVED, Scope, record_arrival
 
 SCHEMA_VERSION = LATEST
 SEARCH_RANK_WINDOW = 5000  # newest matches ranked by bm25 (keeps common-word queries fast)
@@ -205,6 +205,24 @@ class Store:
                 return int(cur.lastrowid or 0)
         except sqlite3.IntegrityError:
             return None
+
+    async def remove_source(self, source_id: int, *, now: datetime) -> None:
+        """Remove a source. One that stored articles stays as a disabled row owned by no
+        workspace (``removed:ID``): its articles keep their source, and no workspace sees them
+        through it any more (bot.storage.scope)."""
+        async with self.transaction() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM articles WHERE source_id = ? LIMIT 1", (source_id,)
+            ) as cur:
+                referenced = await cur.fetchone() is not None
+            if not referenced:
+                await conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+                return
+            await conn.execute(
+                f"UPDATE sources SET workspace = '{REMOVED}' || id, enabled = 0, shared = 0, "
+                "disabled_at = ?, disabled_reason = 'removed' WHERE id = ?",
+                (to_iso(now), source_id),
+            )
 
     async def feed_sources(self, workspace: str = "") -> list[dict[str, Any]]:
         """A workspace's feeds (``''``: the operator's), oldest first: locator, name, filter."""
@@ -443,20 +461,13 @@ class Store:
         ``window`` newest matching articles are ranked (a rowid range FTS5 applies before
         scoring). For news, the newest matches are the ones people look for.
         """
-        visible, params = scope.articles("a")
-        if scope.everything:
-            cutoff = await self.scalar(
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
-                "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                (fts_query, window - 1),
-            )
-        else:  # the window counts visible matches only
-            cutoff = await self.scalar(
-                "SELECT articles_fts.rowid FROM articles_fts JOIN articles a "
-                f"ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? AND {visible} "
-                "ORDER BY articles_fts.rowid DESC LIMIT 1 OFFSET ?",
-                (fts_query, *params, window - 1),
-            )
+        # On the index's rowid, so an article's row (with its text) is read only if visible.
+        visible, params = scope.articles("articles_fts", "rowid")
+        cutoff = await self.scalar(  # the window counts the matches ``scope`` sees
+            f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND {visible} "
+            "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (fts_query, *params, window - 1),
+        )
         rows = await self.fetchall(
             f"SELECT {_A_COLS}, "
             "snippet(articles_fts, 1, '**', '**', ' … ', 24), bm25(articles_fts, 4.0, 1.0) AS r "
