@@ -598,6 +598,12 @@ class Store:
             (story_id, *params),
         )
         out = rows[0]
+        if not scope.everything:
+            total = await self.scalar(
+                "SELECT count(*) FROM articles WHERE story_id = ?", (story_id,)
+            )
+            if counts is None or int(total or 0) != int(counts[1]):
+                out["terms"] = "[]"  # the story's key terms come from articles it cannot see too
         out["originals"] = int(counts[0]) if counts else 0
         out["copies"] = int(counts[1]) - out["originals"] if counts else 0
         out["outlets"] = [str(r[0]) for r in outlets]
