@@ -37,8 +37,8 @@ from bot.analysis.textvec import STOP_WORDS
 from bot.query import Query, Term, parse_query
 from bot.settings import DigestSettings
 from bot.storage import Store
-from bot.storage.topic_terms import latest_article, original_count, story_sizes, term_postings
 from bot.storage.scope import EVERYTHING, Scope
+from bot.storage.topic_terms import latest_article, original_count, story_sizes, term_postings
 from bot.topics import TopicMatch, match_stories
 
 SMOOTHING = 0.5  # added to a story's article count: one article is not a whole story

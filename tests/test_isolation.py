@@ -356,3 +356,26 @@ async def test_removing_a_feed_with_articles_takes_them_out_of_every_view(sv: Se
     assert _nowhere(await _sees(sv, B, "Zeppelin"))
     again = await dispatch(req(f"sources remove {FEED_A}", **A), sv)
     assert again.error and "not one of this workspace's sources" in text_of(again)
+
+
+async def test_a_free_text_topic_digest_scores_only_the_workspace_s_stories(
+    sv: Services,
+) -> None:
+    await _two_feeds(sv)
+
+    async def titles(where: dict[str, str], topic: str) -> list[str]:
+        composed = await compose_digest(
+            sv.store,
+            sv.settings.digest,
+            key=f"slack:{where['workspace']}:C-topic-{topic}",
+            channel="C-topic",
+            now=utcnow(),
+            topic=topic,
+            scope=Scope.of("slack", where["workspace"]),
+        )
+        return [a.title for s in composed.digest.stories for a in s.articles]
+
+    assert await titles(A, "zeppelin regatta") == ["Zeppelin regatta postponed"]
+    assert await titles(B, "zeppelin regatta") == []
+    # B's best match sets B's relative cut: A's better-scoring story does not raise it.
+    assert await titles(B, "marmot census regatta") == ["Marmot census record"]
