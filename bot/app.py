@@ -22,12 +22,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.channel_digest import Target, missed_periods, run_subscription, tell_channel
 from bot.delivery import ChannelRef
-from bot.digest.compose import compose_digest
 from bot.health import HealthServer, start_health
 from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
-from bot.outbox import Outbox, missed_periods, register_outbox, run_subscription
+from bot.outbox import Outbox, register_outbox
 from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
 from bot.platforms.registry import create_runtimes
 from bot.polling import FeedPoller, SourceInfo
@@ -223,15 +223,16 @@ class DigestJobs:
 async def console_digest(sv: Services, outbox: Outbox, timing: Timing, now: datetime) -> str:
     """Without chat platforms: every story's news, logged by the console channel."""
     period = timing.last_fire(now + timedelta(seconds=1)) or now
-    composed = await compose_digest(
-        sv.store, sv.settings.digest, key=CONSOLE.key, channel="console", now=now
+    told = await tell_channel(
+        sv.store,
+        sv.settings.digest,
+        outbox,
+        CONSOLE,
+        [Target()],
+        key=f"console:{to_iso(period)}",
+        now=now,
     )
-    if composed.digest.empty:
-        return "empty"
-    _, status = await outbox.deliver(
-        composed, channel=CONSOLE, idempotency_key=f"console:{to_iso(period)}"
-    )
-    return status
+    return told.status
 
 
 def _console_runtime() -> ConsoleRuntime:

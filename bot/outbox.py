@@ -1,12 +1,17 @@
 """The delivery outbox: a digest is stored before it is sent, then sent with retries.
 
-Life of a delivery (table ``deliveries``)::
+Life of a delivery (table ``deliveries``; SQL in ``bot/storage/deliveries.py``)::
 
-    pending --post ok--> sent (platform message id; the channel's memory records what it showed)
+    pending --post ok--> sent (platform message id)
     pending --channel gone / access denied--> failed (the channel's subscriptions are disabled
                                                and its admins told, once)
     pending --transient error--> pending (retried: after ``retry_after`` when the platform
                                           gives one, else with exponential backoff)
+    pending --older than max_age--> failed (expired unsent)
+
+What a digest shows becomes the channel's memory when it is enqueued (a queued post counts as
+told, so nothing composed meanwhile repeats it) and leaves the memory if the delivery fails.
+Digests are composed and enqueued by :func:`bot.channel_digest.tell_channel` only.
 
 The idempotency key (one per subscription and schedule period) makes enqueueing the same
 period twice a no-op, and pending rows left by a crash are sent by :meth:`Outbox.flush` at start.
@@ -31,14 +36,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from bot.delivery import ChannelRef, ChatGateway, DeliveryError
-from bot.digest.compose import Composed, compose_digest
+from bot.digest.compose import Composed
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.models import utcnow
-from bot.settings import DigestSettings
 from bot.storage import Store
-from bot.storage.scope import Scope
+from bot.storage import deliveries as dsql
 from bot.storage.store import from_iso, to_iso
-from bot.subscriptions import Subscription, Subscriptions
+from bot.subscriptions import Subscriptions
 
 log = logging.getLogger("newsbot.outbox")
 
@@ -123,12 +127,6 @@ class Delivery:
     last_error: str | None
 
 
-_DELIVERY_COLS = (
-    "id, subscription_id, channel_key, idempotency_key, status, payload, attempts, message_id, "
-    "last_error"
-)
-
-
 def _delivery(row: Any) -> Delivery:
     payload = json.loads(row[5])
     return Delivery(
@@ -204,6 +202,7 @@ class Outbox:
         self._last_post: dict[str, float] = {}
         self._not_before: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
         self._inflight: set[int] = set()
         self._critical: set[asyncio.Task[Any]] = set()
         self._flush_lock = asyncio.Lock()
@@ -225,35 +224,32 @@ class Outbox:
             {"digest": encode_digest(composed.digest), "shown": composed.shown},
             ensure_ascii=False,
         )
-        async with self.store.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT INTO deliveries (subscription_id, channel_key, idempotency_key, status, "
-                "payload, created_at) VALUES (?, ?, ?, 'pending', ?, ?) "
-                "ON CONFLICT (idempotency_key) DO NOTHING",
-                (subscription_id, channel.key, idempotency_key, payload, to_iso(self.now())),
-            )
-            if cur.rowcount == 0:
-                return None
-            return int(cur.lastrowid or 0)
+        # What it shows is the channel's memory from now on: a queued digest counts as told.
+        return await dsql.insert_pending(
+            self.store,
+            channel_key=channel.key,
+            idempotency_key=idempotency_key,
+            payload=payload,
+            shown=composed.shown,
+            subscription_id=subscription_id,
+            now=self.now(),
+        )
 
     async def get(self, delivery_id: int) -> Delivery | None:
-        row = await self.store.fetchone(
-            f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE id = ?", (delivery_id,)
-        )
+        row = await dsql.delivery_row(self.store, delivery_id)
         return _delivery(row) if row else None
 
     async def by_key(self, idempotency_key: str) -> Delivery | None:
-        row = await self.store.fetchone(
-            f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE idempotency_key = ?",
-            (idempotency_key,),
-        )
+        row = await dsql.delivery_row_by_key(self.store, idempotency_key)
         return _delivery(row) if row else None
 
-    async def pending_ids(self) -> list[int]:
-        rows = await self.store.fetchall(
-            "SELECT id FROM deliveries WHERE status = 'pending' ORDER BY id"
-        )
-        return [int(r[0]) for r in rows]
+    async def pending_ids(self, channel_key: str | None = None) -> list[int]:
+        return await dsql.pending_ids(self.store, channel_key)
+
+    def turn(self, channel_key: str) -> asyncio.Lock:
+        """The lock a digest for this channel holds from composing to enqueueing, so two
+        triggers (schedule, ``/news digest``, catch-up) never compose from the same memory."""
+        return self._turns.setdefault(channel_key, asyncio.Lock())
 
     # -------------------------------------------------------------------- send
     async def flush(self) -> dict[str, int]:
@@ -270,14 +266,7 @@ class Outbox:
 
     async def expire(self) -> int:
         """Give up on pending digests older than ``max_age`` (stale news is not news)."""
-        cutoff = to_iso(self.now() - timedelta(seconds=self.max_age))
-        async with self.store.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE deliveries SET status = 'failed', last_error = 'expired unsent' "
-                "WHERE status = 'pending' AND created_at < ?",
-                (cutoff,),
-            )
-            count = cur.rowcount
+        count = await dsql.expire_pending(self.store, self.now() - timedelta(seconds=self.max_age))
         if count:
             log.warning("%d pending digests older than %.0fs expired", count, self.max_age)
         return count
@@ -362,40 +351,23 @@ class Outbox:
                 message_id = await gateway.post_digest(item.channel, item.digest)
         finally:
             self._last_post[key] = self.clock()
-        now = self.now()
-        async with self.store.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ?, "
-                "attempts = attempts + 1, last_error = NULL WHERE id = ? AND status = 'pending'",
-                (message_id, to_iso(now), item.id),
-            )
-            rows: list[tuple[object, ...]] = []
-            for story_id, article_ids, statements in item.shown:
-                rows.extend((key, item.id, story_id, a, None, to_iso(now)) for a in article_ids)
-                rows.extend((key, item.id, story_id, None, t, to_iso(now)) for t in statements)
-            await conn.executemany(
-                "INSERT INTO delivered_items (channel_key, delivery_id, story_id, article_id, "
-                "statement, delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        await dsql.mark_sent(
+            self.store,
+            item.id,
+            channel_key=key,
+            message_id=message_id,
+            shown=item.shown,
+            now=self.now(),
+        )
         log.info("delivery %d sent to %s as %s", item.id, key, message_id)
 
     async def _record_error(self, item: Delivery, error: str) -> None:
-        async with self.store.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                (error[:500], item.id),
-            )
+        await dsql.record_error(self.store, item.id, error)
 
     async def _fail_channel(self, item: Delivery, gateway: ChatGateway, error: str) -> None:
         """The channel is gone or denies access: fail its pending deliveries, disable its
         subscriptions and, if that disabled any, tell the workspace's admins (once)."""
-        async with self.store.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET status = 'failed', last_error = ? "
-                "WHERE channel_key = ? AND status = 'pending'",
-                (error[:500], item.channel.key),
-            )
+        await dsql.fail_channel_pending(self.store, item.channel.key, error)
         disabled = await Subscriptions(self.store).disable_channel(item.channel)
         if not disabled:
             return
@@ -435,94 +407,3 @@ class Outbox:
         pending = [t for t in self._critical if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=grace)
-
-
-# ---------------------------------------------------------------------------- digest runs
-def period_key(sub_id: int, period: datetime) -> str:
-    """The idempotency key of one subscription's digest for one schedule period."""
-    return f"sub-{sub_id}:{to_iso(period)}"
-
-
-async def _live_story(store: Store, story_id: int) -> int:
-    for _ in range(32):  # a followed story may have been merged into another
-        nxt = await store.scalar("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
-        if nxt is None:
-            break
-        story_id = int(nxt)
-    return story_id
-
-
-async def run_subscription(
-    store: Store,
-    settings: DigestSettings,
-    outbox: Outbox,
-    sub: Subscription,
-    *,
-    period: datetime,
-    now: datetime | None = None,
-) -> str:
-    """Compose, store and send one subscription's digest for ``period`` (at most once).
-
-    Returns ``empty`` (nothing new: nothing posted), ``duplicate`` (this period was already
-    handled) or the outbox status of the new delivery.
-    """
-    now = now or outbox.now()
-    existing = await outbox.by_key(period_key(sub.id, period))
-    if existing is not None:
-        # Stored before a crash that came before the period was marked: mark it now, or every
-        # start would find this period missed again.
-        status = await outbox.send(existing.id) if existing.status == "pending" else "duplicate"
-        await Subscriptions(store).mark_digest(sub.id, period)
-        return status
-    # Pending digests of this channel go first, so the new one knows what they showed.
-    for delivery_id in await _pending_for_channel(store, sub.channel_key):
-        await outbox.send(delivery_id)
-    story_id = await _live_story(store, sub.story_id) if sub.story_id is not None else None
-    composed = await compose_digest(
-        store,
-        settings,
-        key=sub.channel_key,
-        channel=sub.channel,
-        now=now,
-        topic=sub.topic_query,
-        story_id=story_id,
-        scope=Scope.of(sub.platform, sub.workspace),
-    )
-    if composed.digest.empty:
-        await Subscriptions(store).mark_digest(sub.id, period)
-        return "empty"
-    if composed.digest.topic is None and sub.story_id is not None:
-        composed.digest.topic = composed.digest.stories[0].title
-    _, status = await outbox.deliver(
-        composed,
-        channel=sub.ref,
-        idempotency_key=period_key(sub.id, period),
-        subscription_id=sub.id,
-    )
-    await Subscriptions(store).mark_digest(sub.id, period)
-    return status
-
-
-async def _pending_for_channel(store: Store, key: str) -> list[int]:
-    rows = await store.fetchall(
-        "SELECT id FROM deliveries WHERE channel_key = ? AND status = 'pending' ORDER BY id",
-        (key,),
-    )
-    return [int(r[0]) for r in rows]
-
-
-async def missed_periods(store: Store, *, now: datetime) -> list[tuple[Subscription, datetime]]:
-    """Enabled subscriptions whose latest due digest was not produced (the bot was down):
-    only the latest period of each, so a long outage yields one digest, not a backlog."""
-    out: list[tuple[Subscription, datetime]] = []
-    for sub in await Subscriptions(store).all_enabled():
-        try:
-            timing = sub.timing
-        except Exception:
-            log.warning("%s has an unusable schedule %r", sub.public_id, sub.schedule)
-            continue
-        since = max(sub.created_at, sub.last_digest_at or sub.created_at)
-        due = timing.last_fire(now, not_before=since)
-        if due is not None:
-            out.append((sub, due))
-    return out

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.channel_digest import catch_up
 from bot.delivery import ChannelRef
 from bot.errors import UserError
 from bot.models import utcnow
+from bot.outbox import outbox_for
 from bot.query import parse_query
 from bot.relevance import topic_matches
 from bot.schedules import Timing
@@ -73,12 +75,30 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
     )
     now = utcnow()
     lines = [await describe(services, sub, now)]
-    lines.append(
-        f"{len(matches)} current stories match; the first digest brings the new coverage."
-        if matches
-        else "No stored story matches yet; digests start when coverage arrives."
-    )
+    caught_up = await _catch_up(services, sub)
+    if caught_up is not None:
+        lines.append(caught_up)
+    elif matches:
+        lines.append(f"{len(matches)} current stories match; the first digest brings them.")
+    else:
+        lines.append("No stored story matches yet; digests start when coverage arrives.")
     return Reply(title="Subscribed", lines=lines)
+
+
+async def _catch_up(services: Services, sub: Subscription) -> str | None:
+    """A new subscription's catch-up digest, posted now by the running bot (README:
+    "Subscriptions"); ``None`` outside it (nothing posted)."""
+    outbox = outbox_for(services.store)
+    if outbox is None or sub.platform not in outbox.gateways:
+        return None
+    told = await catch_up(services.store, services.settings.digest, outbox, sub, now=utcnow())
+    if told.status == "sent":
+        return f"Catch-up: {told.stories} stories posted in this channel; then on schedule."
+    if told.status == "pending":
+        return f"Catch-up: {told.stories} stories queued for this channel; then on schedule."
+    if told.status == "failed":
+        return "Catch-up failed: newsbot cannot post in this channel (check its permissions)."
+    return "Nothing new for it now: the channel already has this coverage, or there is none yet."
 
 
 async def follow(request: CommandRequest, services: Services) -> Reply:
@@ -91,7 +111,11 @@ async def follow(request: CommandRequest, services: Services) -> Reply:
         created_by=request.user,
         now=utcnow(),
     )
-    return Reply(title="Following", lines=[await describe(services, sub, utcnow())])
+    lines = [await describe(services, sub, utcnow())]
+    caught_up = await _catch_up(services, sub)
+    if caught_up is not None:
+        lines.append(caught_up)
+    return Reply(title="Following", lines=lines)
 
 
 async def unsubscribe(request: CommandRequest, services: Services) -> Reply:

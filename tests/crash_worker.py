@@ -25,9 +25,10 @@ from datetime import datetime
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
+from bot.channel_digest import run_subscription
 from bot.delivery import ChannelRef
 from bot.digest.model import Digest
-from bot.outbox import Outbox, run_subscription
+from bot.outbox import Outbox
 from bot.services import open_services
 from bot.settings import Settings
 from bot.subscriptions import Subscriptions

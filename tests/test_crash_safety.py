@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from bot.backup import backup_database
+from bot.channel_digest import period_key
 from bot.delivery import ChannelRef
-from bot.outbox import period_key
 from bot.schedules import Timing
 from bot.services import open_services
 from bot.storage.store import from_iso, to_iso

@@ -23,12 +23,13 @@ import pytest
 import pytest_asyncio
 
 import handlers
+from bot.channel_digest import run_subscription
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.errors import ConfigError
 from bot.models import utcnow
 from bot.net.ssrf import GuardSettings
-from bot.outbox import Outbox, run_subscription
+from bot.outbox import Outbox
 from bot.platforms.discord_adapter import (
     DiscordRuntime,
     NewsBot,

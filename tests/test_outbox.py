@@ -97,13 +97,15 @@ def test_the_payload_codec_round_trips_a_digest() -> None:
     assert decode_digest(encode_digest(digest)) == digest
 
 
-async def test_a_digest_is_stored_pending_and_remembered_only_once_sent(store: Store) -> None:
+async def test_a_queued_digest_is_the_channels_memory_while_it_waits(store: Store) -> None:
     clock, gateway = FakeClock(), FakeGateway([DeliveryError("503", retry_after=None)] * 4)
     outbox = make_outbox(store, gateway, clock)
     delivery_id = await outbox.enqueue(composed(), channel=CHANNEL, idempotency_key="k1")
     assert delivery_id is not None
+    # Remembered from the moment it is queued: a digest composed meanwhile does not repeat it.
+    assert await delivered_articles(store) == [101, 102]
     assert await outbox.send(delivery_id) == "pending"  # 4 transient failures: kept
-    assert await delivered_articles(store) == []
+    assert await delivered_articles(store) == [101, 102]
     item = await outbox.get(delivery_id)
     assert item is not None and item.status == "pending" and item.attempts == 4
     assert clock.sleeps == [1.0, 2.0, 4.0]  # exponential backoff between attempts
@@ -194,6 +196,8 @@ async def test_pending_digests_older_than_a_day_expire_instead_of_flooding(store
     clock, gateway = FakeClock(), FakeGateway()
     outbox = make_outbox(store, gateway, clock)
     await outbox.enqueue(composed(), channel=CHANNEL, idempotency_key="old")
+    assert await delivered_articles(store) == [101, 102]
     outbox.now = lambda: NOW + timedelta(days=2)
     assert await outbox.flush() == {"expired": 1}
     assert gateway.posts == []
+    assert await delivered_articles(store) == []  # never shown: the channel was not told

@@ -23,10 +23,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.channel_digest import period_key, run_subscription
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.plot import coverage_png
-from bot.outbox import Outbox, period_key, run_subscription
+from bot.outbox import Outbox
 from bot.platforms.slack_adapter import (
     PERMANENT_ERRORS,
     SlackConfig,

@@ -1,0 +1,194 @@
+"""The SQL of the delivery outbox and of the channels' memory (tables ``deliveries`` and
+``delivered_items``).
+
+A channel's memory is the set of ``delivered_items`` rows of its deliveries that are pending or
+sent: the rows are written in the same transaction as the pending delivery, so a digest that
+is queued (rate-limited, platform down) already counts as told and a second digest composed
+meanwhile does not repeat it. A delivery that ends ``failed`` (channel gone, expired unsent)
+takes its rows with it: the channel was never told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.storage.store import Store, from_iso, to_iso
+
+Shown = Sequence[tuple[int, Sequence[int], Sequence[str]]]
+
+DELIVERY_COLS = (
+    "id, subscription_id, channel_key, idempotency_key, status, payload, attempts, message_id, "
+    "last_error"
+)
+
+
+def _item_rows(key: str, delivery_id: int, shown: Shown, at: str) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for story_id, article_ids, statements in shown:
+        rows.extend((key, delivery_id, story_id, a, None, at) for a in article_ids)
+        rows.extend((key, delivery_id, story_id, None, t, at) for t in statements)
+    return rows
+
+
+_INSERT_ITEMS = (
+    "INSERT INTO delivered_items (channel_key, delivery_id, story_id, article_id, statement, "
+    "delivered_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+async def insert_pending(
+    store: Store,
+    *,
+    channel_key: str,
+    idempotency_key: str,
+    payload: str,
+    shown: Shown,
+    subscription_id: int | None,
+    now: datetime,
+) -> int | None:
+    """A pending delivery and the memory rows of what it shows, in one transaction; ``None``
+    when the idempotency key is already stored."""
+    async with store.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO deliveries (subscription_id, channel_key, idempotency_key, status, "
+            "payload, created_at) VALUES (?, ?, ?, 'pending', ?, ?) "
+            "ON CONFLICT (idempotency_key) DO NOTHING",
+            (subscription_id, channel_key, idempotency_key, payload, to_iso(now)),
+        )
+        if cur.rowcount == 0:
+            return None
+        delivery_id = int(cur.lastrowid or 0)
+        await conn.executemany(
+            _INSERT_ITEMS, _item_rows(channel_key, delivery_id, shown, to_iso(now))
+        )
+        return delivery_id
+
+
+async def insert_sent(
+    store: Store,
+    *,
+    channel_key: str,
+    idempotency_key: str,
+    payload: str,
+    shown: Shown,
+    subscription_id: int | None,
+    now: datetime,
+) -> int | None:
+    """A delivery recorded as already shown (a local channel's committed digest)."""
+    async with store.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO deliveries (subscription_id, channel_key, idempotency_key, status, "
+            "payload, created_at, sent_at) VALUES (?, ?, ?, 'sent', ?, ?, ?) "
+            "ON CONFLICT (idempotency_key) DO NOTHING",
+            (subscription_id, channel_key, idempotency_key, payload, to_iso(now), to_iso(now)),
+        )
+        if cur.rowcount == 0:
+            return None
+        delivery_id = int(cur.lastrowid or 0)
+        await conn.executemany(
+            _INSERT_ITEMS, _item_rows(channel_key, delivery_id, shown, to_iso(now))
+        )
+        return delivery_id
+
+
+async def delivery_row(store: Store, delivery_id: int) -> Any:
+    return await store.fetchone(
+        f"SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?", (delivery_id,)
+    )
+
+
+async def delivery_row_by_key(store: Store, idempotency_key: str) -> Any:
+    return await store.fetchone(
+        f"SELECT {DELIVERY_COLS} FROM deliveries WHERE idempotency_key = ?", (idempotency_key,)
+    )
+
+
+async def pending_ids(store: Store, channel_key: str | None = None) -> list[int]:
+    if channel_key is None:
+        rows = await store.fetchall(
+            "SELECT id FROM deliveries WHERE status = 'pending' ORDER BY id"
+        )
+    else:
+        rows = await store.fetchall(
+            "SELECT id FROM deliveries WHERE channel_key = ? AND status = 'pending' ORDER BY id",
+            (channel_key,),
+        )
+    return [int(r[0]) for r in rows]
+
+
+async def expire_pending(store: Store, cutoff: datetime) -> int:
+    """Fail pending deliveries created before ``cutoff``; their memory rows go."""
+    async with store.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM delivered_items WHERE delivery_id IN (SELECT id FROM deliveries "
+            "WHERE status = 'pending' AND created_at < ?)",
+            (to_iso(cutoff),),
+        )
+        cur = await conn.execute(
+            "UPDATE deliveries SET status = 'failed', last_error = 'expired unsent' "
+            "WHERE status = 'pending' AND created_at < ?",
+            (to_iso(cutoff),),
+        )
+        return int(cur.rowcount)
+
+
+async def mark_sent(
+    store: Store,
+    delivery_id: int,
+    *,
+    channel_key: str,
+    message_id: str,
+    shown: Shown,
+    now: datetime,
+) -> None:
+    """The platform accepted the post. A row stored before memory rows were written with the
+    pending delivery (older versions) gets them now."""
+    async with store.transaction() as conn:
+        await conn.execute(
+            "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ?, "
+            "attempts = attempts + 1, last_error = NULL WHERE id = ? AND status = 'pending'",
+            (message_id, to_iso(now), delivery_id),
+        )
+        async with conn.execute(
+            "SELECT 1 FROM delivered_items WHERE delivery_id = ? LIMIT 1", (delivery_id,)
+        ) as cur:
+            have = await cur.fetchone()
+        if not have:
+            await conn.executemany(
+                _INSERT_ITEMS, _item_rows(channel_key, delivery_id, shown, to_iso(now))
+            )
+
+
+async def record_error(store: Store, delivery_id: int, error: str) -> None:
+    async with store.transaction() as conn:
+        await conn.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (error[:500], delivery_id),
+        )
+
+
+async def fail_channel_pending(store: Store, channel_key: str, error: str) -> None:
+    """The channel is gone: its pending deliveries fail and were never told."""
+    async with store.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM delivered_items WHERE delivery_id IN (SELECT id FROM deliveries "
+            "WHERE channel_key = ? AND status = 'pending')",
+            (channel_key,),
+        )
+        await conn.execute(
+            "UPDATE deliveries SET status = 'failed', last_error = ? "
+            "WHERE channel_key = ? AND status = 'pending'",
+            (error[:500], channel_key),
+        )
+
+
+async def last_told_at(store: Store, channel_key: str) -> datetime | None:
+    """When the channel was last given (or queued) a digest."""
+    value = await store.scalar(
+        "SELECT max(coalesce(sent_at, created_at)) FROM deliveries "
+        "WHERE channel_key = ? AND status IN ('pending', 'sent')",
+        (channel_key,),
+    )
+    return from_iso(value) if value else None
