@@ -25,6 +25,7 @@ from typing import Any
 from bot.channel_digest import Target, missed_periods, run_subscription, tell_channel
 from bot.delivery import ChannelRef
 from bot.health import HealthServer, start_health
+from bot.links import STOP_TIMEOUT_S, PlatformLink, link_states
 from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
 from bot.outbox import Outbox, register_outbox
@@ -46,7 +47,10 @@ from bot.subscriptions import Subscriptions, unwatch, watch
 
 log = logging.getLogger("newsbot")
 
-STOP_GRACE_S = 15.0  # running jobs get this long to finish before they are cancelled
+# A stop (SIGTERM) ends within 10 s whatever the network does: jobs, posts under way and each
+# platform's disconnect get bounded shares of it.
+STOP_GRACE_S = 4.0  # running jobs get this long to finish before they are cancelled
+DRAIN_GRACE_S = 2.0  # posts under way get this long to be marked sent
 FLUSH_INTERVAL_S = 60.0
 POLL_TICK_S = 60.0  # how often due feeds are looked for (each feed has its own next fetch)
 RECONCILE_INTERVAL_S = 300.0  # safety net: jobs are also re-registered on every change
@@ -243,19 +247,20 @@ def _create_runtimes(settings: Settings, sv: Services, secrets: Secrets) -> list
     return list(create_runtimes(settings, sv, secrets))
 
 
-async def _start_runtimes(runtimes: list[Any]) -> list[Any]:
-    started = []
-    for runtime in runtimes:
-        try:
-            await runtime.start()
-        except Exception:
-            log.exception("%s could not start: its digests stay in the outbox", runtime.name)
-            with contextlib.suppress(Exception):
-                await runtime.stop()
-            continue
-        log.info("%s connected", runtime.name)
-        started.append(runtime)
-    return started
+def _link_runtimes(runtimes: list[Any], outbox: Outbox, jobs: Jobs) -> list[PlatformLink]:
+    """Each platform connects in the background; its digests wait in the outbox until then."""
+
+    async def up(runtime: Any) -> None:
+        outbox.add_gateway(runtime.gateway)
+        if not jobs.stopping:
+            counts = await outbox.flush()  # what waited for this platform
+            if counts:
+                log.info("outbox after %s connected: %s", runtime.name, counts)
+
+    links = [PlatformLink(runtime, up) for runtime in runtimes]
+    for link in links:
+        link.start()
+    return links
 
 
 async def run_forever(
@@ -276,6 +281,7 @@ async def run_forever(
     scheduler = make_scheduler()
     outbox = Outbox(sv.store)
     started: list[Any] = []
+    links: list[PlatformLink] = []
     poller: FeedPoller | None = None
     digests = DigestJobs(sv, outbox, scheduler, jobs)
     try:
@@ -283,11 +289,12 @@ async def run_forever(
             runtimes = _create_runtimes(settings, sv, secrets or Secrets())
         console = _console_runtime()
         outbox.add_gateway(console.gateway)  # console subscriptions (CLI) always work
-        started = await _start_runtimes(runtimes or [console])
-        for runtime in started:
-            outbox.add_gateway(runtime.gateway)
+        if not runtimes:
+            await console.start()
+            started = [console]
+        links = _link_runtimes(list(runtimes), outbox, jobs)
         register_outbox(sv.store, outbox)
-        health = await start_health(settings, sv.store)
+        health = await start_health(settings, sv.store, platforms=lambda: link_states(links))
 
         counts = await outbox.flush()  # digests stored before a crash or stop
         if counts:
@@ -329,7 +336,7 @@ async def run_forever(
         scheduler.start()
         log.info(
             "newsbot running: %s; %d feeds, seeds %s",
-            ", ".join(r.name for r in started) or "no chat platform",
+            ", ".join(r.name for r in runtimes) + " (connecting)" if runtimes else "console",
             len(settings.feeds),
             settings.seeds.folders,
         )
@@ -343,11 +350,13 @@ async def run_forever(
         await jobs.wait(STOP_GRACE_S)
         if scheduler.running:
             scheduler.shutdown(wait=False)  # cancels what outlived the grace period
-        await outbox.drain()
+        await outbox.drain(DRAIN_GRACE_S)
         register_outbox(sv.store, None)
+        for link in reversed(links):
+            await link.stop()
         for runtime in reversed(started):
             with contextlib.suppress(Exception):
-                await runtime.stop()
+                await asyncio.wait_for(runtime.stop(), STOP_TIMEOUT_S)
         # Let in-flight writes finish: taking the write lock waits for the current transaction.
         async with sv.store._write_lock:
             pass
@@ -356,4 +365,7 @@ async def run_forever(
         if health is not None:
             await health.close()
         await sv.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
         log.info("stopped")

@@ -91,7 +91,7 @@ def settings() -> Settings:
     try:
         s = load_settings(state.config, db_path=state.db)
     except ConfigError as exc:
-        say_err(f"config error: {exc}")
+        say_err(str(exc))  # FILE:LINE: key: reason
         raise typer.Exit(2) from None
     level = logging.DEBUG if state.verbose else getattr(logging, s.logging.level)
     logging.basicConfig(
@@ -454,8 +454,15 @@ def run_bot() -> None:
     from bot.app import run_forever
 
     s = settings()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_forever(s))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_forever(s))
+    except (UserError, ConfigError) as exc:
+        say_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except NewsbotError as exc:
+        say_err(f"error: {exc}")
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

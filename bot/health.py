@@ -5,7 +5,10 @@ machine can scrape) and ``port`` (default 9108; 0 picks a free one, logged). A p
 use is logged and the bot runs without the endpoint.
 
 * ``GET /healthz``: 200 ``{"status": "ok", "database": "ok", "uptime_s": ...}`` when the event
-  loop answers and the database answers ``SELECT 1`` within two seconds, else 503.
+  loop answers and the database answers ``SELECT 1`` within two seconds, else 503. Under
+  ``newsbot run`` it also gives each chat platform's connection (``platforms``) and the list
+  ``not_connected``; while that list is not empty the status is ``degraded`` (still 200: the
+  bot runs, queues digests and keeps reconnecting).
 * ``GET /metrics``: the Prometheus text format. Counts that live in the database are read when
   scraped (a few ``count(*)`` queries): feeds by state, articles, active stories, digests by
   status, the age of the oldest pending digest, subscriptions. Command latency is a histogram
@@ -24,7 +27,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,8 +175,15 @@ DB_TIMEOUT_S = 2.0
 class HealthServer:
     """``/healthz`` and ``/metrics`` over HTTP/1.0-style one-request connections."""
 
-    def __init__(self, store: Store, *, now: Any = utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        now: Any = utcnow,
+        platforms: Callable[[], dict[str, dict[str, object]]] | None = None,
+    ) -> None:
         self.store = store
+        self.platforms = platforms or dict
         self.metrics = StoreMetrics(store, now=now)
         self.started = time.monotonic()
         self._server: asyncio.Server | None = None
@@ -201,6 +211,13 @@ class HealthServer:
             body.update(status="error", database=type(exc).__name__)
             return 503, body
         body.update(status="ok", database="ok")
+        platforms = self.platforms()
+        if platforms:
+            body["platforms"] = platforms
+            down = sorted(n for n, p in platforms.items() if p.get("state") != "connected")
+            body["not_connected"] = down
+            if down:
+                body["status"] = "degraded"  # alive and serving; restarting would not help
         return 200, body
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -248,12 +265,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-async def start_health(settings: Any, store: Store) -> HealthServer | None:
-    """Start the endpoint ``[health]`` asks for; ``None`` when disabled or the port is taken."""
+async def start_health(
+    settings: Any,
+    store: Store,
+    *,
+    platforms: Callable[[], dict[str, dict[str, object]]] | None = None,
+) -> HealthServer | None:
+    """Start the endpoint ``[health]`` asks for; ``None`` when disabled or the port is taken.
+    ``platforms`` reports each chat platform's connection (``bot.links.link_states``)."""
     config = health_config(settings)
     if not config.enabled:
         return None
-    server = HealthServer(store)
+    server = HealthServer(store, platforms=platforms)
     try:
         await server.start(config.host, config.port)
     except OSError as exc:

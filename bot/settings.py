@@ -8,13 +8,23 @@ A bad key or value raises :class:`ConfigError` naming the key and, when known, i
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.errors import ConfigError, UserError
 from bot.net.ssrf import GuardSettings
@@ -31,8 +41,11 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
+MAX_DURATION_S = 366 * 86400.0  # no duration newsbot reads is longer than a year
+
+
 def parse_duration(value: object) -> float:
-    """``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` -> seconds."""
+    """``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` -> seconds (finite, at most a year)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 900, '15m' or '2h'")
     if isinstance(value, int | float):
@@ -42,18 +55,49 @@ def parse_duration(value: object) -> float:
         if not m:
             raise ValueError(f"{value!r} is not a duration such as 900, '15m' or '2h'")
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"{value!r} is longer than a year")
     return seconds
 
 
+def _timeout(value: float) -> float:
+    if value > 3600:
+        raise ValueError(f"{value:g}s is too long for a timeout (at most 3600)")
+    return value
+
+
+def check_feed_url(url: str) -> str:
+    """An http(s) URL with a host; anything else would never be polled."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    del port
+    if not parts.scheme:
+        raise ValueError(f"{text!r} is not a URL such as https://example.com/rss.xml")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(f"feeds are fetched over http or https, not {parts.scheme}:")
+    if not parts.hostname:
+        raise ValueError("the URL has no host")
+    if any(c.isspace() for c in text):
+        raise ValueError("the URL contains spaces")
+    return text
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are refused for every number (TOML spells them inf, nan)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DatabaseSettings(_Section):
     path: str = "newsbot.db"
-    busy_timeout_ms: int = Field(5000, ge=0)
+    busy_timeout_ms: int = Field(5000, ge=0, le=600_000)
 
 
 class SeedSettings(_Section):
@@ -71,6 +115,7 @@ class FeedSettings(_Section):
     filter: str | None = None  # a topic query items must match to be ingested
 
     _dur = field_validator("interval", mode="before")(parse_duration)
+    _url = field_validator("url")(check_feed_url)
 
     @field_validator("filter")
     @classmethod
@@ -112,6 +157,7 @@ class FetchSettings(_Section):
     _dur = field_validator("connect_timeout", "read_timeout", "parse_timeout", mode="before")(
         parse_duration
     )
+    _max = field_validator("connect_timeout", "read_timeout", "parse_timeout")(_timeout)
 
 
 class IngestSettings(_Section):
@@ -160,6 +206,22 @@ class PollSettings(_Section):
         mode="before",
     )(parse_duration)
 
+    @field_validator("max_interval")
+    @classmethod
+    def _max_interval(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("min_interval")
+        if low is not None and value < low:
+            raise ValueError(f"{value:g}s is below min_interval ({low:g}s)")
+        return value
+
+    @field_validator("backoff_max")
+    @classmethod
+    def _backoff_max(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("backoff_base")
+        if low is not None and value < low:
+            raise ValueError(f"{value:g}s is below backoff_base ({low:g}s)")
+        return value
+
 
 class StorySettings(_Section):
     """Story grouping; the defaults were tuned on the DUC 2006 development topics."""
@@ -176,13 +238,34 @@ class StorySettings(_Section):
 class DigestSettings(_Section):
     schedule: str = "daily 08:00"
     timezone: str = "UTC"
-    max_stories: int = Field(10, gt=0)
+    max_stories: int = Field(10, gt=0, le=50)
     summary_sentences: int = Field(3, ge=2, le=4)
-    max_new_statements: int = Field(5, gt=0)
+    max_new_statements: int = Field(5, gt=0, le=50)
     # A story belongs to a free-text topic when its relevance score (0..1, bot/relevance.py)
     # reaches topic_threshold and topic_relative x the best story's score for that topic.
     topic_threshold: float = Field(0.22, ge=0.0, le=1.0)
     topic_relative: float = Field(0.5, ge=0.0, le=1.0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from bot.schedules import parse_schedule
+
+        try:
+            parse_schedule(value)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from bot.schedules import parse_timezone
+
+        try:
+            return parse_timezone(value).key
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class HealthSettings(_Section):
@@ -249,32 +332,40 @@ class Secrets:
 
 
 def _key_line(text: str, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort line number of the key at ``loc`` in TOML ``text`` (1-based)."""
-    names = [str(p) for p in loc if not isinstance(p, int)]
+    """Best-effort line number of the key at ``loc`` in TOML ``text`` (1-based); an index in
+    ``loc`` (``feeds.1.url``) picks that occurrence of the ``[[feeds]]`` table."""
+    lines = text.splitlines()
+    names = [str(p) for p in loc]
     if not names:
         return None
-    lines = text.splitlines()
-    start = 0
-    # Find the innermost table header that matches the leading path.
-    for depth in range(len(names) - 1, 0, -1):
-        header = ".".join(names[:depth])
+    start, end = 0, len(lines)
+    path: list[str] = []
+    i = 0
+    while i < len(names) - 1:
+        name = names[i]
+        path.append(name)
+        header = ".".join(path)
+        index = int(names[i + 1]) if names[i + 1].isdigit() else None
         pat = re.compile(rf"^\s*\[\[?\s*{re.escape(header)}\s*\]\]?\s*(#.*)?$")
-        for i, line in enumerate(lines):
-            if pat.match(line):
-                start = i
-                break
-        else:
-            continue
-        break
-    key_pat = re.compile(rf"^\s*[\"']?{re.escape(names[-1])}[\"']?\s*=")
-    for i in range(start, len(lines)):
-        if key_pat.match(lines[i]):
-            return i + 1
+        hits = [n for n in range(start, end) if pat.match(lines[n])]
+        wanted = index if index is not None else 0
+        if len(hits) > wanted:
+            start = hits[wanted]
+            later = [n for n in range(start + 1, len(lines)) if re.match(r"^\s*\[", lines[n])]
+            end = later[0] if later else len(lines)
+        i += 2 if index is not None else 1
+    key = names[-1]
+    if key.isdigit():
+        return start + 1 if start else None
+    key_pat = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for n in range(start, end):
+        if key_pat.match(lines[n]):
+            return n + 1
     header_pat = re.compile(rf"^\s*\[\[?\s*{re.escape('.'.join(names))}\s*\]\]?")
-    for i, line in enumerate(lines):
+    for n, line in enumerate(lines):
         if header_pat.match(line):
-            return i + 1
-    return None
+            return n + 1
+    return start + 1 if start else None
 
 
 def _format_validation(exc: ValidationError, source: str, text: str) -> str:
@@ -283,9 +374,11 @@ def _format_validation(exc: ValidationError, source: str, text: str) -> str:
     key = ".".join(str(p) for p in loc)
     line = _key_line(text, loc) if text else None
     where = f"{source}:{line}" if line else source
-    msg = err["msg"]
+    msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown setting"
+    elif err["type"] == "finite_number":
+        msg = f"{err.get('input')!r} is not a finite number"
     return f"{where}: {key}: {msg}"
 
 

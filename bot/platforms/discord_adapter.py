@@ -438,7 +438,10 @@ class DiscordRuntime:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Log in, connect the gateway and return once the bot is ready (runs in background)."""
+        """Log in, connect the gateway and return once the bot is ready (runs in background).
+        Called again after a failed attempt, it starts from a cleared client."""
+        if self.bot.is_closed():
+            self.bot.clear()
         self._task = asyncio.create_task(self.bot.start(self._token), name="discord-client")
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait(
