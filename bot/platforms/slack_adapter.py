@@ -45,7 +45,7 @@ from bot.platforms.slack_gateway import (
     make_client,
     retry_handlers,
 )
-from bot.platforms.slack_logging import install_redaction
+from bot.platforms.slack_logging import SOCKET_LOG, install_redaction
 from bot.platforms.slack_render import render_reply
 from bot.services import Services
 from bot.settings import SECRET_NAMES, Secrets, Settings
@@ -317,6 +317,7 @@ class SlackConfig:
             host=env.get("SLACK_HTTP_HOST", "127.0.0.1"),
             port=port,
             admin_allowlist=allow,
+            base_url=env.get("SLACK_API_URL") or None,  # e.g. GovSlack's https://slack-gov.com/api/
         )
 
 
@@ -350,7 +351,10 @@ class SlackRuntime:
     async def start(self) -> None:
         if self.config.app_token:
             self._socket = AsyncSocketModeHandler(
-                self.app, app_token=self.config.app_token, logger=log, web_client=self.client
+                self.app,
+                app_token=self.config.app_token,
+                logger=SOCKET_LOG,
+                web_client=self.client,
             )
             try:
                 await self._socket.connect_async()

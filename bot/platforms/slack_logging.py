@@ -72,8 +72,24 @@ class SecretRedactor(logging.Filter):
         return True
 
 
+class OneLine(logging.Filter):
+    """The Socket Mode client retries a failed connection by itself and logs each failure with
+    a traceback; this keeps one line (exception type and message) unless logging is DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not logging.getLogger("newsbot").isEnabledFor(logging.DEBUG):
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 REDACTOR = SecretRedactor()
 SLACK_LOG = logging.getLogger("newsbot.slack")
+SOCKET_LOG = logging.getLogger("newsbot.slack.socket")
+SOCKET_LOG.addFilter(OneLine())
 
 
 def install_redaction(secrets: Iterable[str | None] = ()) -> logging.Logger:
@@ -82,7 +98,7 @@ def install_redaction(secrets: Iterable[str | None] = ()) -> logging.Logger:
     Returns the logger to hand to bolt and the SDK clients.
     """
     REDACTOR.add(secrets)
-    for name in ("newsbot.slack", *SDK_LOGGERS):
+    for name in ("newsbot.slack", "newsbot.slack.socket", *SDK_LOGGERS):
         logger = logging.getLogger(name)
         if REDACTOR not in logger.filters:
             logger.addFilter(REDACTOR)
