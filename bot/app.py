@@ -27,6 +27,7 @@ from bot.delivery import ChannelRef
 from bot.health import HealthServer, start_health
 from bot.links import STOP_TIMEOUT_S, PlatformLink, link_states
 from bot.models import utcnow
+from bot.net.credentials import mask_in_text, masked
 from bot.net.ssrf import NetworkPolicy
 from bot.outbox import Outbox, register_outbox
 from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
@@ -89,9 +90,10 @@ def make_poller(sv: Services, outbox: Outbox) -> FeedPoller:
         platform, _, workspace = source.workspace.partition(":")
         gateway = outbox.gateways.get(platform)
         if gateway is None:
-            log.warning("feed %s: %s", source.locator, message)
+            log.warning("feed %s: %s", masked(source.locator), message)
             return
-        await gateway.notify_admins(workspace, f"Feed {source.name or source.locator}: {message}")
+        name = source.name or masked(source.locator)
+        await gateway.notify_admins(workspace, f"Feed {name}: {mask_in_text(message)}")
 
     return FeedPoller(
         sv.store,

@@ -34,6 +34,7 @@ from rich.progress import (
 
 from bot import __version__
 from bot.errors import ConfigError, NewsbotError, StorageError, UserError
+from bot.net.credentials import mask_in_text, masked
 from bot.services import Services, open_services
 from bot.settings import Settings, load_settings
 
@@ -356,15 +357,15 @@ def sources_import(
     if fmt is Format.json:
         print_json(
             {
-                "imported": [{"url": f.url, "name": f.name} for f in imported],
-                "skipped": [{"what": k.what, "why": k.why} for k in skipped],
+                "imported": [{"url": masked(f.url), "name": f.name} for f in imported],
+                "skipped": [{"what": masked(k.what), "why": mask_in_text(k.why)} for k in skipped],
             }
         )
     else:
         for feed in imported:
-            echo(f"imported: {feed.url}" + (f" ({feed.name})" if feed.name else ""))
+            echo(f"imported: {masked(feed.url)}" + (f" ({feed.name})" if feed.name else ""))
         for item in skipped:
-            echo(f"skipped: {item.what}: {item.why}")
+            echo(f"skipped: {masked(item.what)}: {mask_in_text(item.why)}")
         echo(f"{len(imported)} imported, {len(skipped)} skipped")
     if not imported and not skipped:
         say_err(f"error: {file}: no feed outlines in the file")

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from courlan import normalize_url
 
 from bot.models import Article, RawArticle
+from bot.net.credentials import without_credentials
 from bot.settings import Settings
 from bot.text.fingerprint import content_hash
 
@@ -80,7 +81,8 @@ def normalize(
         title = text.split("\n", 1)[0][:120]
     if not title or not text:
         return None
-    canonical = canonical_url(raw.url)
+    url = without_credentials(raw.url) if raw.url else raw.url
+    canonical = canonical_url(url)
     chash = content_hash(text)
     published = raw.published or now
     if published > now + timedelta(seconds=settings.ingest.future_tolerance):
@@ -93,11 +95,11 @@ def normalize(
         published_at=published,
         first_seen_at=now,
         content_hash=chash,
-        url=raw.url,
+        url=url,
         canonical_url=canonical,
-        guid=raw.guid,
+        guid=without_credentials(raw.guid) if raw.guid else raw.guid,
         summary_raw=raw.summary_raw,
         source_id=raw.source_id,
-        origin=raw.origin,
+        origin=without_credentials(raw.origin),
         dated=raw.published is not None,
     )

@@ -45,6 +45,7 @@ import aiosqlite
 from bot.errors import FetchError, ParseError, UserError
 from bot.ingest import Ingestor
 from bot.models import Article, RawArticle, utcnow
+from bot.net.credentials import without_credentials
 from bot.net.ssrf import NetworkPolicy, Resolver
 from bot.settings import FetchSettings, PollSettings
 from bot.sources.feeds import parse_feed_async
@@ -322,7 +323,7 @@ class FeedPoller:
         try:
             articles, warnings = await parse_feed_async(
                 result.body,
-                origin=result.url or url,
+                origin=without_credentials(result.url or url),
                 max_items=self.max_items,
                 timeout=self.fetch_settings.parse_timeout,
             )

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError, UserError
+from bot.net.credentials import masked
 from bot.net.ssrf import GuardSettings
 
 DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
@@ -80,7 +81,7 @@ def check_feed_url(url: str) -> str:
         raise ValueError(f"not a valid URL ({exc})") from None
     del port
     if not parts.scheme:
-        raise ValueError(f"{text!r} is not a URL such as https://example.com/rss.xml")
+        raise ValueError(f"{masked(text)!r} is not a URL such as https://example.com/rss.xml")
     if parts.scheme.lower() not in ("http", "https"):
         raise ValueError(f"feeds are fetched over http or https, not {parts.scheme}:")
     if not parts.hostname:

@@ -105,8 +105,7 @@ HTTP = {"SLACK_BOT_TOKEN": "xoxb-clean-stop", "SLACK_SIGNING_SECRET": "clean-sto
 @pytest.mark.parametrize(
     ("mode", "secrets", "down"),
     [
-        ("discord, refused", DISCORD, ["discord"]),
-        ("slack socket mode, refused", SOCKET, ["slack"]),
+        ("discord and slack socket mode, refused", {**DISCORD, **SOCKET}, ["discord", "slack"]),
         ("discord and slack socket mode, silent", {**DISCORD, **SOCKET}, ["discord", "slack"]),
         ("slack http mode", HTTP, []),
     ],

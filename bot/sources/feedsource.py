@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.errors import SourceError
 from bot.models import IngestWarning
+from bot.net.credentials import without_credentials
 from bot.sources import Item, SourceContext, is_url
 from bot.sources.http import safe_url
 
@@ -50,7 +51,7 @@ async def read_feed(locator: str, ctx: SourceContext) -> AsyncIterator[Item]:
             ctx.fetch_state["not_modified"] = "1"
             return
         data = result.body
-        origin = result.url or locator
+        origin = without_credentials(result.url or locator)  # credentials stay in the source row
     else:
         origin = locator
         try:

@@ -22,6 +22,7 @@ import listparser
 from bot.errors import FetchError, ParseError
 from bot.ingest import source_locator
 from bot.models import utcnow
+from bot.net.credentials import masked
 from bot.net.ssrf import NetworkPolicy
 from bot.storage.store import Store
 
@@ -140,5 +141,6 @@ async def import_feeds(
 
 
 async def export_feeds(store: Store) -> list[OpmlFeed]:
-    """The operator's feeds (configured and imported), oldest first."""
-    return [OpmlFeed(r["locator"], r["name"]) for r in await store.feed_sources("")]
+    """The operator's feeds (configured and imported), oldest first; credentials in a URL are
+    masked (they stay in the database: put them back in the file by hand)."""
+    return [OpmlFeed(masked(r["locator"]), r["name"]) for r in await store.feed_sources("")]
