@@ -73,7 +73,7 @@ class PlatformLink:
             except Exception as exc:  # network, timeout, platform error: try again later
                 self.detail = _reason(exc)
                 log.warning(
-                    "%s not connected (attempt %d): %s; retrying in %.0fs",
+                    "%s not connected (attempt %d): %s; retrying in %.1fs",
                     self.name,
                     self.attempts,
                     self.detail,

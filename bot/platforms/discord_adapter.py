@@ -431,6 +431,7 @@ class DiscordRuntime:
         self, services: Services, token: str, *, ready_timeout: float = 60.0, **options: Any
     ) -> None:
         install_redaction(token)
+        self._services, self._options = services, options
         self.bot = NewsBot(services, **options)
         self.gateway = self.bot.gateway
         self.ready_timeout = ready_timeout
@@ -439,9 +440,11 @@ class DiscordRuntime:
 
     async def start(self) -> None:
         """Log in, connect the gateway and return once the bot is ready (runs in background).
-        Called again after a failed attempt, it starts from a cleared client."""
+        Called again after a failed attempt, it starts with a new client (a closed discord.py
+        client cannot log in again)."""
         if self.bot.is_closed():
-            self.bot.clear()
+            self.bot = NewsBot(self._services, **self._options)
+            self.gateway = self.bot.gateway
         self._task = asyncio.create_task(self.bot.start(self._token), name="discord-client")
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait(
