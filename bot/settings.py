@@ -27,7 +27,6 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError, UserError
-from bot.net.credentials import masked
 from bot.net.ssrf import GuardSettings
 
 DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
@@ -81,7 +80,7 @@ def check_feed_url(url: str) -> str:
         raise ValueError(f"not a valid URL ({exc})") from None
     del port
     if not parts.scheme:
-        raise ValueError(f"{masked(text)!r} is not a URL such as https://example.com/rss.xml")
+        raise ValueError("not a URL such as https://example.com/rss.xml")
     if parts.scheme.lower() not in ("http", "https"):
         raise ValueError(f"feeds are fetched over http or https, not {parts.scheme}:")
     if not parts.hostname:
@@ -254,8 +253,13 @@ class DigestSettings(_Section):
 
         try:
             parse_schedule(value)
-        except UserError as exc:
-            raise ValueError(str(exc)) from None
+        except UserError as exc:  # the value itself is not echoed (it could be a misplaced secret)
+            m = re.search(r"\((.*)\): use", str(exc))
+            detail = re.sub(r"'[^']*'", "a field", m.group(1) if m else "unknown form")
+            raise ValueError(
+                f"not a schedule ({detail}): use hourly, 'daily 08:00', 'weekdays 09:00', "
+                "'weekly mon 09:00' or a cron line such as '0 8 * * 1-5'"
+            ) from None
         return value
 
     @field_validator("timezone")
@@ -265,8 +269,8 @@ class DigestSettings(_Section):
 
         try:
             return parse_timezone(value).key
-        except UserError as exc:
-            raise ValueError(str(exc)) from None
+        except UserError:
+            raise ValueError("unknown time zone: use an IANA name such as Europe/Paris") from None
 
 
 class HealthSettings(_Section):

@@ -16,7 +16,7 @@ from bot.outbox import outbox_for
 from bot.services import Services
 from bot.subscriptions import Subscriptions
 from handlers.base import CommandRequest, Reply
-from handlers.subscriptions import channel_of
+from handlers.subscriptions import channel_of, stories
 
 
 def nothing_new(last: str) -> Reply:
@@ -47,7 +47,7 @@ async def digest(request: CommandRequest, services: Services) -> Reply:
     if told.status == "sent":
         return Reply(
             title="Digest",
-            lines=[f"Posted {told.stories} stories in this channel."],
+            lines=[f"Posted {stories(told.stories)} in this channel."],
             ephemeral=True,
         )
     if told.status == "failed":
@@ -59,8 +59,6 @@ async def digest(request: CommandRequest, services: Services) -> Reply:
         )
     return Reply(
         title="Digest",
-        lines=[
-            f"{told.stories} stories queued: the platform is busy, they will be posted shortly."
-        ],
+        lines=[f"{stories(told.stories)} queued: the platform is busy, posted shortly."],
         ephemeral=True,
     )

@@ -18,6 +18,10 @@ from bot.views import resolve_story
 from handlers.base import CommandRequest, Reply
 
 
+def stories(count: int) -> str:
+    return f"{count} story" if count == 1 else f"{count} stories"
+
+
 def channel_of(request: CommandRequest) -> ChannelRef:
     return ChannelRef(request.platform, request.workspace, request.channel)
 
@@ -93,9 +97,9 @@ async def _catch_up(services: Services, sub: Subscription) -> str | None:
         return None
     told = await catch_up(services.store, services.settings.digest, outbox, sub, now=utcnow())
     if told.status == "sent":
-        return f"Catch-up: {told.stories} stories posted in this channel; then on schedule."
+        return f"Catch-up: {stories(told.stories)} posted in this channel; then on schedule."
     if told.status == "pending":
-        return f"Catch-up: {told.stories} stories queued for this channel; then on schedule."
+        return f"Catch-up: {stories(told.stories)} queued for this channel; then on schedule."
     if told.status == "failed":
         return "Catch-up failed: newsbot cannot post in this channel (check its permissions)."
     return "Nothing new for it now: the channel already has this coverage, or there is none yet."

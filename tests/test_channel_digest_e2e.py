@@ -166,7 +166,7 @@ async def test_discord_subscribe_digest_restart_digest_posts_the_story_once(
     user = _reader(discord_fake)
     async with running(settings, _discord_factory(discord_fake), monkeypatch):
         subscribed = await user.command("subscribe", topic=TOPIC)
-        assert "Catch-up: 1 stories posted" in _shown(subscribed)
+        assert "Catch-up: 1 story posted" in _shown(subscribed)
         _assert_nothing_new(await user.command("digest"))
         _assert_nothing_new(await user.command("digest"))
     async with running(settings, _discord_factory(discord_fake), monkeypatch):
@@ -189,7 +189,7 @@ async def test_discord_a_digest_asked_while_a_post_waits_out_a_429_repeats_nothi
             lambda: [r for r in discord_fake.requests if r.status == 429], within=10
         )
         _assert_nothing_new(await user.command("digest"))
-        assert "Posted 1 stories" in _shown(await first)
+        assert "Posted 1 story" in _shown(await first)
     posts = user.channel_posts()
     assert len(posts) == 1 and story in _shown(posts)
 
@@ -232,7 +232,7 @@ async def test_slack_subscribe_digest_restart_digest_posts_the_story_once(
             for text in round_:
                 replies.append(await slash.reply(text))
     subscribed, *digests = replies
-    assert "Catch-up: 1 stories posted" in json.dumps(subscribed)
+    assert "Catch-up: 1 story posted" in json.dumps(subscribed)
     for reply in digests:
         assert reply["response_type"] == "ephemeral"
         assert NOTHING_NEW.search(json.dumps(reply, ensure_ascii=False)), reply
