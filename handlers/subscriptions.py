@@ -91,7 +91,7 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
 
 async def _catch_up(services: Services, sub: Subscription) -> str | None:
     """A new subscription's catch-up digest, posted now by the running bot (README:
-    "Subscriptions"); ``None`` outside it (nothing posted)."""
+    "Digests and subscriptions"); ``None`` outside it (nothing posted)."""
     outbox = outbox_for(services.store)
     if outbox is None or sub.platform not in outbox.gateways:
         return None
