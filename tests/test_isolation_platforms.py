@@ -24,10 +24,11 @@ import aiohttp
 import discord
 import pytest
 
+from bot.channel_digest import run_subscription
 from bot.delivery import ChannelRef
 from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
-from bot.outbox import Outbox, run_subscription
+from bot.outbox import Outbox
 from bot.platforms.discord_adapter import NewsBot
 from bot.platforms.slack_adapter import SlackConfig, SlackRuntime
 from bot.polling import FeedPoller
