@@ -23,6 +23,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape as markup_escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -37,6 +38,7 @@ from bot.errors import ConfigError, NewsbotError, StorageError, UserError
 from bot.net.credentials import mask_in_text, masked
 from bot.services import Services, open_services
 from bot.settings import Settings, load_settings
+from bot.text.sanitize import escape_controls, escape_controls_json
 
 app = typer.Typer(
     name="newsbot",
@@ -95,18 +97,30 @@ def settings() -> Settings:
         say_err(str(exc))  # FILE:LINE: key: reason
         raise typer.Exit(2) from None
     level = logging.DEBUG if state.verbose else getattr(logging, s.logging.level)
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     return s
 
 
-def run(make: Callable[[Services], Awaitable[T]], s: Settings | None = None) -> T:
-    """Open the services, run one coroutine, close; map newsbot errors to exit codes."""
+class _TerminalFormatter(logging.Formatter):
+    """Log lines with control characters escaped (a logged title cannot drive the terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
+def run(
+    make: Callable[[Services], Awaitable[T]], s: Settings | None = None, *, write: bool = True
+) -> T:
+    """Open the services, run one coroutine, close; map newsbot errors to exit codes.
+
+    ``write=False`` for read commands: the database is opened query-only.
+    """
     s = s or settings()
 
     async def main() -> T:
-        services = await open_services(s)
+        services = await open_services(s, write=write)
         try:
             return await make(services)
         finally:
@@ -123,20 +137,32 @@ def run(make: Callable[[Services], Awaitable[T]], s: Settings | None = None) -> 
     except NewsbotError as exc:
         say_err(f"error: {exc}")
         raise typer.Exit(1) from None
+    except Exception as exc:
+        if state.verbose:
+            raise
+        say_err(f"error: {type(exc).__name__}: {exc} (--verbose shows the traceback)")
+        raise typer.Exit(1) from None
 
 
 def say_err(text: str) -> None:
-    """One unwrapped line to stderr (errors and warnings must stay one line)."""
-    sys.stderr.write(text + "\n")
+    """One unwrapped line to stderr (errors and warnings must stay one line); control
+    characters shown escaped, never sent to the terminal."""
+    sys.stderr.write(escape_controls(text).replace("\n", " ") + "\n")
 
 
 def echo(text: str) -> None:
-    """Plain text to stdout, already wrapped by the renderer (no rich re-wrapping)."""
-    sys.stdout.write(text + "\n")
+    """Plain text to stdout, already wrapped by the renderer (no rich re-wrapping); control
+    characters (but newline and tab) shown escaped."""
+    sys.stdout.write(escape_controls(text) + "\n")
+
+
+def json_line(data: Any, *, indent: int | None = None) -> str:
+    """JSON for a terminal: valid JSON with every control character escaped."""
+    return escape_controls_json(json.dumps(data, ensure_ascii=False, indent=indent))
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_line(data, indent=2) + "\n")
 
 
 class ProgressBars:
@@ -157,7 +183,8 @@ class ProgressBars:
     def __call__(self, label: str, advance: int, total: int | None) -> None:
         task = self.tasks.get(label)
         if task is None:
-            task = self.progress.add_task(Path(label).name or label, total=total)
+            name = escape_controls(Path(label).name or label)
+            task = self.progress.add_task(markup_escape(name), total=total)
             self.tasks[label] = task
         self.progress.update(task, advance=advance)
 
@@ -234,7 +261,8 @@ def digest(
             sv, channel=channel, now=utcnow(), topic=topic, story_ref=story_id, commit=commit
         )
 
-    result = run(go)
+    # a preview (no --commit) writes nothing; only the seed sync it is asked for ingests
+    result = run(go, write=commit or sync)
     if fmt is Format.json:
         print_json(result.to_json())
     else:
@@ -254,7 +282,9 @@ def stories(
     """List stories (newest activity first), or those a topic matches and why."""
     from bot.views import list_stories, render_stories
 
-    data = run(lambda sv: list_stories(sv, topic=topic, include_inactive=all_, limit=limit))
+    data = run(
+        lambda sv: list_stories(sv, topic=topic, include_inactive=all_, limit=limit), write=False
+    )
     if fmt is Format.json:
         print_json(data)
     else:
@@ -274,7 +304,7 @@ def story(
     from bot.digest.plot import coverage_png
     from bot.views import render_story_detail, story_detail
 
-    data = run(lambda sv: story_detail(sv, story_id, explain=explain))
+    data = run(lambda sv: story_detail(sv, story_id, explain=explain), write=False)
     if plot is not None:
         points = [(datetime.fromisoformat(c["published"]), c["source"]) for c in data["coverage"]]
         plot.write_bytes(coverage_png(data["title"], points))
@@ -295,7 +325,7 @@ def search(
     """Full-text search over stored articles (best match first)."""
     from bot.views import render_search, search_articles
 
-    data = run(lambda sv: search_articles(sv, query, limit=limit))
+    data = run(lambda sv: search_articles(sv, query, limit=limit), write=False)
     if fmt is Format.json:
         print_json(data)
     else:
@@ -314,12 +344,12 @@ def export(
     if what not in ("articles", "stories"):
         say_err(f"error: export takes 'articles' or 'stories', not {what!r}")
         raise typer.Exit(2)
-    rows = run(lambda sv: export_rows(sv, what))
+    rows = run(lambda sv: export_rows(sv, what), write=False)
     if fmt is ExportFormat.json:
         print_json(rows)
     else:
         for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(row) + "\n")
 
 
 # --------------------------------------------------------------------------- sources
@@ -443,7 +473,8 @@ def doctor(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> No
             mark = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]"}.get(
                 check["status"], "[red]FAIL[/red]"
             )
-            out.print(f"{mark}  {check['name']}: {check['detail']}", highlight=False)
+            detail = markup_escape(escape_controls(f"{check['name']}: {check['detail']}"))
+            out.print(f"{mark}  {detail}", highlight=False)
     if any(c["status"] == "fail" for c in checks):
         raise typer.Exit(1)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import aiosqlite
+from datasketch import MinHash
 
 from bot.dedup import NearDuplicateIndex
 from bot.models import Article, IngestReport, IngestWarning, RawArticle, utcnow
@@ -22,6 +23,7 @@ from bot.normalize import normalize
 from bot.settings import Settings
 from bot.sources import Progress, SourceContext, detect_kind, is_url, reader_for
 from bot.storage import Store
+from bot.text.sanitize import clean_unicode
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,12 @@ class Outcome:
     article: Article | None = None
     how: str | None = None  # guid | url | content | near
     reason: str | None = None
+
+
+def not_stored(item: RawArticle, exc: Exception) -> IngestWarning:
+    """The one line a user sees for an article that failed; the traceback only at debug."""
+    log.debug("failed to ingest %s", item.origin, exc_info=exc)
+    return IngestWarning(clean_unicode(item.origin), f"not stored: {type(exc).__name__}: {exc}")
 
 
 def source_locator(locator: str) -> str:
@@ -56,56 +64,59 @@ class Ingestor:
         self.near = NearDuplicateIndex(settings.dedup)
         self.hooks: list[ArticleHook] = []
         self.after_batch: list[Callable[[], Awaitable[None]]] = []
+        # run before an article's write transaction (work that need not hold the write lock)
+        self.before_write: list[Callable[[], Awaitable[None]]] = []
         self._loaded = False
+        self._near_upto = 0
 
     async def load(self) -> None:
         """Rebuild the in-memory near-duplicate index from stored signatures (once)."""
         if self._loaded:
             return
-        for article_id, blob in await self.store.iter_minhashes():
-            self.near.add(article_id, self.near.from_bytes(blob))
+        await self._sync_near()
         self._loaded = True
+
+    async def _sync_near(self) -> None:
+        """Add the signatures of originals stored since the last call (by any process)."""
+        for article_id, blob in await self.store.iter_minhashes(after=self._near_upto):
+            self.near.add(article_id, self.near.from_bytes(blob))
+            self._near_upto = max(self._near_upto, int(article_id))
 
     # ------------------------------------------------------------------ items
     async def ingest_item(self, raw: RawArticle, *, locator: str) -> Outcome:
-        """Normalize, deduplicate and store one article in one transaction."""
+        """Normalize, deduplicate and store one article in one transaction.
+
+        Cleaning and the MinHash signature are computed first; the dedup decision, the insert
+        and the hooks (story, analysis) then run in one write transaction, which holds the
+        database's write lock: another process storing the same article meanwhile is seen,
+        and this one counts it as already known (or as a copy) instead of failing.
+        """
         await self.load()
         now = self.clock()
         article = normalize(raw, locator=locator, settings=self.settings, now=now)
         if article is None:
             return Outcome("rejected", reason="no title or text left after cleaning")
-        if known := await self.store.article_by_ext_id(article.ext_id):
-            # The same item through another source (one URL added in two workspaces): its
-            # owner sees it too (bot.storage.scope).
-            await self.store.link_source(known, article.source_id)
+        if stored_before := await self.store.article_by_ext_id(article.ext_id):
+            # Cheap answer for re-ingested files. The same item through another source (one
+            # URL added in two workspaces): its owner sees it too (bot.storage.scope).
+            await self.store.link_source(stored_before, article.source_id)
             return Outcome("unchanged", article)
-        how: str | None = None
-        original: Article | None = None
-        match = await self.store.find_exact(
-            source_id=article.source_id,
-            guid=article.guid,
-            canonical_url=article.canonical_url,
-            content_hash=article.content_hash,
-        )
-        if match:
-            how, original = match
-            same_item = raw.ext_id is None and original.source_id == article.source_id
-            if same_item:
-                return Outcome("unchanged", original, how=how)
-        sig = None
-        if original is None:
-            sig = self.near.signature(article.text)
-            near = self.near.find(sig) if sig is not None else None
-            if near is not None:
-                original = await self.store.article(near.article_id)
-                how = "near"
-        if original is not None:
-            article.duplicate_of = original.duplicate_of or original.id
-            article.story_id = original.story_id
+        sig = self.near.signature(article.text)
+        for before in self.before_write:
+            await before()
         async with self.store.transaction() as conn:
-            await self.store.insert_article(
-                conn, article, self.near.to_bytes(sig) if sig is not None else None
-            )
+            await self._sync_near()
+            known, how = await self._dedup(raw, article, sig)
+            if known is not None:
+                return known
+            stored = await self.store.insert_article(
+                conn,
+                article,
+                self.near.to_bytes(sig) if sig is not None and article.duplicate_of is None
+                else None,
+            )  # fmt: skip
+            if stored is None:  # the conflict clause: stored meanwhile under this id
+                return Outcome("unchanged", article)
             if article.duplicate_of is not None and article.story_id is not None:
                 # A copy joins its original's story (insert_article does not store story_id).
                 await conn.execute(
@@ -115,7 +126,39 @@ class Ingestor:
                 await hook(conn, article)
         if article.duplicate_of is None and sig is not None and article.id is not None:
             self.near.add(article.id, sig)
+            self._near_upto = max(self._near_upto, article.id)
         return Outcome("duplicate" if article.duplicate_of else "stored", article, how=how)
+
+    async def _dedup(
+        self, raw: RawArticle, article: Article, sig: MinHash | None
+    ) -> tuple[Outcome | None, str | None]:
+        """Inside the write transaction: an ``unchanged`` outcome when the article is known;
+        else no outcome, with ``article.duplicate_of``/``story_id`` set and how it matched
+        when it copies a stored original."""
+        if await self.store.article_by_ext_id(article.ext_id):
+            return Outcome("unchanged", article), None
+        match = await self.store.find_exact(
+            source_id=article.source_id,
+            guid=article.guid,
+            canonical_url=article.canonical_url,
+            content_hash=article.content_hash,
+        )
+        original: Article | None = None
+        how: str | None = None
+        if match:
+            how, original = match
+            same_item = raw.ext_id is None and original.source_id == article.source_id
+            if same_item:
+                return Outcome("unchanged", original, how=how), how
+        elif sig is not None:
+            near = self.near.find(sig)
+            if near is not None:
+                original = await self.store.article(near.article_id)
+                how = "near"
+        if original is not None:
+            article.duplicate_of = original.duplicate_of or original.id
+            article.story_id = original.story_id
+        return None, how
 
     # ---------------------------------------------------------------- sources
     async def ingest(
@@ -133,7 +176,8 @@ class Ingestor:
             report.warnings.append(IngestWarning(locator, "no such file or folder"))
             return report
         kind = kind or detect_kind(locator)
-        loc = source_locator(locator)
+        # the stored locator is valid text (a file name may not be); the file is read by its name
+        loc = clean_unicode(source_locator(locator))
         async with self.store.transaction() as conn:
             source_id = await self.store.upsert_source(
                 conn, kind=kind, locator=loc, name=name, interval_s=interval_s, now=self.clock()
@@ -146,16 +190,14 @@ class Ingestor:
         )
         async for item in reader_for(kind)(locator, ctx):
             if isinstance(item, IngestWarning):
-                log.warning("%s", item)
-                report.warnings.append(item)
+                report.warnings.append(item)  # the caller says it, once
                 continue
             report.seen += 1
             item.source_id = source_id
             try:
                 outcome = await self.ingest_item(item, locator=loc)
             except Exception as exc:  # one bad article never stops the batch
-                log.exception("failed to ingest %s", item.origin)
-                report.warnings.append(IngestWarning(item.origin, f"not stored: {exc}"))
+                report.warnings.append(not_stored(item, exc))
                 continue
             if outcome.status == "stored":
                 report.stored += 1

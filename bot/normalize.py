@@ -14,6 +14,7 @@ from bot.models import Article, RawArticle
 from bot.net.credentials import without_credentials
 from bot.settings import Settings
 from bot.text.fingerprint import content_hash
+from bot.text.sanitize import clean_optional, clean_unicode
 
 _SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
@@ -66,16 +67,37 @@ def make_ext_id(raw: RawArticle, locator: str, canonical: str | None, chash: str
     return "a-" + hashlib.sha1(f"{locator}\n{key}".encode()).hexdigest()[:16]
 
 
+def sanitize_raw(raw: RawArticle) -> RawArticle:
+    """Every text field of ``raw`` as valid Unicode without control characters (in place)."""
+    raw.title = clean_unicode(raw.title)
+    raw.text = clean_unicode(raw.text)
+    raw.origin = clean_unicode(raw.origin)
+    raw.url = clean_optional(raw.url)
+    raw.guid = clean_optional(raw.guid)
+    raw.ext_id = clean_optional(raw.ext_id)
+    raw.outlet = clean_optional(raw.outlet)
+    raw.summary_raw = clean_optional(raw.summary_raw)
+    return raw
+
+
 def normalize(
     raw: RawArticle, *, locator: str, settings: Settings, now: datetime
 ) -> Article | None:
-    """Build the stored form of ``raw``; ``None`` when nothing readable is left."""
-    title = clean_title(raw.title)
-    text = clean_text(raw, settings.ingest.max_article_chars)
+    """Build the stored form of ``raw``; ``None`` when nothing readable is left.
+
+    Text is made safe first (:func:`sanitize_raw`) and again after HTML and entity decoding,
+    which can produce control characters of their own (``&#27;``).
+    """
+    raw = sanitize_raw(raw)
+    locator = clean_unicode(locator)
+    title = clean_unicode(clean_title(raw.title))
+    text = clean_unicode(clean_text(raw, settings.ingest.max_article_chars))
     if not text and raw.summary_raw:
-        text = clean_text(
-            RawArticle(title=raw.title, text=raw.summary_raw, origin=raw.origin, is_html=True),
-            settings.ingest.max_article_chars,
+        text = clean_unicode(
+            clean_text(
+                RawArticle(title=raw.title, text=raw.summary_raw, origin=raw.origin, is_html=True),
+                settings.ingest.max_article_chars,
+            )
         )
     if not title and text:
         title = text.split("\n", 1)[0][:120]

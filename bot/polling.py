@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import aiosqlite
 
 from bot.errors import FetchError, ParseError, UserError
-from bot.ingest import Ingestor
+from bot.ingest import Ingestor, not_stored
 from bot.models import Article, RawArticle, utcnow
 from bot.net.credentials import without_credentials
 from bot.net.ssrf import NetworkPolicy, Resolver
@@ -374,8 +374,7 @@ class FeedPoller:
                 try:
                     outcome = await self.ingestor.ingest_item(raw, locator=row["locator"])
                 except Exception as exc:  # one bad item never stops the feed
-                    log.exception("failed to ingest %s", raw.origin)
-                    into.warnings.append(f"{raw.origin}: not stored: {exc}")
+                    into.warnings.append(str(not_stored(raw, exc)))
                     continue
                 if outcome.status in ("stored", "duplicate"):
                     into.stored += 1

@@ -36,14 +36,26 @@ class Services:
         await self.store.close()
 
 
-async def open_services(settings: Settings) -> Services:
+async def open_services(settings: Settings, *, write: bool = True) -> Services:
+    """The services over the configured database.
+
+    ``write=False`` (read commands: stories, story, search, export, digest previews): the
+    store is query-only and the story grouper is not loaded (``story --explain`` loads it in
+    memory), so reading never writes and never waits for the write lock. A writer groups
+    every original in the write transaction that stores it (see ``StoryService``), so any
+    number of writer processes share one database's stories.
+    """
     install_redaction(Secrets().all_values())
-    store = await Store.open(settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms)
+    store = await Store.open(
+        settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms, writable=write
+    )
     try:
         await sync_shared(store, settings.sources.shared)
         ingestor = Ingestor(store, settings)
         stories = StoryService(store, settings)
-        await stories.load()
+        if write:
+            await stories.load()
+        ingestor.before_write.append(stories.follow)
         ingestor.hooks.append(stories.assign)
         ingestor.hooks.append(analysis_hook)
         ingestor.after_batch.append(stories.save)

@@ -213,6 +213,8 @@ async def story_detail(
 ) -> dict[str, Any]:
     story_id = await resolve_story(sv, ref, scope=scope)
     data = await story_json(sv, story_id, scope=scope)
+    if explain:
+        await sv.stories.load()  # in memory only on a read-only store
     articles = []
     for article in await sv.store.story_articles(story_id, scope=scope):
         assert article.id is not None

@@ -115,7 +115,7 @@ def gc_paused() -> Iterator[None]:
 
 async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, AnalyzedArticle]:
     done = {a.id: x for a in articles if a.id is not None and (x := _analyze(a)) is not None}
-    if done:
+    if done and store.writable:  # a read-only store (a preview) analyses in memory only
         log.info("analysing %d article(s) with no current stored analysis", len(done))
         async with store.transaction() as conn:
             await conn.executemany(_UPSERT, [_row(a) for a in done.values()])

@@ -48,6 +48,8 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
 async def migrate(conn: aiosqlite.Connection, target: int = LATEST) -> list[Migration]:
     """Apply the migrations above the database's version up to ``target``; returns those applied."""
     current = await schema_version(conn)
+    if current >= target and current <= LATEST:
+        return []
     if current > LATEST:
         raise StorageError(
             f"database schema version {current} is newer than this newsbot knows ({LATEST}); "
@@ -59,6 +61,10 @@ async def migrate(conn: aiosqlite.Connection, target: int = LATEST) -> list[Migr
             statements = _split_sql(mig.sql)
             await conn.execute("BEGIN IMMEDIATE")
             try:
+                if await schema_version(conn) >= mig.version:
+                    # another process applied it while this one waited for the write lock
+                    await conn.commit()
+                    continue
                 for statement in statements:
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {mig.version}")

@@ -77,13 +77,18 @@ class SearchHit:
 class Store:
     """Async facade over the newsbot SQLite database."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, *, writable: bool = True) -> None:
         self.conn = conn
         self.path = path
+        self.writable = writable
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> Store:
+    async def open(
+        cls, path: str | Path, *, busy_timeout_ms: int = 5000, writable: bool = True
+    ) -> Store:
+        """Open (creating and migrating as needed). ``writable=False``: after any pending
+        migration the connection is ``query_only``, so a read command cannot write at all."""
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -97,13 +102,15 @@ class Store:
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await migrate(conn)
+            if not writable:
+                await conn.execute("PRAGMA query_only = ON")
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise StorageError(f"{path}: not a usable newsbot database: {exc}") from None
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
+        return cls(conn, path, writable=writable)
 
     async def close(self) -> None:
         await self.conn.close()
@@ -279,12 +286,14 @@ class Store:
     # ---------------------------------------------------------------- articles
     async def insert_article(
         self, conn: aiosqlite.Connection, article: Article, minhash: bytes | None
-    ) -> int:
-        """Insert one article inside the caller's transaction; returns its row id."""
+    ) -> int | None:
+        """Insert one article inside the caller's transaction; returns its row id, or ``None``
+        when an article with its ``ext_id`` exists (the conflict clause: never an error)."""
         cur = await conn.execute(
             "INSERT INTO articles (ext_id, source_id, guid, url, canonical_url, outlet, title, "
             "text, summary_raw, published_at, first_seen_at, content_hash, minhash, "
-            "duplicate_of, origin, dated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "duplicate_of, origin, dated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (ext_id) DO NOTHING",
             (
                 article.ext_id,
                 article.source_id,
@@ -304,6 +313,8 @@ class Store:
                 int(article.dated),
             ),
         )
+        if cur.rowcount != 1:
+            return None
         article.id = int(cur.lastrowid or 0)
         if article.source_id is not None:
             await record_arrival(
@@ -432,10 +443,12 @@ class Store:
             out.setdefault(int(original), {}).setdefault(outlet, None)
         return {k: list(v) for k, v in out.items()}
 
-    async def iter_minhashes(self) -> list[tuple[int, bytes]]:
+    async def iter_minhashes(self, *, after: int = 0) -> list[tuple[int, bytes]]:
+        """Signatures of the originals with an id above ``after``, in id order."""
         return await self.fetchall(
             "SELECT id, minhash FROM articles WHERE duplicate_of IS NULL AND minhash IS NOT NULL "
-            "ORDER BY id"
+            "AND id > ? ORDER BY id",
+            (after,),
         )
 
     async def count_articles(self) -> tuple[int, int]:

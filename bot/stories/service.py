@@ -27,6 +27,7 @@ from bot.stories.cluster import STATE_VERSION, ClusterParams, Doc, StoryClustere
 
 log = logging.getLogger(__name__)
 ENGINE = "stories"
+REPLAY_CHUNK = 200  # originals regrouped per write transaction when rebuilding
 
 
 def _encode(obj: Any) -> Any:
@@ -81,16 +82,24 @@ class StoryService:
 
     # ------------------------------------------------------------------ lifecycle
     async def load(self) -> None:
-        """Load the snapshot, then replay originals stored after it (crash recovery)."""
+        """Load the snapshot, then follow the originals stored after it.
+
+        Each original is grouped in its own ingest transaction, so the story rows of articles
+        after the snapshot are already right and following them only updates this process's
+        grouper (no write). Without a usable snapshot the grouper is rebuilt and, on a
+        writable store, every story row is rewritten (in short transactions).
+        """
         if self._loaded:
             return
         row = await self.store.fetchone(
             "SELECT version, watermark, data FROM engine_state WHERE name = ?", (ENGINE,)
         )
+        rebuild = True
         if row is not None and row[0] == STATE_VERSION:
             try:
                 self.engine = StoryClusterer.from_state(load_state(row[2]), self.params)
                 self.watermark = int(row[1])
+                rebuild = False
             except (ValueError, KeyError, zlib.error) as exc:
                 log.warning("story snapshot unreadable (%s); regrouping from articles", exc)
                 self.engine, self.watermark = StoryClusterer(self.params), 0
@@ -101,39 +110,88 @@ class StoryService:
                 STATE_VERSION,
             )
         self._loaded = True
-        pending = await self.store.fetchall(
-            "SELECT id, title, text, published_at, story_id FROM articles "
-            "WHERE duplicate_of IS NULL AND id > ? ORDER BY id",
-            (self.watermark,),
-        )
-        if pending:
-            log.info("regrouping %d articles stored after the last story snapshot", len(pending))
-            async with self.store.transaction() as conn:
-                for article_id, title, text, published, _story in pending:
-                    await self._assign(conn, article_id, title, text, from_iso(published))
-            await self.save()
+        if rebuild and self.store.writable:
+            done = 0
+            while True:
+                async with self.store.transaction() as conn:
+                    n = await self.catch_up(conn, limit=REPLAY_CHUNK)
+                done += n
+                if n < REPLAY_CHUNK:
+                    break
+            if done:
+                log.info("regrouped %d articles (no usable story snapshot)", done)
+                await self.save()
+        else:
+            await self.follow()
+
+    async def follow(self) -> int:
+        """Feed this process's grouper the originals other writers stored and grouped since
+        it last looked (reads only; call outside a write transaction to keep those short)."""
+        if not self._loaded:
+            return 0
+        return await self.catch_up(self.store.conn, write=False)
+
+    async def catch_up(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        before: int | None = None,
+        limit: int | None = None,
+        write: bool = True,
+    ) -> int:
+        """Group, in id order, the originals above the watermark (below ``before``).
+
+        Inside a write transaction (``write=True``) the database's write lock is held, so this
+        process is the one story writer: whatever any process stored is grouped in arrival
+        order before the next article, and the rows written equal those another process
+        grouping the same articles wrote (same stream, same grouper state).
+        """
+        sql = (
+            "SELECT id, title, text, published_at FROM articles "
+            "WHERE duplicate_of IS NULL AND id > ?" + (" AND id < ?" if before else "") +
+            " ORDER BY id" + (f" LIMIT {int(limit)}" if limit else "")
+        )  # fmt: skip
+        params: tuple[int, ...] = (self.watermark, before) if before else (self.watermark,)
+        async with conn.execute(sql, params) as cur:
+            pending = list(await cur.fetchall())
+        for article_id, title, text, published in pending:
+            if write:
+                await self._assign(conn, int(article_id), title, text, from_iso(published))
+            else:
+                self.engine.add(Doc(str(article_id), title, text, from_iso(published)))
+                self.watermark = max(self.watermark, int(article_id))
+        return len(pending)
 
     async def save(self) -> None:
-        """Snapshot the grouper (call after a batch; cost grows with the number of stories)."""
-        await self._sync_active()
-        blob = dump_state(self.engine.to_state())
+        """Snapshot the grouper (call after a batch; cost grows with the number of stories).
+
+        In one write transaction: group what other processes stored meanwhile, mark quiet
+        stories, store the snapshot unless a newer one (higher watermark) is there already.
+        """
+        if not self.store.writable:
+            return
         async with self.store.transaction() as conn:
+            await self.catch_up(conn)
+            await self._sync_active(conn)
+            blob = dump_state(self.engine.to_state())
             await conn.execute(
-                "INSERT OR REPLACE INTO engine_state (name, version, watermark, data, saved_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO engine_state (name, version, watermark, data, saved_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "version = excluded.version, watermark = excluded.watermark, "
+                "data = excluded.data, saved_at = excluded.saved_at "
+                "WHERE excluded.watermark >= engine_state.watermark "
+                "OR excluded.version != engine_state.version",
                 (ENGINE, STATE_VERSION, self.watermark, blob, to_iso(utcnow())),
             )
 
-    async def _sync_active(self) -> None:
-        rows = await self.store.fetchall("SELECT id FROM stories WHERE active = 1")
+    async def _sync_active(self, conn: aiosqlite.Connection) -> None:
+        async with conn.execute("SELECT id FROM stories WHERE active = 1") as cur:
+            rows = await cur.fetchall()
         # a story the engine does not know (rows left by an engine rebuilt by replay after a
         # state format change) is not active either
         gone = [r[0] for r in rows if not self._engine_active(int(r[0]))]
         if gone:
-            async with self.store.transaction() as conn:
-                await conn.executemany(
-                    "UPDATE stories SET active = 0 WHERE id = ?", [(g,) for g in gone]
-                )
+            await conn.executemany("UPDATE stories SET active = 0 WHERE id = ?", [(g,) for g in gone])
 
     def _engine_active(self, key: int) -> bool:
         try:
@@ -143,9 +201,13 @@ class StoryService:
 
     # ------------------------------------------------------------------ ingest hook
     async def assign(self, conn: aiosqlite.Connection, article: Article) -> None:
-        """Ingest hook: give a stored article its story, inside the article's transaction."""
+        """Ingest hook: give a stored article its story, inside the article's transaction
+        (after grouping whatever other processes stored before it)."""
         if article.id is None:
             return
+        if not self._loaded:
+            raise RuntimeError("StoryService.load() must run before ingest starts")
+        await self.catch_up(conn, before=article.id)
         if article.duplicate_of is not None:
             if article.story_id is not None:
                 await conn.execute(
@@ -153,10 +215,10 @@ class StoryService:
                     (to_iso(article.published_at), article.story_id),
                 )
             return
-        if not self._loaded:
-            raise RuntimeError("StoryService.load() must run before ingest starts")
+        # the time as stored (whole seconds), as a replay of the same article reads it
+        published = from_iso(to_iso(article.published_at))
         article.story_id = await self._assign(
-            conn, article.id, article.title, article.text, article.published_at
+            conn, article.id, article.title, article.text, published
         )
 
     async def _assign(
