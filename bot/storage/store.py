@@ -24,6 +24,7 @@ from bot.storage.migrate import LATEST, migrate
 from bot.storage.scope import EVERYTHING, REMOVED, Scope, record_arrival
 
 SCHEMA_VERSION = LATEST
+BUSY_RETRIES = 3  # extra waits for the write lock beyond the busy timeout
 SEARCH_RANK_WINDOW = 5000  # newest matches ranked by bm25 (keeps common-word queries fast)
 
 
@@ -125,7 +126,7 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``), serialized by the store's lock."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._begin_immediate()
             try:
                 yield self.conn
             except BaseException:
@@ -133,6 +134,29 @@ class Store:
                 raise
             else:
                 await self.conn.commit()
+
+    async def _begin_immediate(self) -> None:
+        """Take the database's write lock; another process holding it longer than the busy
+        timeout is waited for a few more times before the error reaches the caller."""
+        for attempt in range(BUSY_RETRIES + 1):
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or attempt == BUSY_RETRIES:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+
+    async def story_consistency(self) -> tuple[int, int]:
+        """(live stories holding originals, those whose ``article_count`` differs from the
+        number of originals assigned to them): a check for concurrent-writer runs."""
+        row = await self.fetchone(
+            "SELECT count(*), count(*) FILTER (WHERE s.article_count != c.n) FROM stories s "
+            "JOIN (SELECT story_id, count(*) AS n FROM articles WHERE duplicate_of IS NULL "
+            "GROUP BY story_id) c ON c.story_id = s.id WHERE s.merged_into IS NULL"
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     # ----------------------------------------------------------------- helpers
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
