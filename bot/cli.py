@@ -474,7 +474,7 @@ def doctor(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> No
                 check["status"], "[red]FAIL[/red]"
             )
             detail = markup_escape(escape_controls(f"{check['name']}: {check['detail']}"))
-            out.print(f"{mark}  {detail}", highlight=False)
+            out.print(f"{mark}  {detail}", highlight=False, soft_wrap=True)
     if any(c["status"] == "fail" for c in checks):
         raise typer.Exit(1)
 

@@ -65,7 +65,7 @@ class Ingestor:
         self.hooks: list[ArticleHook] = []
         self.after_batch: list[Callable[[], Awaitable[None]]] = []
         # run before an article's write transaction (work that need not hold the write lock)
-        self.before_write: list[Callable[[], Awaitable[None]]] = []
+        self.before_write: list[Callable[[], Awaitable[object]]] = []
         self._loaded = False
         self._near_upto = 0
 

@@ -73,10 +73,12 @@ def concurrent_ingests(
     groups: list[list[Path]],
     *,
     readers: int = 0,
+    max_reads: int | None = None,
     tree: Path | None = None,
 ) -> Run:
     """One ``newsbot ingest --format json`` process per group of files, all started at once,
-    plus ``readers`` processes looping the read commands until the ingests end."""
+    plus ``readers`` processes looping the read commands until the ingests end (or
+    ``max_reads`` reads were run)."""
     go = db.parent / f".go-{db.name}"
     go.unlink(missing_ok=True)
     env = env_for(tree)
@@ -86,15 +88,10 @@ def concurrent_ingests(
             sys.executable, "-c", _WAIT_THEN_RUN, str(go), "--db", str(db),
             "ingest", *map(str, files), "--format", "json", "--no-progress",
         ]  # fmt: skip
-        procs.append(
-            (
-                argv,
-                subprocess.Popen(
-                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                    cwd=db.parent,
-                ),  # fmt: skip
-            )
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=db.parent
         )
+        procs.append((argv, proc))
     time.sleep(0.3)  # let them import newsbot before the start
     started = time.perf_counter()
     go.touch()
@@ -103,7 +100,11 @@ def concurrent_ingests(
         # a reader needs the database to exist (the ingests create it)
         while not db.exists() and any(p.poll() is None for _, p in procs):
             time.sleep(0.01)
-    while readers and any(p.poll() is None for _, p in procs):
+    while (
+        readers
+        and any(p.poll() is None for _, p in procs)
+        and (max_reads is None or len(reads) < max_reads)
+    ):
         for i in range(readers):
             reads.append(newsbot(db, *_READ_COMMANDS[(len(reads) + i) % 3], tree=tree))
     ingests = []

@@ -16,6 +16,7 @@ import asyncio
 import calendar
 import io
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -95,10 +96,23 @@ def _prepare(data: bytes, origin: str) -> bytes:
 # --- RSS / Atom -------------------------------------------------------------------------------
 
 
+_CHARREF_RE = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
+
+
+def _charref_fix(match: re.Match[bytes]) -> bytes:
+    ref = match.group(1)
+    code = int(ref[1:], 16) if ref[:1] in (b"x", b"X") else int(ref)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"  # feedparser raises on a reference to a surrogate or beyond Unicode
+    return match.group(0)
+
+
 def _parse_xml_feed(
     data: bytes, *, origin: str, max_items: int
 ) -> tuple[list[RawArticle], list[IngestWarning]]:
     headers = {"content-location": origin} if _is_http(origin) else {}
+    if b"&#" in data:
+        data = _CHARREF_RE.sub(_charref_fix, data)
     # A BytesIO, never bytes: feedparser.parse(bytes) would open a local file of that name.
     parsed = feedparser.parse(
         io.BytesIO(data),

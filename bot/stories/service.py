@@ -119,7 +119,8 @@ class StoryService:
                 if n < REPLAY_CHUNK:
                     break
             if done:
-                log.info("regrouped %d articles (no usable story snapshot)", done)
+                # no snapshot yet is normal (another process is writing the first batch)
+                log.log(logging.INFO if row else logging.DEBUG, "regrouped %d articles", done)
                 await self.save()
         else:
             await self.follow()
@@ -191,7 +192,9 @@ class StoryService:
         # state format change) is not active either
         gone = [r[0] for r in rows if not self._engine_active(int(r[0]))]
         if gone:
-            await conn.executemany("UPDATE stories SET active = 0 WHERE id = ?", [(g,) for g in gone])
+            await conn.executemany(
+                "UPDATE stories SET active = 0 WHERE id = ?", [(g,) for g in gone]
+            )
 
     def _engine_active(self, key: int) -> bool:
         try:
