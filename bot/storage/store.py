@@ -135,6 +135,13 @@ class Store:
             else:
                 await self.conn.commit()
 
+    @asynccontextmanager
+    async def committed(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Reads that see only committed rows: waits for this process's open write
+        transaction (which shares the connection) to end, and keeps others from starting."""
+        async with self._write_lock:
+            yield self.conn
+
     async def _begin_immediate(self) -> None:
         """Take the database's write lock; another process holding it longer than the busy
         timeout is waited for a few more times before the error reaches the caller."""

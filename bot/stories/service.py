@@ -130,7 +130,8 @@ class StoryService:
         it last looked (reads only; call outside a write transaction to keep those short)."""
         if not self._loaded:
             return 0
-        return await self.catch_up(self.store.conn, write=False)
+        async with self.store.committed() as conn:
+            return await self.catch_up(conn, write=False)
 
     async def catch_up(
         self,
