@@ -25,6 +25,7 @@ from bot.models import utcnow
 from bot.net.credentials import masked
 from bot.net.ssrf import NetworkPolicy
 from bot.storage.store import Store
+from bot.text.sanitize import clean_unicode
 
 MAX_OPML_BYTES = 5_000_000
 
@@ -76,7 +77,7 @@ def read_opml(data: bytes, *, origin: str) -> tuple[list[OpmlFeed], list[Skipped
     )
     for entry in parsed.get("feeds") or []:
         url = (entry.get("url") or "").strip()
-        name = " ".join((entry.get("title") or "").split()) or None
+        name = " ".join(clean_unicode(entry.get("title") or "").split()) or None
         if not _is_http(url):
             skipped.append(Skipped(url or name or "(no URL)", "not an http(s) feed URL"))
             continue
