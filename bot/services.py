@@ -50,7 +50,8 @@ async def open_services(settings: Settings, *, write: bool = True) -> Services:
         settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms, writable=write
     )
     try:
-        await sync_shared(store, settings.sources.shared)
+        if write:  # a read-only store (read commands: the operator's, unscoped) never writes
+            await sync_shared(store, settings.sources.shared)
         ingestor = Ingestor(store, settings)
         stories = StoryService(store, settings)
         if write:
