@@ -248,6 +248,7 @@ def digest(
     sync: Annotated[bool, typer.Option(help="Ingest the configured seed folders first.")] = True,
 ) -> None:
     """Print what CHANNEL has not been told yet: new stories summarised, known ones updated."""
+    from bot.digest.codec import encode_digest
     from bot.digest.render import render_digest
     from bot.digest.service import local_digest
     from bot.models import utcnow
@@ -264,7 +265,7 @@ def digest(
     # a preview (no --commit) writes nothing; only the seed sync it is asked for ingests
     result = run(go, write=commit or sync)
     if fmt is Format.json:
-        print_json(result.to_json())
+        print_json(encode_digest(result))
     else:
         echo(render_digest(result))
 

@@ -36,81 +36,17 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from bot.delivery import ChannelRef, ChatGateway, DeliveryError
+from bot.digest.codec import decode_digest, encode_digest
 from bot.digest.compose import Composed
-from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
+from bot.digest.model import Digest
 from bot.models import utcnow
 from bot.storage import Store
 from bot.storage import deliveries as dsql
-from bot.storage.store import from_iso, to_iso
 from bot.subscriptions import Subscriptions
 
 log = logging.getLogger("newsbot.outbox")
 
 Shown = list[tuple[int, list[int], list[str]]]
-
-
-# --------------------------------------------------------------------------- payload codec
-def _stmt(s: StatementRef) -> dict[str, Any]:
-    return {
-        "text": s.text,
-        "article_id": s.article_id,
-        "source": s.source,
-        "published": to_iso(s.published),
-        "url": s.url,
-        "claim_by": s.claim_by,
-    }
-
-
-def _unstmt(d: Mapping[str, Any]) -> StatementRef:
-    return StatementRef(
-        text=d["text"],
-        article_id=d["article_id"],
-        source=d["source"],
-        published=from_iso(d["published"]),
-        url=d.get("url"),
-        claim_by=d.get("claim_by"),
-    )
-
-
-def encode_digest(digest: Digest) -> dict[str, Any]:
-    """The digest as JSON data that :func:`decode_digest` turns back into an equal Digest."""
-    data = digest.to_json()
-    for story, out in zip(digest.stories, data["stories"], strict=True):
-        out["summary"] = [_stmt(s) for s in story.summary]
-        out["new"] = [_stmt(s) for s in story.new]
-        out["conflicts"] = [
-            {"kind": c.kind, "fact": c.fact, "statements": [_stmt(s) for s in c.statements]}
-            for c in story.conflicts
-        ]
-    return data
-
-
-def decode_digest(data: Mapping[str, Any]) -> Digest:
-    stories = [
-        StoryDigest(
-            id=s["id"],
-            title=s["title"],
-            known=bool(s["known"]),
-            articles=[
-                ArticleRef(a["id"], a["title"], a["url"], a["source"], from_iso(a["published"]))
-                for a in s["articles"]
-            ],
-            summary=[_unstmt(x) for x in s["summary"]],
-            new=[_unstmt(x) for x in s["new"]],
-            conflicts=[
-                ConflictRef(c["kind"], c["fact"], [_unstmt(x) for x in c["statements"]])
-                for c in s["conflicts"]
-            ],
-            outlets=list(s["outlets"]),
-        )
-        for s in data["stories"]
-    ]
-    return Digest(
-        channel=data["channel"],
-        generated_at=from_iso(data["generated_at"]),
-        stories=stories,
-        topic=data.get("topic"),
-    )
 
 
 @dataclass(slots=True)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.delivery import ChannelRef, DeliveryError
+from bot.digest.codec import decode_digest, encode_digest
 from bot.digest.compose import Composed
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
-from bot.outbox import Outbox, decode_digest, encode_digest
+from bot.outbox import Outbox
 from bot.schedules import Timing
 from bot.storage import Store
 from bot.subscriptions import Subscriptions

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.digest.codec import encode_digest
 from bot.digest.compose import compose_digest
 from bot.digest.render import render_digest
 from bot.relevance import score_topic, topic_matches
@@ -128,7 +129,7 @@ async def test_a_topic_digest_lists_only_relevant_stories_with_their_matched_ter
     stories = composed.digest.stories
     assert [s.title for s in stories] == [CONCORDE[0].title]
     assert stories[0].matched_terms == ["concorde", "crash"]
-    assert composed.digest.to_json()["stories"][0]["matched_terms"] == ["concorde", "crash"]
+    assert encode_digest(composed.digest)["stories"][0]["matched_terms"] == ["concorde", "crash"]
     assert "matched: concorde, crash" in render_digest(composed.digest)
     whole = await compose_digest(
         sv.store, sv.settings.digest, key="t:2", channel="c", now=NOW

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from bot.digest.codec import encode_digest
 from bot.digest.model import Digest
 from bot.storage import Store
 from bot.storage.store import to_iso
@@ -107,7 +108,7 @@ async def record_delivery(
                 key,
                 idempotency_key,
                 status,
-                json.dumps(digest.to_json(), ensure_ascii=False),
+                json.dumps({"digest": encode_digest(digest), "shown": shown}, ensure_ascii=False),
                 to_iso(now),
                 to_iso(now) if status == "sent" else None,
             ),
