@@ -244,6 +244,9 @@ def digest(
     commit: Annotated[
         bool, typer.Option("--commit", help="Record as delivered: the next digest shows only news.")
     ] = False,
+    every_story: Annotated[
+        bool, typer.Option("--all", help="Every story with news, not only [digest] max_stories.")
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
     sync: Annotated[bool, typer.Option(help="Ingest the configured seed folders first.")] = True,
 ) -> None:
@@ -259,7 +262,13 @@ def digest(
             for warning in report.warnings:
                 say_err(f"warning: {warning}")
         return await local_digest(
-            sv, channel=channel, now=utcnow(), topic=topic, story_ref=story_id, commit=commit
+            sv,
+            channel=channel,
+            now=utcnow(),
+            topic=topic,
+            story_ref=story_id,
+            commit=commit,
+            every_story=every_story,
         )
 
     # a preview (no --commit) writes nothing; only the seed sync it is asked for ingests

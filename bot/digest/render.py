@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime
 
-from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.digest.model import Digest, StoryDigest
+from bot.digest.times import statement_time
 
 WIDTH = 100
 
 
-def _when(s: StatementRef) -> str:
-    when = s.published.strftime("%d %b %Y %H:%M UTC")
-    return when if s.dated else f"undated, first seen {when}"
+def more_stories_line(digest: Digest) -> str:
+    """What the digest left out, and the command that lists it."""
+    return (
+        f"+{digest.more_stories} more stories — "
+        f"newsbot digest --channel {digest.channel} --all lists them"
+    )
 
 
 def _bullet(text: str, attribution: str, indent: str = "  ") -> list[str]:
@@ -19,7 +24,7 @@ def _bullet(text: str, attribution: str, indent: str = "  ") -> list[str]:
     return textwrap.wrap(body, WIDTH, initial_indent=f"{indent}• ", subsequent_indent=f"{indent}  ")
 
 
-def render_story(story: StoryDigest) -> list[str]:
+def render_story(story: StoryDigest, now: datetime) -> list[str]:
     label = "UPDATE" if story.known else "NEW"
     lines = [f"■ [{label}] {story.title}  ({story.id})"]
     outlets = ", ".join(story.outlets)
@@ -40,7 +45,8 @@ def render_story(story: StoryDigest) -> list[str]:
             lines.append(f"    ⚠ {c.kind}: {c.fact}")
             for s in c.statements:
                 claim = f" (claim by {s.claim_by})" if s.claim_by else ""
-                lines.extend(_bullet(f"“{s.text}”{claim}", f"{s.source}, {_when(s)}", "      "))
+                when = statement_time(s, now)
+                lines.extend(_bullet(f"“{s.text}”{claim}", f"{s.source}, {when}", "      "))
     lines.append("  Sources:")
     for a in story.articles:
         link = f" <{a.url}>" if a.url else ""
@@ -63,6 +69,8 @@ def render_digest(digest: Digest) -> str:
         return head + "\nNothing new since the last digest."
     lines = [head, ""]
     for story in digest.stories:
-        lines.extend(render_story(story))
+        lines.extend(render_story(story, digest.generated_at))
         lines.append("")
+    if digest.more_stories:
+        lines.append(more_stories_line(digest))
     return "\n".join(lines).rstrip()

@@ -12,6 +12,8 @@ from bot.digest.model import Digest
 from bot.services import Services
 from bot.storage.store import to_iso
 
+EVERY_STORY = 1_000_000
+
 
 def _fingerprint(shown: list[tuple[int, list[int], list[str]]]) -> str:
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
@@ -25,15 +27,20 @@ async def local_digest(
     topic: str | None = None,
     story_ref: str | None = None,
     commit: bool = False,
+    every_story: bool = False,
 ) -> Digest:
-    """The digest of a local (console) channel; ``commit`` marks its content as delivered."""
+    """The digest of a local (console) channel; ``commit`` marks its content as delivered;
+    ``every_story`` lifts ``max_stories`` (every story with news is shown)."""
     from bot.views import resolve_story
 
     story_id = await resolve_story(sv, story_ref) if story_ref else None
     key = channel_key("console", "local", channel)
+    settings = sv.settings.digest
+    if every_story:
+        settings = settings.model_copy(update={"max_stories": EVERY_STORY})
     composed = await compose_digest(
         sv.store,
-        sv.settings.digest,
+        settings,
         key=key,
         channel=channel,
         now=now,

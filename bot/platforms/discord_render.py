@@ -9,10 +9,12 @@ where messages are sent.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.base import Attachment, Reply
 
@@ -61,7 +63,7 @@ def _bullet(s: StatementRef) -> str:
     return f"• {escape(s.text)}{claim} — *{escape(s.source)}*"
 
 
-def _description(story: StoryDigest) -> str:
+def _description(story: StoryDigest, now: datetime) -> str:
     parts: list[str] = []
     if story.summary:
         parts.append("\n".join(_bullet(s) for s in story.summary))
@@ -70,8 +72,7 @@ def _description(story: StoryDigest) -> str:
     for c in story.conflicts:
         rows = [f"⚠️ **{escape(c.kind)}**: {escape(c.fact)}"]
         for s in c.statements:
-            when = s.published.strftime("%d %b %H:%M UTC")
-            rows.append(f"> {_bullet(s)}, {when}")
+            rows.append(f"> {_bullet(s)}, {discord_time(s, now)}")
         parts.append("\n".join(rows))
     return clip("\n\n".join(parts), DESCRIPTION_MAX)
 
@@ -88,11 +89,11 @@ def _footer(story: StoryDigest) -> str:
     return f"{story.id} · {', '.join(story.outlets)}{matched}"
 
 
-def story_embed(story: StoryDigest) -> dict[str, Any]:
+def story_embed(story: StoryDigest, now: datetime) -> dict[str, Any]:
     label = "Update" if story.known else "New story"
     embed: dict[str, Any] = {
         "title": clip(f"{label}: {escape(story.title)}", TITLE_MAX),
-        "description": _description(story),
+        "description": _description(story, now),
         "footer": {"text": clip(unmention(_footer(story)), 2048)},
         "fields": [],
     }
@@ -135,7 +136,7 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
     current: list[dict[str, Any]] = []
     total = 0
     for story in digest.stories:
-        embed = story_embed(story)
+        embed = story_embed(story, digest.generated_at)
         size = _embed_size(embed)
         if current and (len(current) == EMBEDS_PER_MESSAGE or total + size > EMBED_TOTAL_MAX):
             messages.append({"content": None, "embeds": current})
@@ -145,6 +146,12 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
     if current:
         messages.append({"content": None, "embeds": current})
     messages[0]["content"] = clip(head, CONTENT_MAX)
+    if digest.more_stories:
+        last = messages[-1]
+        more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
+        last["content"] = clip(
+            f"{last['content']}\n{more}" if last["content"] else more, CONTENT_MAX
+        )
     return messages
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.base import Reply
 
@@ -105,7 +107,7 @@ def _sections(rows: Sequence[str], *, first: str = "") -> list[Block]:
     return blocks
 
 
-def story_blocks(story: StoryDigest) -> list[Block]:
+def story_blocks(story: StoryDigest, now: datetime) -> list[Block]:
     label = "Update" if story.known else "New story"
     blocks: list[Block] = [
         _section(f"*{label}: {escape(story.title)}*  `{escape(story.id)}`"),
@@ -120,7 +122,7 @@ def story_blocks(story: StoryDigest) -> list[Block]:
     for c in story.conflicts:
         rows = [f":warning: *{escape(c.kind)}*: {escape(c.fact)}"]
         for s in c.statements:
-            rows.append(f">{_bullet(s)}, {s.published:%d %b %H:%M} UTC")
+            rows.append(f">{_bullet(s)}, {slack_time(s, now)}")
         blocks.extend(_sections(rows))
     links: list[dict[str, Any]] = []
     for a in story.articles[:CONTEXT_ELEMENTS_MAX]:
@@ -195,8 +197,11 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
     }
     if digest.empty:
         return [[header, _section("Nothing new since the last digest.")]]
-    groups = [story_blocks(s) for s in digest.stories]
+    groups = [story_blocks(s, digest.generated_at) for s in digest.stories]
     groups[0] = [header, *groups[0]]
+    if digest.more_stories:
+        more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
+        groups.append([{"type": "context", "elements": [mrkdwn(more)]}])
     return groups
 
 
