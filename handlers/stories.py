@@ -6,10 +6,12 @@ import asyncio
 import threading
 from datetime import datetime
 
+from bot.analysis import Statement
 from bot.analysis.conflicts import conflicts_in_sequence
 from bot.digest.analyses import load_analyses
 from bot.digest.compose import compose_digest
 from bot.digest.plot import coverage_png
+from bot.digest.times import when_text
 from bot.models import utcnow
 from bot.relevance import topic_matches
 from bot.services import Services
@@ -118,8 +120,8 @@ async def topics(request: CommandRequest, services: Services) -> Reply:
     return Reply(title="Active stories", lines=lines, ephemeral=True)
 
 
-def _when(dt: datetime) -> str:
-    return dt.strftime("%d %b %Y %H:%M UTC")
+def _when(s: Statement) -> str:
+    return when_text(s.published, s.dated, utcnow())
 
 
 async def story_conflicts(
@@ -141,9 +143,7 @@ async def story_conflicts(
             continue
         seen.add(key)
         block = [f"⚠ {conflict.kind}: {conflict.fact}"]
-        block.extend(
-            f"  “{s.text}” — {s.outlet}, {_when(s.published)}" for s in conflict.statements
-        )
+        block.extend(f"  “{s.text}” — {s.outlet}, {_when(s)}" for s in conflict.statements)
         found.append(block)
     return found
 

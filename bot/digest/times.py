@@ -32,9 +32,14 @@ def plain(when: datetime, now: datetime) -> str:
     return day if is_date_only(t) else f"{day} {t:%H:%M} UTC"
 
 
+def when_text(published: datetime, dated: bool, now: datetime) -> str:
+    """A time as plain text, "undated, first seen …" when the outlet gave none."""
+    return plain(published, now) if dated else UNDATED + plain(published, now)
+
+
 def statement_time(s: StatementRef, now: datetime) -> str:
     """A statement's time as plain text (console, fallbacks)."""
-    return plain(s.published, now) if s.dated else UNDATED + plain(s.published, now)
+    return when_text(s.published, s.dated, now)
 
 
 def discord_time(s: StatementRef, now: datetime) -> str:
