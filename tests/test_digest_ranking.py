@@ -8,6 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from bot.digest import compose
 from bot.digest.compose import Composed, merge_composed
 from bot.digest.model import Digest, StoryDigest
 from bot.digest.ranking import Candidate, choose
@@ -125,7 +128,7 @@ async def delivered(sv: Services) -> set[int]:
 
 
 async def test_overflow_shows_what_matters_counts_the_rest_and_delivers_it_next(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings.model_validate(
         {
@@ -173,5 +176,10 @@ async def test_overflow_shows_what_matters_counts_the_rest_and_delivers_it_next(
             sv, channel="fresh", now=T0 + timedelta(hours=12), every_story=True
         )
         assert len(every.stories) == 5 and every.more_stories == 0
+        # Only the most recently active stories are read and ranked; the others are counted.
+        monkeypatch.setattr(compose, "RANKED_MIN", 2)
+        monkeypatch.setattr(compose, "RANKED_PER_SHOWN", 1)
+        capped = await local_digest(sv, channel="capped", now=T0 + timedelta(hours=12))
+        assert len(capped.stories) == 2 and capped.more_stories == 3
     finally:
         await sv.close()

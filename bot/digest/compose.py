@@ -42,14 +42,16 @@ class Composed:
     """A digest plus what it shows, for recording it as delivered.
 
     ``shown`` is (story id, article ids, statements) for each story of the digest, ``ranked``
-    its ranking facts in the same order; ``left_out`` the stories with news the digest had no
-    room for (they are not recorded: they stay pending for the next digest).
+    its ranking facts in the same order; ``left_out`` the ranked stories with news the digest
+    had no room for, ``unranked`` those with news beyond the ones read and ranked (neither is
+    recorded: they stay pending for the next digest).
     """
 
     digest: Digest
     shown: list[tuple[int, list[int], list[str]]] = field(default_factory=list)
     ranked: list[Candidate] = field(default_factory=list)
     left_out: list[Candidate] = field(default_factory=list)
+    unranked: set[int] = field(default_factory=set)
 
 
 class _Refs:
@@ -171,11 +173,16 @@ async def compose_digest(
     view = await load_channel(store, key, topic=topic, story_id=story_id, scope=scope)
     matched = await topic_stories(store, settings, topic, story_id, scope=scope)
     ids = await candidate_stories(store, topic=matched, story_id=story_id, scope=scope)
-    news = {n.story_id: n for n in await load_news(store, view, ids)}
+    pending = await stories_with_unseen(store, key, ids)
+    ids = [sid for sid in ids if sid in pending]
+    cap = ranked_stories(settings.max_stories)
+    news = {n.story_id: n for n in await load_news(store, view, ids[:cap])}
     chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)
     composed = Composed(Digest(channel=channel, generated_at=now, topic=topic))
     composed.left_out = left_out
-    composed.digest.more_stories = len(left_out)
+    # Beyond the ranked ones, a story with a new original has news for sure: counted, not read.
+    composed.unranked = {sid for sid in ids[cap:] if pending[sid]}
+    composed.digest.more_stories = len(left_out) + len(composed.unranked)
     told: KnownText | None = None
     for candidate in chosen:
         if told is None:  # what the channel was given lately, in any story
@@ -213,7 +220,8 @@ def merge_composed(parts: list[Composed], limit: int) -> Composed:
         digest.stories.append(story)
         merged.shown.append(shown)
         merged.ranked.append(candidate)
-    digest.more_stories = len(merged.left_out)
+    merged.unranked = {sid for part in parts for sid in part.unranked} - items.keys() - left.keys()
+    digest.more_stories = len(merged.left_out) + len(merged.unranked)
     return merged
 
 
@@ -239,15 +247,20 @@ async def load_channel(
     )
 
 
+def ranked_stories(max_stories: int) -> int:
+    """How many stories with news a digest reads and ranks (the first in candidate order:
+    most recently active, or best topic match); a fresh channel in a large database does not
+    read every story."""
+    return max(RANKED_MIN, RANKED_PER_SHOWN * max_stories)
+
+
 async def load_news(store: Store, view: ChannelView, story_ids: list[int]) -> list[StoryNews]:
-    """The news of each story that has some for the channel (in ``story_ids`` order)."""
-    pending = await stories_with_unseen(store, view.key, story_ids)
+    """The news of each of ``story_ids`` that has some for the channel (in that order)."""
     found: list[StoryNews] = []
     for sid in story_ids:
-        if sid in pending:
-            news = await load_story_news(store, view, sid)
-            if news is not None:
-                found.append(news)
+        news = await load_story_news(store, view, sid)
+        if news is not None:
+            found.append(news)
     return found
 
 
@@ -459,6 +472,8 @@ def topic_focus(topic: str | None) -> str:
     return " ".join(w for term in query.terms() for w in term.words)
 
 
+RANKED_MIN = 50  # stories with news read and ranked, at least
+RANKED_PER_SHOWN = 5  # ... or this many per story shown (max_stories)
 RECENTLY_TOLD = 1000  # statements a new story's summary must not repeat (newest first)
 CONFLICT_WINDOW = 12  # a fresh article is checked against the articles reported just before it
 CONFLICT_FRESH = 12  # at most this many of the newest fresh articles raise conflicts

@@ -62,20 +62,21 @@ async def followed_stories(store: Store, key: str) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-async def stories_with_unseen(store: Store, key: str, story_ids: list[int]) -> set[int]:
-    """Which of ``story_ids`` hold an article (original or copy) the channel was not given
-    that is not backfill: the only stories that can have news for it."""
-    found: set[int] = set()
+async def stories_with_unseen(store: Store, key: str, story_ids: list[int]) -> dict[int, bool]:
+    """Which of ``story_ids`` hold an article the channel was not given that is not backfill
+    (the only stories that can have news for it), each with whether one such article is an
+    original (then the story has news for sure; a new copy is news only if it was edited)."""
+    found: dict[int, bool] = {}
     for start in range(0, len(story_ids), 500):
         chunk = story_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         rows = await store.fetchall(
-            f"SELECT DISTINCT story_id FROM articles a WHERE story_id IN ({marks}) "
-            "AND backfill = 0 AND NOT EXISTS (SELECT 1 FROM delivered_items d "
-            "WHERE d.channel_key = ? AND d.story_id = a.story_id AND d.article_id = a.id)",
+            f"SELECT story_id, max(duplicate_of IS NULL) FROM articles WHERE story_id IN ({marks}) "
+            "AND backfill = 0 AND id NOT IN (SELECT article_id FROM delivered_items "
+            "WHERE channel_key = ? AND article_id IS NOT NULL) GROUP BY story_id",
             (*chunk, key),
         )
-        found.update(int(r[0]) for r in rows)
+        found.update((int(r[0]), bool(r[1])) for r in rows)
     return found
 
 
