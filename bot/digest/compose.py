@@ -173,7 +173,10 @@ async def compose_digest(
     view = await load_channel(store, key, topic=topic, story_id=story_id, scope=scope)
     matched = await topic_stories(store, settings, topic, story_id, scope=scope)
     ids = await candidate_stories(store, topic=matched, story_id=story_id, scope=scope)
-    pending = await stories_with_unseen(store, key, ids)
+    # One story (a followed story, a preview) is read directly; many are filtered first.
+    pending = (
+        await stories_with_unseen(store, key, ids) if len(ids) > 1 else dict.fromkeys(ids, True)
+    )
     ids = [sid for sid in ids if sid in pending]
     cap = ranked_stories(settings.max_stories)
     news = {n.story_id: n for n in await load_news(store, view, ids[:cap])}
