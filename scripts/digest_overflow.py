@@ -4,7 +4,7 @@ of those (and of their conflicts) the default digest (``max_stories``) shows.
 Ingests a JSONL archive (default: the DUC 2006 development topics) into a temporary database,
 composes one digest with no story limit (every story with news, for the counts), then the
 default digest for a fresh channel.
-Run: .venv/bin/python scripts/digest_overflow.py [FILE] [--max-stories N]
+Run: .venv/bin/python scripts/digest_overflow.py [FILE] [--max-stories N] [--ranked N]
 """
 
 from __future__ import annotations
@@ -66,5 +66,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("file", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--max-stories", type=int, default=10)
+    parser.add_argument(
+        "--ranked", type=int, help="stories with news read and ranked, at least (RANKED_MIN)"
+    )
     args = parser.parse_args()
+    if args.ranked:
+        from bot.digest import compose
+
+        compose.RANKED_MIN = args.ranked
     asyncio.run(main(args.file, args.max_stories))
