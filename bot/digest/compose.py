@@ -173,18 +173,12 @@ async def compose_digest(
     view = await load_channel(store, key, topic=topic, story_id=story_id, scope=scope)
     matched = await topic_stories(store, settings, topic, story_id, scope=scope)
     ids = await candidate_stories(store, topic=matched, story_id=story_id, scope=scope)
-    # One story (a followed story, a preview) is read directly; many are filtered first.
-    pending = (
-        await stories_with_unseen(store, key, ids) if len(ids) > 1 else dict.fromkeys(ids, True)
-    )
-    ids = [sid for sid in ids if sid in pending]
-    cap = ranked_stories(settings.max_stories)
-    news = {n.story_id: n for n in await load_news(store, view, ids[:cap])}
+    ranked, unranked = await stories_to_rank(store, key, ids, settings.max_stories)
+    news = {n.story_id: n for n in await load_news(store, view, ranked)}
     chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)
     composed = Composed(Digest(channel=channel, generated_at=now, topic=topic))
     composed.left_out = left_out
-    # Beyond the ranked ones, a story with a new original has news for sure: counted, not read.
-    composed.unranked = {sid for sid in ids[cap:] if pending[sid]}
+    composed.unranked = unranked
     composed.digest.more_stories = len(left_out) + len(composed.unranked)
     told: KnownText | None = None
     for candidate in chosen:
@@ -255,6 +249,20 @@ def ranked_stories(max_stories: int) -> int:
     most recently active, or best topic match); a fresh channel in a large database does not
     read every story."""
     return max(RANKED_MIN, RANKED_PER_SHOWN * max_stories)
+
+
+async def stories_to_rank(
+    store: Store, key: str, ids: list[int], max_stories: int
+) -> tuple[list[int], set[int]]:
+    """(the candidates that may have news for the channel, to read and rank, in order; those
+    beyond :func:`ranked_stories` that have a new original: news for sure, counted, not read)."""
+    # One story (a followed story, a preview) is read directly; many are filtered first.
+    pending = (
+        await stories_with_unseen(store, key, ids) if len(ids) > 1 else dict.fromkeys(ids, True)
+    )
+    ids = [sid for sid in ids if sid in pending]
+    cap = ranked_stories(max_stories)
+    return ids[:cap], {sid for sid in ids[cap:] if pending[sid]}
 
 
 async def load_news(store: Store, view: ChannelView, story_ids: list[int]) -> list[StoryNews]:
