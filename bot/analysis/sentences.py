@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.analysis.boilerplate import clean_sentence, strip_inline
+
 # Words after which a period never ends a sentence (titles, month abbreviations, "No. 1").
 _NEVER_FINAL = frozenset(
     [
@@ -209,14 +211,17 @@ def split_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     paragraph = 0
     for raw in text.splitlines():
-        line = " ".join(raw.split())
+        line = strip_inline(" ".join(raw.split()))  # a credit after a caption is no heading
         if not line:
             continue
         if is_heading(line) and len(line.split()) < 25:
             blocks.append(Block(line, True, paragraph))
         else:
             line = strip_dateline(line)
-            blocks.extend(Block(s, False, paragraph) for s in _split_line(line))
+            for piece in _split_line(line):
+                sentence = clean_sentence(piece)  # wire boilerplate is never a sentence
+                if sentence:
+                    blocks.append(Block(sentence, False, paragraph))
         paragraph += 1
     return blocks
 

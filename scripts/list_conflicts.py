@@ -1,0 +1,98 @@
+"""List the conflicts a new user would see on a JSONL archive, through the product path.
+
+Ingests the archive into a fresh database (the ``newsbot ingest`` path), then for every
+story asks what ``/news conflicts ID`` lists and what one digest (no earlier delivery,
+``max_stories`` lifted) shows. Writes one JSON object per conflict:
+``{"story", "title", "where", "kind", "fact", "statements": [{"text", "outlet", "published"}]}``
+(``where`` is ``command`` or ``digest``) and prints the counts.
+
+    .venv/bin/python scripts/list_conflicts.py ../shared/data/dev/duc2006-topics.jsonl \
+        --out /tmp/conflicts.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+async def _run(archive: Path, tmp: Path) -> list[dict[str, Any]]:
+    from bot.digest.service import local_digest
+    from bot.services import open_services
+    from bot.settings import Settings
+
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp / "c.db")}, "seeds": {"folders": []},
+         "digest": {"max_stories": 100_000}}
+    )  # fmt: skip
+    sv = await open_services(settings)
+    out: list[dict[str, Any]] = []
+    try:
+        await sv.ingestor.ingest(str(archive))
+        rows = await sv.store.fetchall(
+            "SELECT id, public_id, title FROM stories WHERE merged_into IS NULL ORDER BY id"
+        )
+        for sid, public, title in rows:
+            for c in await _command_conflicts(sv, int(sid)):
+                out.append({"story": public, "title": title, "where": "command", **c})
+        digest = await local_digest(sv, channel="judge", now=datetime(2030, 1, 1, tzinfo=UTC))
+        for story in digest.stories:
+            for conflict in story.conflicts:
+                out.append({
+                    "story": story.id, "title": story.title, "where": "digest",
+                    "kind": conflict.kind, "fact": conflict.fact,
+                    "statements": [
+                        {"text": s.text, "outlet": s.source, "published": s.published.isoformat()}
+                        for s in conflict.statements
+                    ],
+                })  # fmt: skip
+    finally:
+        await sv.close()
+    return out
+
+
+async def _command_conflicts(sv: Any, story_id: int) -> list[dict[str, Any]]:
+    """What ``/news conflicts`` lists for a story (every conflict, not the shown few)."""
+    try:
+        from bot.digest.conflicts import conflicts_for_story
+    except ImportError:  # before the one conflicts function existed
+        from handlers.stories import story_conflicts
+
+        blocks = await story_conflicts(sv, story_id)
+        return [{"kind": b[0], "fact": "", "statements": [{"text": x} for x in b[1:]]}
+                for b in blocks]  # fmt: skip
+    found = await conflicts_for_story(sv.store, story_id)
+    return [
+        {"kind": c.kind, "fact": c.fact, "values": list(c.values),
+         "statements": [{"text": s.text, "outlet": s.outlet, "published": s.published.isoformat()}
+                        for s in c.statements]}
+        for c in found.conflicts
+    ]  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("archive", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        found = asyncio.run(_run(args.archive, Path(tmp)))
+    args.out.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in found))
+    where = Counter(c["where"] for c in found)
+    stories = Counter(c["story"] for c in found if c["where"] == "digest")
+    print(f"conflicts listed by /news conflicts: {where['command']}; shown in a digest: "
+          f"{where['digest']} in {len(stories)} stories; written to {args.out}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
