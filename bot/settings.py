@@ -245,6 +245,7 @@ class DigestSettings(_Section):
     # reaches topic_threshold and topic_relative x the best story's score for that topic.
     topic_threshold: float = Field(0.22, ge=0.0, le=1.0)
     topic_relative: float = Field(0.5, ge=0.0, le=1.0)
+    max_conflicts: int = Field(3, gt=0)  # per story; "/news conflicts ID" lists them all
 
     @field_validator("schedule")
     @classmethod

@@ -7,9 +7,9 @@ import threading
 from datetime import datetime
 
 from bot.analysis import Statement
-from bot.analysis.conflicts import conflicts_in_sequence
-from bot.digest.analyses import load_analyses
 from bot.digest.compose import compose_digest
+from bot.digest.conflicts import cap
+from bot.digest.conflicts import story_conflicts as find_story_conflicts
 from bot.digest.plot import coverage_png
 from bot.digest.times import when_text
 from bot.models import utcnow
@@ -22,8 +22,7 @@ from handlers.base import Attachment, CommandRequest, Reply
 
 TOPICS_SHOWN = 15
 SOURCES_SHOWN = 10
-CONFLICT_ARTICLES = 40  # the most recent articles compared, pairwise in time order
-CONFLICTS_SHOWN = 8
+CONFLICTS_SHOWN = 20
 
 
 _PLOT_LOCK = threading.Lock()  # pyplot keeps global state: one figure at a time
@@ -129,23 +128,18 @@ async def story_conflicts(
 ) -> list[list[str]]:
     """Each conflict of a story as lines: the disputed fact, then each statement attributed.
 
-    Each of the story's latest ``CONFLICT_ARTICLES`` articles is compared with those of them
-    published before it (stored analyses; nothing is re-read from text).
+    The same conflicts a digest finds for a channel that has read nothing of the story
+    (:func:`bot.digest.conflicts.story_conflicts`: same window, edited copies compared).
     """
-    articles = (await services.store.story_articles(story_id, scope=scope))[-CONFLICT_ARTICLES:]
-    analyses = await load_analyses(services.store, articles)
-    prepared = [analyses[a.id].prepared for a in articles if a.id in analyses]
-    found: list[list[str]] = []
-    seen: set[tuple[str, ...]] = set()
-    for conflict in conflicts_in_sequence(prepared, first=1, window=CONFLICT_ARTICLES):
-        key = tuple(sorted(s.text for s in conflict.statements))
-        if key in seen:
-            continue
-        seen.add(key)
+    found = await find_story_conflicts(services.store, story_id, scope=scope)
+    blocks: list[list[str]] = []
+    for conflict in found.conflicts:
         block = [f"⚠ {conflict.kind}: {conflict.fact}"]
-        block.extend(f"  “{s.text}” — {s.outlet}, {_when(s)}" for s in conflict.statements)
-        found.append(block)
-    return found
+        block.extend(
+            f"  “{s.text}” — {s.outlet}, {_when(s)}" for s in conflict.statements
+        )
+        blocks.append(block)
+    return blocks
 
 
 async def conflicts(request: CommandRequest, services: Services) -> Reply:
@@ -155,9 +149,10 @@ async def conflicts(request: CommandRequest, services: Services) -> Reply:
     title = f"Conflicts · {data['id']} · {data['title']}"
     if not blocks:
         return Reply(title=title, lines=["No contradictions or revisions found between outlets."])
-    lines = [line for block in blocks[-CONFLICTS_SHOWN:] for line in block]
-    if len(blocks) > CONFLICTS_SHOWN:
-        lines.append(f"(+{len(blocks) - CONFLICTS_SHOWN} earlier ones not shown)")
+    shown, more = cap(blocks, CONFLICTS_SHOWN)
+    lines = [line for block in shown for line in block]
+    if more:
+        lines.append(f"(+{more} more not shown)")
     return Reply(title=title, lines=lines)
 
 

@@ -14,10 +14,11 @@ from typing import Literal
 
 from bot.analysis import Statement
 from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, merge_known
-from bot.analysis.conflicts import Conflict, conflicts_between, conflicts_in_sequence
+from bot.analysis.conflicts import Conflict
 from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
 from bot.digest.analyses import gc_paused, known_texts, load_analyses
+from bot.digest.conflicts import cap, story_conflicts
 from bot.digest.memory import (
     delivered_articles,
     delivered_statements,
@@ -275,45 +276,22 @@ async def load_news(store: Store, view: ChannelView, story_ids: list[int]) -> li
     return found
 
 
-@dataclass(slots=True)
-class _Coverage:
-    originals: list[Article]
-    outlets: dict[int, list[str]]
-    fresh: list[Article]
-    edits: list[Article]
-    old: list[Article]
-
-
-async def _coverage(store: Store, view: ChannelView, sid: int) -> _Coverage:
-    """A story's articles split into what the channel was given (or is backfill) and what
-    is new to it."""
-    originals, outlets, backfill = await _story_articles(store, sid, view.scope)
-    told = view.seen_articles | backfill
-    # Backfill (old items of a feed's first fetch, republished items) is never news, but it
-    # is background the channel does not need repeated.
-    copies = edited_copies(
-        originals, await store.story_articles(sid, copies=True, scope=view.scope)
-    )
-    return _Coverage(
-        originals=originals,
-        outlets=outlets,
-        fresh=[a for a in originals if a.id not in told],
-        edits=[c for c in copies if c.id not in told],
-        old=[a for a in originals if a.id in told],
-    )
-
-
 async def load_story_news(store: Store, view: ChannelView, sid: int) -> StoryNews | None:
     """A story's news for the channel, or ``None`` when it has none."""
-    cov = await _coverage(store, view, sid)
-    if not cov.fresh and not cov.edits:
+    # the one path to a story's conflicts (`/news conflicts` reads it too): the story's
+    # articles split into what the channel was given (or is backfill) and what is new to it
+    found = await story_conflicts(store, sid, seen=view.seen_articles, scope=view.scope)
+    if not found.fresh and not found.edits:
         return None
     row = await store.story_heading(sid, view.scope)
     if row is None:
         return None
-    analyses, conflicts = await news_conflicts(store, cov.originals, cov.old, cov.fresh, cov.edits)
-    if not cov.fresh and not conflicts:
+    conflicts = found.conflicts
+    if not found.fresh and not conflicts:
         return None  # edited copies that change no fact are no news
+    analyses = found.analyses | await load_analyses(
+        store, [a for a in found.fresh if a.id not in found.analyses]
+    )
     known = sid in view.seen_stories
     already = await delivered_statements(store, view.key, sid) if known else []
     # A disagreement the channel was shown before is not news again.
@@ -324,35 +302,15 @@ async def load_story_news(store: Store, view: ChannelView, sid: int) -> StoryNew
         title=row[1],
         known=known,
         followed=sid in view.followed,
-        fresh=cov.fresh,
-        edits=cov.edits,
-        old=cov.old,
-        outlets=cov.outlets,
+        fresh=found.fresh,
+        edits=found.edits,
+        old=found.old,
+        outlets=found.outlets,
         analyses=analyses,
         conflicts=unseen,
         already=already,
-        refs=_Refs({a.id: a for a in [*cov.originals, *cov.edits] if a.id is not None}),
+        refs=_Refs({a.id: a for a in [*found.originals, *found.edits] if a.id is not None}),
     )
-
-
-async def news_conflicts(
-    store: Store,
-    originals: list[Article],
-    old: list[Article],
-    fresh: list[Article],
-    edits: list[Article],
-) -> tuple[dict[int, AnalyzedArticle], list[Conflict]]:
-    """The analyses the story's news needs, and the conflicts its new articles and edited
-    copies raise (against the articles reported before them and their originals)."""
-    earlier, raising = conflict_articles(old, fresh)
-    analyses = await load_analyses(
-        store, [*fresh, *earlier, *edits, *originals_of(edits, originals)]
-    )
-    with gc_paused():
-        conflicts = story_conflicts(
-            _analysed(earlier, analyses), _analysed(raising, analyses)
-        ) + copy_conflicts(edits, analyses)
-    return analyses, conflicts
 
 
 def _analysed(
@@ -376,8 +334,8 @@ async def build_story(
         story.new = await new_section(store, settings, view, news, told)
     else:
         story.summary = summary_section(settings, view, news, told)
-    story.conflicts = conflict_section(news)
-    story.articles.extend(edited_copy_section(news))
+    story.conflicts, story.more_conflicts = cap(conflict_section(news), settings.max_conflicts)
+    story.articles.extend(edited_copy_section(news, story.conflicts))
     shown_text = [s.text for s in [*story.summary, *story.new]]
     shown_text.extend(s.text for c in story.conflicts for s in c.statements)
     shown_ids = [a.id for a in [*news.fresh, *news.edits] if a.id is not None]
@@ -435,9 +393,12 @@ def conflict_section(news: StoryNews) -> list[ConflictRef]:
     return shown
 
 
-def edited_copy_section(news: StoryNews) -> list[ArticleRef]:
+def edited_copy_section(news: StoryNews, shown: list[ConflictRef]) -> list[ArticleRef]:
     """An edited copy is listed where one of its statements is quoted."""
-    cited = {s.article_id for c in news.conflicts for s in c.statements}
+    quoted = {(s.text, s.source) for c in shown for s in c.statements}
+    cited = {
+        s.article_id for c in news.conflicts for s in c.statements if (s.text, s.outlet) in quoted
+    }
     return [
         ArticleRef(c.ext_id, c.title, c.url, c.outlet, c.published_at)
         for c in news.edits
@@ -446,31 +407,6 @@ def edited_copy_section(news: StoryNews) -> list[ArticleRef]:
 
 
 # ------------------------------------------------------------------------- helpers
-def edited_copies(originals: list[Article], copies: list[Article]) -> list[Article]:
-    """The copies whose text differs from their original's (a syndicated copy that was
-    edited: it may change a figure, a date, a name)."""
-    hashes = {a.id: a.content_hash for a in originals}
-    return [
-        c for c in copies if c.duplicate_of in hashes and hashes[c.duplicate_of] != c.content_hash
-    ]
-
-
-def originals_of(copies: list[Article], originals: list[Article]) -> list[Article]:
-    wanted = {c.duplicate_of for c in copies}
-    return [a for a in originals if a.id in wanted]
-
-
-def copy_conflicts(copies: list[Article], analyses: dict[int, AnalyzedArticle]) -> list[Conflict]:
-    """What each edited copy changes against its original: the same statements with a
-    different figure, date, weekday, actor or negation."""
-    found: list[Conflict] = []
-    for c in copies:
-        mine, theirs = analyses.get(c.id or -1), analyses.get(c.duplicate_of or -1)
-        if mine is not None and theirs is not None:
-            found.extend(conflicts_between(theirs.prepared, mine.prepared))
-    return found
-
-
 def topic_focus(topic: str | None) -> str:
     """The words a topic is about (its positive terms), which digests favour; a topic that
     is a followed story id, or none, focuses on nothing."""
@@ -486,32 +422,3 @@ def topic_focus(topic: str | None) -> str:
 RANKED_MIN = 50  # stories with news read and ranked, at least
 RANKED_PER_SHOWN = 5  # ... or this many per story shown (max_stories)
 RECENTLY_TOLD = 1000  # statements a new story's summary must not repeat (newest first)
-CONFLICT_WINDOW = 12  # a fresh article is checked against the articles reported just before it
-CONFLICT_FRESH = 12  # at most this many of the newest fresh articles raise conflicts
-
-
-def conflict_articles(
-    old: list[Article], fresh: list[Article]
-) -> tuple[list[Article], list[Article]]:
-    """Which articles conflict detection reads: (the earlier ones in the window of the first
-    article raising conflicts, the articles raising them: the newest ``CONFLICT_FRESH``
-    fresh ones). A new story's long history is summarised, not re-litigated line by line."""
-    ordered = old + fresh
-    first = max(len(old), len(ordered) - CONFLICT_FRESH, 1)
-    return ordered[max(0, first - CONFLICT_WINDOW) : first], ordered[first:]
-
-
-def story_conflicts(
-    earlier: list[AnalyzedArticle], raising: list[AnalyzedArticle]
-) -> list[Conflict]:
-    """Conflicts each article of ``raising`` (in time order, after ``earlier``) raises
-    against the ``CONFLICT_WINDOW`` articles reported just before it.
-
-    The window bounds the cost of a long story; a disagreement with something older has
-    usually been restated, and flagged, in between.
-    """
-    return conflicts_in_sequence(
-        [a.prepared for a in earlier + raising],
-        first=max(len(earlier), 1),
-        window=CONFLICT_WINDOW,
-    )

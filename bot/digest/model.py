@@ -47,6 +47,7 @@ class StoryDigest:
     conflicts: list[ConflictRef] = field(default_factory=list)
     outlets: list[str] = field(default_factory=list)
     matched_terms: list[str] = field(default_factory=list)  # the topic's terms it is about
+    more_conflicts: int = 0  # conflicts found but not shown (``/news conflicts ID`` lists them)
 
 
 @dataclass(slots=True)

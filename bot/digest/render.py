@@ -6,6 +6,7 @@ import textwrap
 from datetime import datetime
 
 from bot.digest.model import Digest, StoryDigest
+from bot.digest.notes import more_conflicts_note
 from bot.digest.times import statement_time
 
 WIDTH = 100
@@ -47,6 +48,8 @@ def render_story(story: StoryDigest, now: datetime) -> list[str]:
                 claim = f" (claim by {s.claim_by})" if s.claim_by else ""
                 when = statement_time(s, now)
                 lines.extend(_bullet(f"“{s.text}”{claim}", f"{s.source}, {when}", "      "))
+    if note := more_conflicts_note(story):
+        lines.append(f"    {note}")
     lines.append("  Sources:")
     for a in story.articles:
         link = f" <{a.url}>" if a.url else ""

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.digest.notes import more_conflicts_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.base import Attachment, Reply
@@ -74,6 +75,8 @@ def _description(story: StoryDigest, now: datetime) -> str:
         for s in c.statements:
             rows.append(f"> {_bullet(s)}, {discord_time(s, now)}")
         parts.append("\n".join(rows))
+    if note := more_conflicts_note(story):
+        parts.append(escape(note))
     return clip("\n\n".join(parts), DESCRIPTION_MAX)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.digest.notes import more_conflicts_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.base import Reply
@@ -124,6 +125,8 @@ def story_blocks(story: StoryDigest, now: datetime) -> list[Block]:
         for s in c.statements:
             rows.append(f">{_bullet(s)}, {slack_time(s, now)}")
         blocks.extend(_sections(rows))
+    if note := more_conflicts_note(story):
+        blocks.extend(_sections([escape(note)]))
     links: list[dict[str, Any]] = []
     for a in story.articles[:CONTEXT_ELEMENTS_MAX]:
         url = safe_url(a.url)
