@@ -64,14 +64,14 @@ async def _run(archive: Path, tmp: Path) -> list[dict[str, Any]]:
 async def _command_conflicts(sv: Any, story_id: int) -> list[dict[str, Any]]:
     """What ``/news conflicts`` lists for a story (every conflict, not the shown few)."""
     try:
-        from bot.digest.conflicts import conflicts_for_story
+        from bot.digest.conflicts import story_conflicts
     except ImportError:  # before the one conflicts function existed
         from handlers.stories import story_conflicts
 
         blocks = await story_conflicts(sv, story_id)
         return [{"kind": b[0], "fact": "", "statements": [{"text": x} for x in b[1:]]}
                 for b in blocks]  # fmt: skip
-    found = await conflicts_for_story(sv.store, story_id)
+    found = await story_conflicts(sv.store, story_id)
     return [
         {"kind": c.kind, "fact": c.fact, "values": list(c.values),
          "statements": [{"text": s.text, "outlet": s.outlet, "published": s.published.isoformat()}

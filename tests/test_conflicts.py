@@ -206,7 +206,7 @@ def injection_run(articles_per_kind: int, seed: int = 11) -> tuple[float, float,
 
 def test_injected_conflicts_in_real_articles_are_found_precisely() -> None:
     precision, recall, injected = injection_run(articles_per_kind=6)
-    assert injected == 30
+    assert injected == 6 * len(KINDS)
     assert precision >= 0.9
     assert recall >= 0.8
 
@@ -221,3 +221,57 @@ def test_unchanged_real_articles_produce_no_conflicts() -> None:
                 for s in original
             ]
             assert find_conflicts(original, copy) == []
+
+
+# --- the same value written two ways --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("More than 150, 000 people fled the floods in the north.",
+         "More than 150,000 people fled the floods in the north."),
+        ("Rescuers said three people were killed when the bridge collapsed.",
+         "Rescuers said 3 people were killed when the bridge collapsed."),
+        ("Officials said twenty-five people were hurt when the bridge collapsed.",
+         "Officials said 25 people were hurt when the bridge collapsed."),
+        ("Two dozen families were evacuated from the valley near the dam.",
+         "24 families were evacuated from the valley near the dam."),
+        ("The convoy drove 10 km along the coast road to the port.",
+         "The convoy drove 10 kilometres along the coast road to the port."),
+        ("The convoy drove 10 kilometers along the coast road to the port.",
+         "The convoy drove 6.2 miles along the coast road to the port."),
+        ("Turnout rose to 5 percent above the last election in the region.",
+         "Turnout rose to five percent above the last election in the region."),
+    ],
+)  # fmt: skip
+def test_one_value_written_two_ways_is_no_conflict(a: str, b: str) -> None:
+    assert find_conflicts([st(a)], [st(b, "B", 2)]) == []
+
+
+def test_a_changed_count_of_any_unit_is_a_conflict() -> None:
+    for a, b in [
+        ("The strike in the mines lasted three days, the union said.",
+         "The strike in the mines lasted five days, the union said."),
+        ("Seven countries signed the treaty on fishing rights in Lima.",
+         "Four countries signed the treaty on fishing rights in Lima."),
+        ("The police rounded up more than 100 leaders of the sect in several cities.",
+         "The police rounded up more than 300 leaders of the sect in several cities."),
+        ("Unemployment in the province fell by 12 percent over the year, the report said.",
+         "Unemployment in the province fell by 27 percent over the year, the report said."),
+    ]:  # fmt: skip
+        assert len(find_conflicts([st(a)], [st(b, "B", 2)])) == 1, (a, b)
+
+
+def test_adjective_and_noun_forms_of_one_name_are_no_conflict() -> None:
+    a = "Io is one of four Jupiter moons discovered by the astronomer Galileo Galilei."
+    b = "Io is one of four Jovian moons discovered by the astronomer Galileo Galilei."
+    assert find_conflicts([st(a)], [st(b, "B", 2)]) == []
+    other = "Io is one of four Saturn moons discovered by the astronomer Galileo Galilei."
+    assert [c.slot for c in find_conflicts([st(a)], [st(other, "B", 2)])] == ["actor"]
+
+
+def test_a_sentence_reused_weeks_later_is_not_diffed() -> None:
+    a = st("The agency said 12 satellites had been launched from the base so far.")
+    b = st("The agency said 15 satellites had been launched from the base so far.", "B", 24 * 30)
+    assert find_conflicts([a], [b]) == []

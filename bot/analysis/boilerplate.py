@@ -70,6 +70,8 @@ _ADVISORY = re.compile(
     r"this\s+(?:story|article|\"?separate\s+buy\"?)\s+(?:is\s+)?(?:from|moved|was\s+moved)|"
     r"visit\s+(?:the\s+)?[\w.'’ -]{1,40}\s+online|all\s+times\s+are|on\s+the\s+net\b|"
     r"(?:the\s+)?following\s+(?:photos|graphics|stories)\b|photo\s+clients|"
+    r"(?:the\s+)?following\s+(?:is|are)\s+(?:the\s+)?(?:\w+\s+){0,2}(?:news\s+items|headlines|"
+    r"highlights|stories|briefs)\b|"
     r"(?:an\s+)?eta\s+is\s+given|copyright\s+(?:\d{4}|\(c\)|©|by\b)|©)",
     re.IGNORECASE,
 )

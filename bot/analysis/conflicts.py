@@ -19,6 +19,7 @@ that are reported speech carry "claim by NAME". The pair judge is swappable: pas
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -54,6 +55,7 @@ RESTATES = 0.85  # content overlap at which a newer statement is a copy of an ea
 SAME_FACT = 0.3  # context overlap needed to compare paraphrased dates and durations
 SAME_COUNT = 0.2  # context overlap needed to compare paraphrased counts of one class
 SAME_NEWS_CYCLE = timedelta(days=3)  # paraphrases further apart in time are not compared
+SAME_PERIOD = timedelta(days=14)  # near-identical wordings further apart are not diffed
 GROWING = frozenset({"deaths", "injured", "arrested", "missing", "displaced", "people", "case"})
 _UPDATE_CUES = re.compile(
     r"\b(?:rose|risen|rising|climbed|increased|jumped|reached|now|at least|so far|updated|"
@@ -252,8 +254,16 @@ def _same_name(a: list[str], b: list[str]) -> bool:
 
 
 def diff_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Finding]:
-    """Conflicts in the changed spans of two near-identical statements."""
+    """Conflicts in the changed spans of two near-identical statements.
+
+    Statements further apart than ``SAME_PERIOD`` (both dated) are not diffed: a sentence
+    re-used weeks later with another figure or name tells of another moment ("the latest
+    of four", a running total, a yearly report), not of a disagreement.
+    """
     if sim < NEAR_IDENTICAL:
+        return []
+    gap = abs(a.statement.published - b.statement.published)
+    if gap > SAME_PERIOD and a.statement.dated and b.statement.dated:
         return []
     findings: list[Finding] = []
     matcher = difflib.SequenceMatcher(None, a.lower, b.lower, autojunk=False)
@@ -266,7 +276,7 @@ def diff_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Fin
         sa, sb = _in_span(a.slots, i1, i2), _in_span(b.slots, j1, j2)
         for x in sa:
             for y in sb:
-                f = _compare(x, y, a, b, context)
+                f = _compare(x, y, a, b, context, same_bound=True)
                 if f:
                     findings.append(f)
         short = max(i2 - i1, j2 - j1) <= 3
@@ -275,9 +285,32 @@ def diff_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Fin
             findings.append(Finding("negation", f"whether {context}", changed))
             continue
         na, nb = _names(a.tokens, i1, i2, a.slots), _names(b.tokens, j1, j2, b.slots)
-        if na and nb and short and not _same_name(na, nb) and _rest_overlap(a, b, na, nb):
+        if (
+            na
+            and nb
+            and short
+            and not _same_name(na, nb)
+            and not _name_forms(a, b, (i1, i2), (j1, j2))
+            and _rest_overlap(a, b, na, nb)
+        ):
             findings.append(Finding("actor", f"who/where: {context}", (" ".join(na), " ".join(nb))))
     return findings
+
+
+_ADJECTIVAL = re.compile(r"[A-Z][a-z]+(?:ian|ean|an|ese|ish|ic|i)$")
+
+
+def _name_forms(a: Prepared, b: Prepared, span_a: tuple[int, int], span_b: tuple[int, int]) -> bool:
+    """One name as noun and as adjective before the same word: "Jupiter moons" / "Jovian
+    moons", "Kenya authorities" / "Kenyan authorities" — one referent, not two actors."""
+    (i1, i2), (j1, j2) = span_a, span_b
+    if i2 - i1 != 1 or j2 - j1 != 1 or i2 >= len(a.lower) or j2 >= len(b.lower):
+        return False
+    x, y = a.tokens[i1], b.tokens[j1]
+    head = a.lower[i2]
+    if head != b.lower[j2] or not head.isalpha() or head in _REPORTING or head.endswith("ed"):
+        return False  # an adjective modifies the noun after it
+    return bool(_ADJECTIVAL.fullmatch(x)) != bool(_ADJECTIVAL.fullmatch(y))
 
 
 def _rest_overlap(a: Prepared, b: Prepared, na: list[str], nb: list[str]) -> bool:
@@ -295,12 +328,28 @@ def _context_words(a: Prepared, b: Prepared, limit: int = 6) -> str:
     return " ".join(seen[:limit])
 
 
+def _bound_value(x: Slot) -> float:
+    """The figure a one-sided bound was written with (its finite end)."""
+    return float(f"{(x.high if x.low == 0.0 else x.low):.4g}")
+
+
 def _digits(text: str) -> str:
     return "".join(re.findall(r"\d", text))
 
 
-def _compare(x: Slot, y: Slot, a: Prepared, b: Prepared, context: str) -> Finding | None:
-    """A finding when slots ``x`` (of a) and ``y`` (of b) disagree."""
+def _one_sided(x: Slot, y: Slot) -> bool:
+    """Both bounds of one side: "more than 100" / "more than 300", "under 5" / "under 9"."""
+    return (x.high == y.high == math.inf or x.low == y.low == 0.0) and x.low != x.high
+
+
+def _compare(
+    x: Slot, y: Slot, a: Prepared, b: Prepared, context: str, *, same_bound: bool = False
+) -> Finding | None:
+    """A finding when slots ``x`` (of a) and ``y`` (of b) disagree.
+
+    ``same_bound`` (a re-report of the same wording): "more than 100" changed to "more than
+    300" is another figure although both bounds can hold.
+    """
     year_a, year_b = a.statement.published.year, b.statement.published.year
     if (x.kind == "weekday" and y.kind == "date") or (x.kind == "date" and y.kind == "weekday"):
         day, other = (x, y) if x.kind == "weekday" else (y, x)
@@ -310,7 +359,14 @@ def _compare(x: Slot, y: Slot, a: Prepared, b: Prepared, context: str) -> Findin
         return Finding("weekday", f"day of {context}", (x.text, y.text))
     if {x.kind, y.kind} == {"quantity", "year"}:  # a figure replaced by a year-like figure
         x, y = replace(x, kind="quantity"), replace(y, kind="quantity")
-    if x.kind != y.kind or compatible(x, y):
+    if x.kind != y.kind:
+        return None
+    if compatible(x, y) and not (
+        same_bound
+        and x.kind in ("quantity", "duration")
+        and _one_sided(x, y)
+        and _bound_value(x) != _bound_value(y)
+    ):
         return None
     if (
         x.kind == "quantity"
@@ -565,9 +621,7 @@ def conflicts_in_sequence(
         if not keep:
             continue
         new = [new_all[j] for j in keep]
-        found.extend(
-            _judge_pairs(old, new, sims_all[rows][:, keep], ctx_all[rows][:, keep], judge)
-        )
+        found.extend(_judge_pairs(old, new, sims_all[rows][:, keep], ctx_all[rows][:, keep], judge))
     return found
 
 
@@ -587,9 +641,7 @@ def _judge_pairs(
         slots_a = np.fromiter((bool(p.slots) for p in old), dtype=bool, count=len(old))
         slots_b = np.fromiter((bool(p.slots) for p in new), dtype=bool, count=len(new))
         worth &= (sims >= NEAR_IDENTICAL) | (slots_a[:, None] & slots_b[None, :])
-    pairs = [
-        (float(sims[i, j]), int(i), int(j)) for i, j in zip(*np.nonzero(worth), strict=True)
-    ]
+    pairs = [(float(sims[i, j]), int(i), int(j)) for i, j in zip(*np.nonzero(worth), strict=True)]
     conflicts: list[Conflict] = []
     seen: set[tuple[str, str, str, str]] = set()
     for sim, i, j in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):

@@ -1,8 +1,9 @@
 """Conflict injection for evaluating :func:`bot.analysis.conflicts.find_conflicts`.
 
-Takes real sentences and makes a modified copy with one fact changed (a figure, a date,
-a weekday, a named actor swapped, a negation added or removed), the way a disagreeing
-report would. Deterministic for a given seed.
+Takes real sentences and makes a modified copy with one fact changed (a figure, a count of
+any unit — days, years, percent, countries, people —, a date, a weekday, a named actor
+swapped, a negation added or removed), the way a disagreeing report would. Deterministic for
+a given seed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.analysis import Statement
-from bot.analysis.slots import MONTHS, WEEKDAYS, extract_slots, tokenize
+from bot.analysis.slots import MONTHS, WEEKDAYS, extract_slots, spelled_number, tokenize
 
-KINDS = ("figure", "date", "weekday", "actor", "negation")
+KINDS = ("figure", "count", "date", "weekday", "actor", "negation")
 _OTHER_NAMES = (
     "Maria Delgado", "Peter Lindqvist", "Amina Okafor", "Henrik Vos", "Lucia Ferraro",
     "Tomasz Nowak", "Kenji Arakawa", "Sofia Marquez", "Omar Haddad", "Ingrid Solberg",
@@ -60,6 +61,50 @@ def _figure(text: str, rng: random.Random) -> str | None:
                 return text[: found.start()] + shown + text[found.end() :]
         return None
     return None
+
+
+def _count(text: str, rng: random.Random) -> str | None:
+    """Another count of the same unit: "for three days" -> "for five days", "12 percent" ->
+    "25 percent", "seven countries" -> "four countries" (numbers in words stay words)."""
+    toks = tokenize(text)
+    options = []
+    for slot in extract_slots(text, toks):
+        if slot.kind not in ("quantity", "duration") or slot.end - slot.start > 3:
+            continue
+        if slot.kind == "quantity" and slot.what in ("number", "year"):
+            continue  # a bare number: no unit to count
+        first = toks[slot.start]
+        if re.fullmatch(r"\d{1,3}", first) or spelled_number(first) is not None:
+            options.append(slot)
+    if not options:
+        return None
+    slot = rng.choice(options)
+    first = tokenize(slot.text)[0]
+    spelled = spelled_number(first)
+    if spelled is not None:
+        choices = [w for w in _SPELLED if w != first.lower() and _SPELLED[w] != spelled]
+        new = rng.choice(choices)
+        new = new.capitalize() if first[0].isupper() else new
+    else:
+        value = int(first)
+        new = str(value * rng.choice((2, 3)) + rng.choice((1, 2, 3)))
+        if re.fullmatch(r"1[89]\d\d|20\d\d", new):  # would read as a year
+            new = str(value + rng.choice((1, 2, 3)))
+    # replace that occurrence of the slot's first word (the number), nothing else
+    pattern = re.compile(rf"(?<![\w.,$£€-]){re.escape(first)}(?![\w,]|\.\d)")
+    occurrences = list(pattern.finditer(text))
+    if not occurrences:
+        return None
+    rank = sum(1 for s in extract_slots(text, toks) if s.start < slot.start and
+               tokenize(s.text)[:1] == [first])  # fmt: skip
+    found = occurrences[min(rank, len(occurrences) - 1)]
+    return text[: found.start()] + new + text[found.end() :]
+
+
+_SPELLED = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+}  # fmt: skip
 
 
 def _date(text: str, rng: random.Random) -> str | None:
@@ -112,6 +157,7 @@ def _negation(text: str, rng: random.Random) -> str | None:
 
 _MAKERS = {
     "figure": _figure,
+    "count": _count,
     "date": _date,
     "weekday": _weekday,
     "actor": _actor,

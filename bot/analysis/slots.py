@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 _TOKEN = re.compile(
-    r"\d{1,2}:\d\d(?::\d\d)?|\d+(?:[-/]\d+)+|\$|£|€|%|\d[\d,]*(?:\.\d+)?(?:-[a-z]+)*|[A-Za-z]+(?:[’'.-][A-Za-z]+)*\.?|[^\sA-Za-z\d]"
+    r"\d{1,2}:\d\d(?::\d\d)?|\d+(?:[-/]\d+)+|\$|£|€|%|\d+(?:,\d{3})*(?:\.\d+)?(?:-[a-z]+)*|[A-Za-z]+(?:[’'.-][A-Za-z]+)*\.?|[^\sA-Za-z\d]"
 )
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -175,15 +175,63 @@ class Slot:
     year: int | None = None
 
 
+# "150, 000" (a space slipped into the thousands separator) is 150,000; "1998, 300" is not
+_SPLIT_THOUSANDS = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})*),\s+(\d{3})(?![\d,]|\.\d)")
+
+
 def tokenize(sentence: str) -> list[str]:
+    """Word, number and punctuation tokens (a number's thousands written one way)."""
+    if ", " in sentence:
+        sentence = _SPLIT_THOUSANDS.sub(r"\1,\2", sentence)
     return _TOKEN.findall(sentence)
+
+
+def _singular(noun: str) -> str:
+    """Counted nouns compared in one form: "countries" -> "country", "votes" -> "vote"."""
+    noun = _UNIT_ALIASES.get(noun, noun)
+    if noun.endswith("ies") and len(noun) > 4:
+        return noun[:-3] + "y"
+    if noun.endswith("ss"):
+        return noun
+    return noun.rstrip("s")
+
+
+# Units written several ways, and units of one dimension (value in the first unit of each).
+_UNIT_ALIASES = {
+    "km": "kilometer", "kms": "kilometer", "kilometre": "kilometer", "kilometres": "kilometer",
+    "m": "meter", "metre": "meter", "metres": "meter", "cm": "centimeter", "mm": "millimeter",
+    "mi": "mile", "ft": "foot", "feet": "foot", "kg": "kilogram", "kgs": "kilogram",
+    "kilo": "kilogram", "kilos": "kilogram", "lb": "pound-weight", "lbs": "pound-weight",
+    "t": "tonne", "tons": "ton", "sq": "square",
+}  # fmt: skip
+_DIMENSION = {
+    "kilometer": ("length", 1000.0), "meter": ("length", 1.0), "centimeter": ("length", 0.01),
+    "millimeter": ("length", 0.001), "mile": ("length", 1609.344), "foot": ("length", 0.3048),
+    "yard": ("length", 0.9144), "inche": ("length", 0.0254), "inch": ("length", 0.0254),
+    "kilogram": ("mass", 1.0), "gram": ("mass", 0.001), "tonne": ("mass", 1000.0),
+    "ton": ("mass", 907.18), "pound-weight": ("mass", 0.45359),
+}  # fmt: skip
+CONVERSION_SLACK = 0.03  # "10 km (6 miles)": converted figures are rounded
 
 
 def _num(tok: str) -> float | None:
     t = tok.lower().replace(",", "")
     if re.fullmatch(r"\d+(?:\.\d+)?", t):
         return float(t)
-    return float(_SMALL[t]) if t in _SMALL else None
+    if t in _SMALL:
+        return float(_SMALL[t])
+    tens, _, unit = t.partition("-")  # "twenty-five"
+    if unit and _SMALL.get(tens, 0) >= 20 and _SMALL[tens] % 10 == 0 and _SMALL.get(unit, 10) < 10:
+        return float(_SMALL[tens] + _SMALL[unit])
+    return None
+
+
+def spelled_number(word: str) -> int | None:
+    """The value of a number written in words ("seven", "twenty-five"), else ``None``."""
+    if not word[:1].isalpha():
+        return None
+    value = _num(word)
+    return None if value is None else int(value)
 
 
 def _modifier(low_toks: list[str], i: int) -> str:
@@ -239,8 +287,8 @@ def _what(low_toks: list[str], j: int) -> str:
         if not noun and w.isalpha() and w not in _STOP and w not in _SCALE:
             noun = w
             if w not in _GENERIC:
-                return w.rstrip("s")
-    return noun.rstrip("s") if noun else "number"
+                return _singular(w)
+    return _singular(noun) if noun else "number"
 
 
 def extract_slots(sentence: str, toks: list[str] | None = None) -> list[Slot]:
@@ -275,7 +323,7 @@ _STARTERS = (
 def _may_start(low_tok: str) -> bool:
     """Cheap test: can a slot start at this token? (most tokens cannot; skip them fast)."""
     w = low_tok.rstrip(".")
-    if w in _STARTERS:
+    if w in _STARTERS or w.partition("-")[0] in _SMALL:
         return True
     if w.isalpha():
         return False
@@ -426,9 +474,13 @@ def _quantity_at(toks: list[str], low: list[str], i: int) -> tuple[Slot | None, 
         j = i + 1
         if w in ("one",) and (j >= n or low[j] in ("of", "another", "side")):
             return None, i + 1
-        while j < n and (low[j] in _SCALE or (low[j] in _SMALL and _SMALL[low[j]] < 10)):
+        while j < n and (
+            low[j] in _SCALE or low[j] == "dozen" or (low[j] in _SMALL and _SMALL[low[j]] < 10)
+        ):
             if low[j] in _SCALE:
                 value *= _SCALE[low[j]]
+            elif low[j] == "dozen":  # "two dozen" is 24
+                value *= 12
             else:
                 value += _SMALL[low[j]]
             j += 1
@@ -456,6 +508,10 @@ def _quantity_at(toks: list[str], low: list[str], i: int) -> tuple[Slot | None, 
     what = _what(low, j)
     if what == "percent" and j < n:
         j += 1
+    if what in _DIMENSION:  # one dimension, one unit: "10 km" == "10 kilometers" ~ "6 miles"
+        dimension, factor = _DIMENSION[what]
+        lo, hi = lo * factor * (1 - CONVERSION_SLACK), hi * factor * (1 + CONVERSION_SLACK)
+        what = dimension
     return Slot("quantity", lo, hi, what, " ".join(toks[start:j]), start, j), j
 
 
@@ -507,6 +563,7 @@ __all__ = [
     "compatible",
     "extract_slots",
     "negation_count",
+    "spelled_number",
     "tokenize",
     "weekday_of",
 ]
