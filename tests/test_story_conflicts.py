@@ -20,6 +20,7 @@ from bot.services import Services, open_services
 from bot.settings import Settings
 from handlers import dispatch, parse_text
 from handlers.base import CommandRequest
+from tests.conftest import SEEDS
 
 FACTS = [
     ("The flood barrier on the Maas was closed at 4 p.m. on Tuesday, the water board said.",
@@ -113,3 +114,24 @@ async def test_an_edited_copy_is_compared_by_the_command_too(sv: Services) -> No
         c.statements[1].outlet == "Copy Desk" and "11 p.m." in c.statements[1].text
         for c in found.conflicts
     )
+
+
+async def test_the_seed_conflicts_are_shown_and_compatible_durations_are_not(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "s.db")}, "seeds": {"folders": [str(SEEDS)]}}
+    )
+    services = await open_services(settings)
+    try:
+        await services.sync_seeds()
+        digest = await local_digest(services, channel="c", now=datetime(2030, 1, 1, tzinfo=UTC))
+    finally:
+        await services.close()
+    facts = [c.fact for story in digest.stories for c in story.conflicts]
+    texts = [
+        " | ".join(s.text for s in c.statements) for st in digest.stories for c in st.conflicts
+    ]
+    assert any(f.startswith("day") for f in facts)
+    assert any("tens of thousands" in t and "millions" in t for t in texts)
+    assert not any(f.startswith("duration") for f in facts)
