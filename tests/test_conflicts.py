@@ -275,3 +275,14 @@ def test_a_sentence_reused_weeks_later_is_not_diffed() -> None:
     a = st("The agency said 12 satellites had been launched from the base so far.")
     b = st("The agency said 15 satellites had been launched from the base so far.", "B", 24 * 30)
     assert find_conflicts([a], [b]) == []
+
+
+def test_one_kind_of_event_in_two_places_is_two_events() -> None:
+    a = st("The observers will monitor Peru's elections of May 28, an official told reporters.")
+    b = st(
+        "The center will send observers to monitor Haiti's May 16 elections, a spokeswoman said."
+    )
+    assert (
+        find_conflicts([a], [replace(b, outlet="B", published=b.published + timedelta(hours=5))])
+        == []
+    )

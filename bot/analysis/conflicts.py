@@ -473,6 +473,8 @@ def slot_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Fin
             event = sorted(shared)[0]
             if x.kind == "quantity" and _anchors_differ(a, b):
                 continue
+            if _places_differ(a, x, b, y):
+                continue  # "Peru's elections of May 28" / "Haiti's May 16 elections"
             f = _compare(x, y, a, b, f"the {event}" if x.kind != "quantity" else f"{event} toll")
             if f:
                 findings.append(f)
@@ -480,6 +482,20 @@ def slot_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Fin
 
 
 _EVENTS = frozenset({"talk", "meet", "attack", "election", "war", "crash", "storm"})
+
+
+def _names_near(p: Prepared, slot: Slot, width: int = 6) -> set[str]:
+    """Stems of the capitalised names within ``width`` tokens of ``slot``."""
+    lo, hi = max(0, slot.start - width), min(len(p.tokens), slot.end + width)
+    names = _names(p.tokens, lo, slot.start, p.slots) + _names(p.tokens, slot.end, hi, p.slots)
+    return {stem(n.lower().removesuffix("'s").removesuffix("’s")) for n in names}
+
+
+def _places_differ(a: Prepared, x: Slot, b: Prepared, y: Slot) -> bool:
+    """Both values sit beside names and the names have nothing in common: the two
+    statements are about two events of one kind (two elections, two attacks)."""
+    na, nb = _names_near(a, x), _names_near(b, y)
+    return bool(na and nb) and not (na & nb)
 
 
 def _anchors_differ(a: Prepared, b: Prepared) -> bool:
