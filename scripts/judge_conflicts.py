@@ -2,9 +2,10 @@
 
 The judgements name each statement by the SHA-1 of its text (the development data may not be
 copied into the repository), with its outlet and time, the verdict (``real`` or ``false``)
-and the reason. This script joins them with the conflicts that ``list_conflicts.py`` or
-``real_pair_conflicts.py`` wrote, prints each judged pair with its text for review, lists
-the pairs nobody judged yet, and prints precision per judged set.
+and the reason (``fact`` keeps only the kind of fact disputed). This script joins them with
+the conflicts that ``list_conflicts.py`` or ``real_pair_conflicts.py`` wrote, prints each
+judged pair with its text for review, lists the pairs nobody judged yet, and prints
+precision per judged set.
 
     .venv/bin/python scripts/judge_conflicts.py /tmp/before.jsonl /tmp/after.jsonl
 """
