@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.digest.codec import encode_digest
 from bot.digest.conflicts import story_conflicts
 from bot.digest.render import render_digest
 from bot.digest.service import local_digest
@@ -78,7 +79,8 @@ async def test_digest_and_command_list_the_same_conflicts_and_a_story_shows_thre
     digest = await local_digest(sv, channel="c", now=datetime(2024, 3, 6, tzinfo=UTC))
     [story] = digest.stories
     assert len(story.conflicts) == 3 and story.more_conflicts == len(FACTS) - 3
-    assert story.to_json()["more_conflicts"] == len(FACTS) - 3
+    [encoded] = encode_digest(digest)["stories"]
+    assert encoded["more_conflicts"] == len(FACTS) - 3
     shown = {tuple(s.text for s in c.statements) for c in story.conflicts}
     assert shown <= {tuple(s.text for s in c.statements) for c in found.conflicts}
     command, args = parse_text(f"conflicts {public}")
@@ -90,8 +92,12 @@ async def test_digest_and_command_list_the_same_conflicts_and_a_story_shows_thre
     assert sum(1 for line in reply.lines if line.startswith("⚠")) == len(FACTS)
     note = f"+{len(FACTS) - 3} more conflicts — /news conflicts {public}"
     assert note in render_digest(digest)
-    assert discord_escape(note) in story_embed(story)["description"]
-    slack = [b["text"]["text"] for b in story_blocks(story) if isinstance(b.get("text"), dict)]
+    assert discord_escape(note) in story_embed(story, digest.generated_at)["description"]
+    slack = [
+        b["text"]["text"]
+        for b in story_blocks(story, digest.generated_at)
+        if isinstance(b.get("text"), dict)
+    ]
     assert any(slack_escape(note) in text for text in slack)
 
 
