@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.digest.compose import compose_digest
+from bot.digest.memory import stories_with_unseen
 from bot.models import RawArticle, utcnow
 from bot.services import Services, open_services
 from bot.settings import Settings
@@ -379,3 +380,26 @@ async def test_a_free_text_topic_digest_scores_only_the_workspace_s_stories(
     assert await titles(B, "zeppelin regatta") == []
     # B's best match sets B's relative cut: A's better-scoring story does not raise it.
     assert await titles(B, "marmot census regatta") == ["Marmot census record"]
+
+
+async def test_stories_beyond_the_ranked_ones_are_counted_only_when_the_workspace_sees_them(
+    sv: Services,
+) -> None:
+    """``more_stories`` counts stories with news past the ranked ones without reading them:
+    that pre-filter applies the scope too, so B is never told of A's stories' existence."""
+    await _two_feeds(sv)
+    a_story = int(await _row_story(sv, "Zeppelin"))
+    b_story = int(await _row_story(sv, "Marmot"))
+    ids = [a_story, b_story]
+    assert set(await stories_with_unseen(sv.store, "slack:T-B:C9", ids)) == set(ids)
+    seen_by_b = await stories_with_unseen(sv.store, "slack:T-B:C9", ids, Scope.of("slack", "T-B"))
+    assert set(seen_by_b) == {b_story}
+
+
+async def _row_story(sv: Services, word: str) -> int:
+    row = await sv.store.fetchone(
+        "SELECT story_id FROM articles WHERE title LIKE ? AND duplicate_of IS NULL",
+        (f"%{word}%",),
+    )
+    assert row is not None and row[0] is not None, word
+    return int(row[0])

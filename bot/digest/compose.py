@@ -174,7 +174,7 @@ async def compose_digest(
     view = await load_channel(store, key, topic=topic, story_id=story_id, scope=scope)
     matched = await topic_stories(store, settings, topic, story_id, scope=scope)
     ids = await candidate_stories(store, topic=matched, story_id=story_id, scope=scope)
-    ranked, unranked = await stories_to_rank(store, key, ids, settings.max_stories)
+    ranked, unranked = await stories_to_rank(store, key, ids, settings.max_stories, scope)
     news = {n.story_id: n for n in await load_news(store, view, ranked)}
     chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)
     composed = Composed(Digest(channel=channel, generated_at=now, topic=topic))
@@ -253,13 +253,15 @@ def ranked_stories(max_stories: int) -> int:
 
 
 async def stories_to_rank(
-    store: Store, key: str, ids: list[int], max_stories: int
+    store: Store, key: str, ids: list[int], max_stories: int, scope: Scope = EVERYTHING
 ) -> tuple[list[int], set[int]]:
     """(the candidates that may have news for the channel, to read and rank, in order; those
     beyond :func:`ranked_stories` that have a new original: news for sure, counted, not read)."""
     # One story (a followed story, a preview) is read directly; many are filtered first.
     pending = (
-        await stories_with_unseen(store, key, ids) if len(ids) > 1 else dict.fromkeys(ids, True)
+        await stories_with_unseen(store, key, ids, scope)
+        if len(ids) > 1
+        else dict.fromkeys(ids, True)
     )
     ids = [sid for sid in ids if sid in pending]
     cap = ranked_stories(max_stories)

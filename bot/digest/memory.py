@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.digest.codec import encode_digest
 from bot.digest.model import Digest
 from bot.storage import Store
+from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import to_iso
 
 
@@ -62,19 +63,24 @@ async def followed_stories(store: Store, key: str) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-async def stories_with_unseen(store: Store, key: str, story_ids: list[int]) -> dict[int, bool]:
+async def stories_with_unseen(
+    store: Store, key: str, story_ids: list[int], scope: Scope = EVERYTHING
+) -> dict[int, bool]:
     """Which of ``story_ids`` hold an article the channel was not given that is not backfill
-    (the only stories that can have news for it), each with whether one such article is an
-    original (then the story has news for sure; a new copy is news only if it was edited)."""
+    and that ``scope`` sees (the only stories that can have news for it), each with whether
+    one such article is an original (then the story has news for sure; a new copy is news
+    only if it was edited)."""
+    visible, params = scope.articles("a")
     found: dict[int, bool] = {}
     for start in range(0, len(story_ids), 500):
         chunk = story_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         rows = await store.fetchall(
-            f"SELECT story_id, max(duplicate_of IS NULL) FROM articles WHERE story_id IN ({marks}) "
-            "AND backfill = 0 AND id NOT IN (SELECT article_id FROM delivered_items "
-            "WHERE channel_key = ? AND article_id IS NOT NULL) GROUP BY story_id",
-            (*chunk, key),
+            "SELECT a.story_id, max(a.duplicate_of IS NULL) FROM articles a "
+            f"WHERE a.story_id IN ({marks}) AND a.backfill = 0 AND a.id NOT IN "
+            "(SELECT article_id FROM delivered_items WHERE channel_key = ? "
+            f"AND article_id IS NOT NULL) AND {visible} GROUP BY a.story_id",
+            (*chunk, key, *params),
         )
         found.update((int(r[0]), bool(r[1])) for r in rows)
     return found
