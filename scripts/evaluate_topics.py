@@ -45,7 +45,7 @@ from bot.settings import Settings  # noqa: E402
 
 DEV = Path(os.environ.get("NEWSBOT_SHARED", REPO.parent / "shared")) / "data" / "dev"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-NO_CAP = 100_000
+NO_CAP = 1000  # the largest max_stories the settings accept; more than the stories of the stream
 PerTopic = list[list[tuple[float, set[str]]]]  # per topic: (score, articles) of each story
 
 

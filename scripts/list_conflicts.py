@@ -34,7 +34,7 @@ async def _run(archive: Path, tmp: Path, steps: int) -> list[dict[str, Any]]:
     from bot.services import open_services
     from bot.settings import DigestSettings, Settings
 
-    digest_settings: dict[str, int] = {"max_stories": 100_000}
+    digest_settings: dict[str, int] = {"max_stories": 1000}
     if "max_conflicts" in DigestSettings.model_fields:  # older versions showed every conflict
         digest_settings["max_conflicts"] = 100_000
     settings = Settings.model_validate(
