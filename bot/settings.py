@@ -246,6 +246,9 @@ class DigestSettings(_Section):
     topic_threshold: float = Field(0.22, ge=0.0, le=1.0)
     topic_relative: float = Field(0.5, ge=0.0, le=1.0)
     max_conflicts: int = Field(3, gt=0)  # per story; "/news conflicts ID" lists them all
+    summary_words: int = Field(100, gt=0)  # word budget of a new story's summary
+    new_words: int = Field(100, gt=0)  # word budget of a known story's "what's new"
+    selection: Literal["greedy", "exact"] = "greedy"  # coverage solver (README "Summaries")
 
     @field_validator("schedule")
     @classmethod

@@ -38,9 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.digest.model import Digest  # noqa: E402
+from bot.digest.service import local_digest  # noqa: E402
 from bot.errors import UserError  # noqa: E402
 from bot.query import parse_query  # noqa: E402
-from bot.digest.service import local_digest  # noqa: E402
 from bot.services import open_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.text.dates import parse_datetime  # noqa: E402
@@ -117,11 +117,10 @@ async def topic_digests(
 async def run(args: argparse.Namespace) -> int:
     topics = json.loads((Path(args.data) / "topics.json").read_text(encoding="utf-8"))
     by_id: dict[str, dict[str, Any]] = {}
-    with Path(args.articles).open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            by_id[row["id"]] = {k: row[k] for k in ("id", "title", "text", "source",
-                                                    "published", "url") if k in row}  # fmt: skip
+    for line in Path(args.articles).read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        by_id[row["id"]] = {k: row[k] for k in ("id", "title", "text", "source",
+                                                "published", "url") if k in row}  # fmt: skip
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     wanted = sorted(topics)[: args.limit] if args.limit else sorted(topics)

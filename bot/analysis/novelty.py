@@ -1,10 +1,10 @@
 """What new coverage adds: statements of new articles that the channel was not given.
 
-Method (novelty-filtered centrality): candidate sentences of the new articles and the
-known text share one TF-IDF space; a candidate's score is its LexRank centrality within
-the new articles, times a lead prior, times ``1 - max cosine to any known sentence``,
-boosted when it brings numbers or names the known text never mentioned. Paraphrases of
-known sentences are dropped outright, and MMR removes repeats across new articles.
+Method (update summarisation as budgeted concept coverage, :mod:`bot.analysis.coverage`):
+concepts (term pairs, names, typed figures) weigh the number of new articles carrying them and
+nothing when the known text (what the channel was shown, the story's earlier coverage) holds
+them; paraphrases of known sentences are dropped outright (TF-IDF cosine), and statements are
+chosen to cover the most new weight within a word budget, so they never repeat each other.
 """
 
 from __future__ import annotations
@@ -16,19 +16,11 @@ import numpy as np
 
 from bot.analysis import ArticleText, Statement
 from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, known_sentences
-from bot.analysis.summarize import (
-    KNOWN_PARAPHRASE,
-    analyzed,
-    candidate_vectors,
-    candidates,
-    focus_boost,
-    lead_prior,
-    length_prior,
-    mmr_select,
-)
-from bot.analysis.textvec import cosine, lexrank, term_id, tokens
+from bot.analysis.summarize import KNOWN_PARAPHRASE, analyzed, candidates, select, unknown
+from bot.analysis.textvec import term_id, tokens
 
 NOVELTY_DEPTH = 25  # sentences of a new article considered
+NEW_WORDS = 100  # default word budget of what is new in a story
 
 _NUMBER = re.compile(r"\d[\d,.]*")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
@@ -59,13 +51,16 @@ def novel_statements(
     max_items: int = 3,
     *,
     focus: str = "",
+    words: int = NEW_WORDS,
+    solver: str = "greedy",
 ) -> list[Statement]:
     """Up to ``max_items`` attributed statements of ``new_articles`` that the channel lacks.
 
     ``known`` holds what the channel was shown and all earlier story text (as texts, or as
     :class:`KnownText` built from stored analyses); ``focus`` (the channel's topic) favours
-    statements about it. Results are ranked by importance and never repeat each other or
-    paraphrase known text.
+    statements about it; at most ``words`` words in all. Selection is budgeted coverage of
+    the concepts the new articles carry and the known text lacks (:mod:`bot.analysis.coverage`),
+    most covering first; results never repeat each other or paraphrase known text.
     """
     new_articles = analyzed(new_articles)
     if not isinstance(known, KnownText):
@@ -79,38 +74,11 @@ def novel_statements(
         ]
     if not pool or max_items <= 0:
         return []
-    texts = [c.statement.text for c in pool]
-    has_known = len(known.terms) > 0
-    matrix = candidate_vectors(pool, [known.terms])
-    new_vecs, old_vecs = matrix[: len(texts)], matrix[len(texts) :]
-    sim = cosine(new_vecs, new_vecs)
-    centrality = lexrank(sim)
-    redundancy = cosine(new_vecs, old_vecs).max(axis=1) if has_known else np.zeros(len(texts))
-    scores = np.zeros(len(pool))
-    relevance = focus_boost(pool, focus)
-    for i, cand in enumerate(pool):
-        if redundancy[i] >= KNOWN_PARAPHRASE:
-            continue
-        facts = new_facts(texts[i], known.vocab) if has_known else 0
-        boost = 1.0 + 0.25 * min(facts, 4)
-        clean = 1.0 if cand.clean else 0.5
-        scores[i] = (
-            centrality[i]
-            * lead_prior(cand.statement.position)
-            * length_prior(texts[i])
-            * (1.0 - redundancy[i])
-            * boost
-            * clean
-            * relevance[i]
-        )
-    keep = [i for i in range(len(pool)) if scores[i] > 0]
-    if not keep:
-        return []
-    sub = np.ix_(keep, keep)
-    chosen = mmr_select(
-        scores[keep], sim[sub], [pool[i].statement.outlet for i in keep], max_items, lam=0.7
-    )
-    return [pool[keep[i]].statement for i in chosen]
+    fresh = unknown(pool, known)
+    pool = [c for c, f in zip(pool, fresh, strict=True) if f]
+    chosen = select(new_articles, pool, known, focus=focus, words=words, max_items=max_items,
+                    solver=solver, depth=NOVELTY_DEPTH)  # fmt: skip
+    return [pool[i].statement for i in chosen]
 
 
 __all__ = ["KNOWN_PARAPHRASE", "known_sentences", "new_facts", "novel_statements"]

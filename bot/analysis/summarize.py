@@ -16,8 +16,10 @@ from scipy import sparse
 
 from bot.analysis import ArticleText, Statement
 from bot.analysis.analyzed import AnalyzedArticle, KnownText, analyze
-from bot.analysis.textvec import TermRows, content_ids, cosine, lexrank, tfidf_ids
+from bot.analysis.coverage import SOLVERS, Unit, build_problem, pair_ids, redundant_sets
+from bot.analysis.textvec import TermRows, content_ids, cosine, tfidf_ids
 
+SUMMARY_WORDS = 100  # default word budget of a summary
 REDUNDANT = 0.5  # cosine above which two sentences say the same thing
 SUMMARY_DEPTH = 12  # sentences beyond this index of an article never lead a summary
 
@@ -150,8 +152,12 @@ def summarize(
     *,
     focus: str = "",
     known: KnownText | None = None,
+    words: int = SUMMARY_WORDS,
+    solver: str = "greedy",
 ) -> list[Statement]:
-    """The ``n`` (2-4 recommended) sentences that best tell the story, lead first.
+    """At most ``n`` sentences, ``words`` words in all, that cover the most of the story:
+    budgeted concept coverage (:mod:`bot.analysis.coverage`), in the order they were chosen
+    (the most covering first).
 
     ``focus`` (the topic a channel follows) favours sentences about it; a sentence that
     paraphrases ``known`` text (what the channel was already given, in any story) is never
@@ -167,36 +173,75 @@ def summarize(
         ]
     if not pool:
         return []
-    texts = [c.statement.text for c in pool]
-    titles = [a.title_terms for a in articles if a.title.strip()]
-    known_rows = known.terms if known is not None else TermRows.from_rows([])
-    matrix = candidate_vectors(pool, [TermRows.from_rows(titles), known_rows])
-    n_pool, n_titles = len(texts), len(titles)
-    sent_vecs = matrix[:n_pool]
-    title_vecs = matrix[n_pool : n_pool + n_titles]
-    if len(known_rows):
-        told = cosine(sent_vecs, matrix[n_pool + n_titles :]).max(axis=1)
-        keep = [i for i in range(n_pool) if told[i] < KNOWN_PARAPHRASE]
-        if not keep:
+    if known is not None and len(known.terms):
+        pool = [c for c, fresh in zip(pool, unknown(pool, known), strict=True) if fresh]
+        if not pool:
             return []
-        pool = [pool[i] for i in keep]
-        texts = [texts[i] for i in keep]
-        sent_vecs = sent_vecs[keep]
-    sim = cosine(sent_vecs, sent_vecs)
-    centrality = lexrank(sim)
-    title_sim = cosine(sent_vecs, title_vecs).max(axis=1) if titles else np.zeros(len(texts))
-    positions = [c.statement.position for c in pool]
-    scores = focus_boost(pool, focus) * np.array(
-        [
-            centrality[i] * lead_prior(positions[i]) * (0.5 + title_sim[i]) * length_prior(texts[i])
-            for i in range(len(pool))
-        ]
-    )
-    leads = [i for i, p in enumerate(positions) if p <= 1]
-    chosen = mmr_select(
-        scores, sim, [c.statement.outlet for c in pool], n, first_from=leads or None
+    chosen = select(
+        articles, pool, known, focus=focus, words=words, max_items=n, solver=solver
     )
     return [pool[i].statement for i in chosen]
+
+
+def unknown(pool: Sequence[Candidate], known: KnownText) -> list[bool]:
+    """Whether each candidate is not a paraphrase of ``known`` text (TF-IDF cosine to every
+    known sentence below :data:`KNOWN_PARAPHRASE`)."""
+    if not pool:
+        return []
+    if not len(known.terms):
+        return [True] * len(pool)
+    matrix = candidate_vectors(pool, [known.terms])
+    told = cosine(matrix[: len(pool)], matrix[len(pool) :]).max(axis=1)
+    return [bool(t < KNOWN_PARAPHRASE) for t in told]
+
+
+def select(
+    articles: Sequence[AnalyzedArticle],
+    pool: Sequence[Candidate],
+    known: KnownText | None,
+    *,
+    focus: str,
+    words: int,
+    max_items: int,
+    solver: str = "greedy",
+    depth: int = SUMMARY_DEPTH,
+) -> list[int]:
+    """Indices into ``pool`` chosen by budgeted concept coverage over ``articles`` (the new
+    ones: concept weights count them), ``known`` concepts weighing nothing."""
+    if not pool or max_items <= 0 or words <= 0:
+        return []
+    chosen = {(c.statement.article_id, c.statement.position): k for k, c in enumerate(pool)}
+    units: list[Unit] = []
+    order: list[int] = []  # pool index of each candidate unit
+    for a in articles:
+        rows = a.known.terms.row_arrays()
+        for st, row in zip(a.statements[: depth + 1], rows, strict=False):
+            k = chosen.get((a.id, st.position))
+            units.append(Unit(st.text, tuple(row.tolist()), a.id, st.position, k is not None))
+            if k is not None:
+                order.append(k)
+    missing = set(range(len(pool))) - set(order)
+    for k in sorted(missing):  # candidates outside the articles given (defensive)
+        c = pool[k]
+        units.append(Unit(c.statement.text, tuple(c.terms.tolist()), c.statement.article_id,
+                          c.statement.position, True))  # fmt: skip
+        order.append(k)
+    if known is not None and len(known.terms):
+        known_pairs, vocab = pair_ids(known.terms.ids, known.terms.lens), known.vocab
+    else:
+        known_pairs, vocab = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    redundant = redundant_sets([pool[k].terms.tolist() for k in order], REDUNDANT)
+    problem, _ = build_problem(
+        units,
+        known_pairs=known_pairs,
+        known_vocab=vocab,
+        focus_terms=frozenset(content_ids(focus)) if focus else frozenset(),
+        title_terms=[a.title_terms for a in articles if a.title_terms],
+        budget=words,
+        max_items=max_items,
+        redundant=redundant,
+    )
+    return [order[i] for i in SOLVERS[solver](problem)]
 
 
 __all__ = [
@@ -208,5 +253,7 @@ __all__ = [
     "focus_boost",
     "lead_prior",
     "mmr_select",
+    "select",
     "summarize",
+    "unknown",
 ]

@@ -360,8 +360,9 @@ def summary_section(
     """A new story's summary: what its new articles say most, not told to the channel."""
     with gc_paused():
         summary = summarize(
-            _fresh_analyses(news), n=settings.summary_sentences, focus=view.focus, known=told
-        )
+            _fresh_analyses(news), n=settings.summary_sentences, focus=view.focus, known=told,
+            words=settings.summary_words, solver=settings.selection,
+        )  # fmt: skip
     return [news.refs.statement(s) for s in summary]
 
 
@@ -377,6 +378,8 @@ async def new_section(
             known_text,
             max_items=settings.max_new_statements,
             focus=view.focus,
+            words=settings.new_words,
+            solver=settings.selection,
         )
     return [news.refs.statement(s) for s in novel]
 
