@@ -7,27 +7,55 @@ usual update (the channel knows each story; its 3 newest articles are new: novel
 conflicts) and the worst case (every article new: summaries and conflicts), against a baseline
 measured in the same run: loading the same stories' articles from the store. Target: under 1 s
 for the 50-story digest.
+It also prints the share of the update digest spent selecting statements (the novelty call:
+paraphrase filter + concept coverage, and the coverage solver alone), for the greedy solver the
+digest uses and for the exact ILP (``digest.selection = "exact"``), measured in the same run.
 Run: .venv/bin/python benchmarks/bench_digest.py [FILE]
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import bot.analysis.summarize as summarize_module  # noqa: E402
+import bot.digest.compose as compose_module  # noqa: E402
 from bot.digest.compose import _story_articles, compose_digest  # noqa: E402
 from bot.services import open_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-DEFAULT = REPO.parent / "shared" / "data" / "dev" / "duc2006-topics.jsonl"
+SHARED = Path(os.environ.get("NEWSBOT_SHARED", str(REPO.parent / "shared")))
+DEFAULT = SHARED / "data" / "dev" / "duc2006-topics.jsonl"
+SPENT: dict[str, float] = {}
+
+
+def timed(name: str, fn: Any) -> Any:
+    """``fn`` adding its run time to ``SPENT[name]``."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            SPENT[name] = SPENT.get(name, 0.0) + time.perf_counter() - t0
+
+    return wrapper
+
+
+compose_module.novel_statements = timed("novelty", compose_module.novel_statements)
+compose_module.summarize = timed("summary", compose_module.summarize)
+for _name, _solver in list(summarize_module.SOLVERS.items()):
+    summarize_module.SOLVERS[_name] = timed("solver", _solver)
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
@@ -54,6 +82,7 @@ async def main(path: Path) -> None:
             base: list[float] = []
             full: list[float] = []
             update: list[float] = []
+            shares: dict[str, list[tuple[float, float, float]]] = {"greedy": [], "exact": []}
             for run in range(3):
                 t0 = time.perf_counter()
                 for sid, _ in rows:
@@ -85,19 +114,26 @@ async def main(path: Path) -> None:
                             "AND duplicate_of IS NULL ORDER BY published_at DESC, id DESC LIMIT 3)",
                             (key, int(sid), int(sid)),
                         )
-                t0 = time.perf_counter()
-                updated = 0
-                for sid, _ in rows:
-                    composed = await compose_digest(
-                        sv.store,
-                        settings.digest,
-                        key=key,
-                        channel="bench",
-                        now=NOW,
-                        story_id=int(sid),
+                for method in ("greedy", "exact"):
+                    SPENT.clear()
+                    t0 = time.perf_counter()
+                    updated = 0
+                    for sid, _ in rows:
+                        composed = await compose_digest(
+                            sv.store,
+                            settings.digest.model_copy(update={"selection": method}),
+                            key=key,
+                            channel="bench",
+                            now=NOW,
+                            story_id=int(sid),
+                        )
+                        updated += len(composed.digest.stories)
+                    took = time.perf_counter() - t0
+                    shares[method].append(
+                        (took, SPENT.get("novelty", 0.0), SPENT.get("solver", 0.0))
                     )
-                    updated += len(composed.digest.stories)
-                update.append(time.perf_counter() - t0)
+                    if method == "greedy":
+                        update.append(took)
             b, f, u = statistics.median(base), statistics.median(full), statistics.median(update)
             print(f"baseline (load the 50 stories' articles): {b * 1000:8.1f} ms")
             print(
@@ -109,6 +145,13 @@ async def main(path: Path) -> None:
                 f"conflicts): {f * 1000:8.1f} ms"
             )
             print(f"ratio update digest / baseline: {u / b:.1f}x")
+            for method, runs in shares.items():
+                took, novelty, solver = (statistics.median(r[k] for r in runs) for k in range(3))
+                print(
+                    f"selection ({method}): {novelty * 1000:7.1f} ms of the {took * 1000:.0f} ms "
+                    f"update digest ({novelty / took:.0%}; solver alone {solver * 1000:.1f} ms, "
+                    f"{solver / took:.0%})"
+                )
         finally:
             await sv.close()
 

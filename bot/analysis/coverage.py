@@ -287,7 +287,7 @@ def exact(problem: Problem, *, time_limit: float = 10.0) -> list[int]:
             holders[c].append(i)
     if problem.redundant is not None:
         for i, j in zip(*np.nonzero(np.triu(problem.redundant, 1)), strict=True):
-            h.addConstr(x[int(i)] + x[int(j)] <= 1)
+            h.addConstr(x[int(i)] + x[int(j)] <= 1)  # type: ignore[arg-type]
     for c in range(m):
         if problem.weights[c] > 0:
             h.addConstr(y[c] - sum(x[i] for i in holders[c]) <= 0)
