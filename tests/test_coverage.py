@@ -7,6 +7,7 @@ import pytest
 
 from bot.analysis.coverage import (
     FOCUS,
+    KNOWN,
     Problem,
     Unit,
     build_problem,
@@ -62,7 +63,7 @@ def test_a_concept_weighs_the_number_of_new_articles_carrying_it() -> None:
     assert p.weights[p.members[2]].max() < 1.0  # only one of three articles: a detail
 
 
-def test_concepts_the_channel_was_told_weigh_nothing() -> None:
+def test_concepts_the_channel_was_told_weigh_little() -> None:
     told = "Rebels seized the northern airport on Monday."
     rows = np.asarray(content_ids(told), dtype=np.int64)
     known = pair_ids(rows, np.array([rows.size]))
@@ -71,7 +72,10 @@ def test_concepts_the_channel_was_told_weigh_nothing() -> None:
              unit("Aid convoys reached the flooded southern towns.", 1)]  # fmt: skip
     vocab = np.unique(np.fromiter(map(term_id, tokens(told)), np.int64))
     p = problem(units, known_pairs=known, known_vocab=vocab, budget=8, max_items=1)
-    assert float(p.weights[p.members[0]].sum()) == 0.0
+    fresh = problem(units, budget=8, max_items=1)
+    assert KNOWN < 0.5
+    assert p.weights[p.members[0]] == pytest.approx(KNOWN * fresh.weights[fresh.members[0]])
+    assert p.weights[p.members[2]] == pytest.approx(fresh.weights[fresh.members[2]])
     assert greedy(p) == [2] and exact(p) == [2]
 
 

@@ -91,3 +91,20 @@ def test_a_summary_never_repeats_what_the_channel_was_given_in_other_words() -> 
     assert summarize(seed_articles(), n=3, known=known_of_texts([])) == summarize(
         seed_articles(), n=3
     )
+
+
+@pytest.mark.parametrize("words", [40, 100])
+def test_a_summary_stays_within_its_word_budget(words: int) -> None:
+    for topic in duc_topics(3):
+        summary = summarize(topic, n=4, words=words)
+        assert summary
+        assert sum(len(s.text.split()) for s in summary) <= words
+
+
+def test_greedy_and_exact_selection_both_give_clean_budgeted_summaries() -> None:
+    topic = duc_topics(1)[0]
+    for solver in ("greedy", "exact"):
+        summary = summarize(topic, n=4, words=100, solver=solver)
+        assert 2 <= len(summary) <= 4
+        assert all(is_self_contained(s.text) for s in summary)
+        assert sum(len(s.text.split()) for s in summary) <= 100

@@ -39,7 +39,7 @@ from bot.analysis.textvec import STOP_WORDS, content_ids, term_id, tokens
 
 FOCUS = 1.0  # a concept holding a topic term weighs (1 + FOCUS) times more
 TITLE = 0.5  # a concept in a new article's headline weighs (1 + TITLE) times more
-KNOWN = 0.0  # weight factor of a concept the channel or the earlier coverage already has
+KNOWN = 0.3  # weight factor of a concept the channel or the earlier coverage already has
 LEAD = 0.5  # modular lead prior, as a share of the mean weight of a sentence's concepts
 COST_POWER = 0.3  # r of gain / cost**r in greedy
 SINGLE = 0.1  # weight of a concept one new article carries, when several are new
