@@ -193,16 +193,22 @@ def build_problem(
     concept_ids = np.asarray(ids, dtype=np.int64)
     if known_pairs.size:
         known |= np.isin(concept_ids, known_pairs)
+    worded: list[int] = []  # names and figures: known when the known text has all their words
     for k, c in enumerate(ids):
         concept = info[c]
         if focus_terms and focus_terms.intersection(concept.terms):
             boost[k] *= 1.0 + FOCUS
         if c in title_pairs or (concept.terms and title_words.issuperset(concept.terms)):
             boost[k] *= 1.0 + TITLE
-        if concept.words and known_vocab.size:
-            w = np.asarray(concept.words, dtype=np.int64)
-            pos = np.minimum(np.searchsorted(known_vocab, w), known_vocab.size - 1)
-            known[k] |= bool((known_vocab[pos] == w).all())
+        if concept.words:
+            worded.append(k)
+    if worded and known_vocab.size:
+        words = np.fromiter((w for k in worded for w in info[ids[k]].words), np.int64)
+        owner = np.repeat(np.asarray(worded), [len(info[ids[k]].words) for k in worded])
+        pos = np.minimum(np.searchsorted(known_vocab, words), known_vocab.size - 1)
+        missing = np.zeros(len(ids), dtype=bool)
+        missing[owner[known_vocab[pos] != words]] = True
+        known[np.asarray(worded)] |= ~missing[np.asarray(worded)]
     weights = weights * boost
     weights[known] *= KNOWN
     members = [np.fromiter((index[c] for c in per_unit[i]), np.int64) for i in cand]
