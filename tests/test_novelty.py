@@ -15,7 +15,6 @@ from bot.analysis.novelty import (
     new_facts,
     novel_statements,
 )
-from bot.analysis.summarize import FOCUS_WEIGHT, candidates, focus_boost
 from bot.analysis.textvec import cosine, tfidf
 from tests.test_summarize import duc_topics, seed_articles
 
@@ -91,13 +90,7 @@ def test_duc_second_half_adds_statements_that_do_not_repeat_the_first(index: int
     assert float(redundancy.max()) < KNOWN_PARAPHRASE
 
 
-def test_a_channel_topic_weighs_statements_by_the_topic_terms_they_hold() -> None:
-    pool = candidates(NEW)
-    weights = focus_boost(pool, "european union aid schools")
-    by_text = {c.statement.text[:20]: float(w) for c, w in zip(pool, weights, strict=True)}
-    assert by_text["The European Union p"] == pytest.approx(1.0 + FOCUS_WEIGHT)
-    assert by_text["Officials said 42 pe"] == 1.0
-    assert (focus_boost(pool, "") == 1.0).all()
-    # a focus on nothing the articles say changes nothing
+def test_a_focus_on_nothing_the_articles_say_changes_nothing() -> None:
+    # (topic concepts weighing more: tests/test_coverage.py)
     plain = novel_statements(NEW, KNOWN, max_items=2)
     assert novel_statements(NEW, KNOWN, max_items=2, focus="volcano") == plain

@@ -1,9 +1,10 @@
-"""Extractive multi-source summary of a story: central, non-redundant, attributed sentences.
+"""Extractive multi-source summary of a story: covering, non-redundant, attributed sentences.
 
-Method: candidate sentences (self-contained, no page furniture) from every article,
-TF-IDF vectors, continuous LexRank centrality weighted by a lead prior (early sentences
-say what happened) and by closeness to the headlines, then greedy MMR selection that
-drops near-duplicates and prefers outlets not yet quoted.
+Method: candidate sentences (self-contained, no page furniture) of the story's first
+``SUMMARY_DEPTH`` sentences per article; those paraphrasing what the channel was told (TF-IDF
+cosine) are dropped; the rest are chosen by budgeted concept coverage
+(:mod:`bot.analysis.coverage`: concepts weighted by how many articles carry them, the topic
+and headlines, within a word budget, never two sentences saying the same thing).
 """
 
 from __future__ import annotations
@@ -73,77 +74,6 @@ def candidate_vectors(
 
 
 KNOWN_PARAPHRASE = 0.55  # cosine to a known sentence above which a statement adds nothing
-FOCUS_WEIGHT = 2.0  # a sentence holding every topic term scores (1 + FOCUS_WEIGHT) times more
-
-
-def focus_boost(pool: Sequence[Candidate], focus: str) -> np.ndarray:
-    """Weight of each candidate by how many of the topic's terms it holds (query focus, as in
-    query-focused summarisation): 1 with no topic, up to ``1 + FOCUS_WEIGHT``."""
-    wanted = set(content_ids(focus)) if focus else set()
-    if not wanted:
-        return np.ones(len(pool))
-    share = [len(wanted.intersection(c.terms.tolist())) / len(wanted) for c in pool]
-    return 1.0 + FOCUS_WEIGHT * np.asarray(share, dtype=np.float64)
-
-
-def lead_prior(position: int) -> float:
-    """Weight of a sentence by its place in the article: the lead says what happened."""
-    return float(1.0 / np.sqrt(1.0 + position))
-
-
-def length_prior(text: str) -> float:
-    words = len(text.split())
-    if words < 10:
-        return 0.7
-    if words > 40:
-        return max(0.5, 1.0 - (words - 40) / 60)
-    return 1.0
-
-
-def mmr_select(
-    scores: np.ndarray,
-    sim: np.ndarray,
-    outlets: Sequence[str],
-    n: int,
-    *,
-    lam: float = 0.75,
-    redundant: float = REDUNDANT,
-    first_from: Sequence[int] | None = None,
-) -> list[int]:
-    """Greedy maximal-marginal-relevance choice of ``n`` indices.
-
-    Items more similar than ``redundant`` to a chosen one are never taken; an outlet
-    already quoted costs a quarter of the score while other outlets remain.
-    ``first_from`` restricts the first pick (e.g. to lead sentences).
-    """
-    count = len(scores)
-    if count == 0 or n <= 0:
-        return []
-    top = float(scores.max()) or 1.0
-    norm = scores / top
-    chosen: list[int] = []
-    used: set[str] = set()
-    allowed = np.ones(count, dtype=bool)
-    while len(chosen) < min(n, count):
-        best, best_value = -1, -np.inf
-        pool = first_from if (not chosen and first_from) else range(count)
-        fresh = any(outlets[i] not in used for i in range(count) if allowed[i])
-        for i in pool:
-            if not allowed[i]:
-                continue
-            overlap = max((sim[i, j] for j in chosen), default=0.0)
-            value = lam * norm[i] - (1 - lam) * overlap
-            if fresh and outlets[i] in used:
-                value -= 0.25 * lam * norm[i]
-            if value > best_value:
-                best, best_value = i, value
-        if best < 0:
-            break
-        chosen.append(best)
-        used.add(outlets[best])
-        allowed[best] = False
-        allowed &= sim[best] <= redundant
-    return chosen
 
 
 def summarize(
@@ -250,9 +180,6 @@ __all__ = [
     "analyzed",
     "candidate_vectors",
     "candidates",
-    "focus_boost",
-    "lead_prior",
-    "mmr_select",
     "select",
     "summarize",
     "unknown",
