@@ -146,24 +146,3 @@ def tfidf(texts: Sequence[str]) -> sparse.csr_matrix:
 def cosine(a: sparse.spmatrix, b: sparse.spmatrix) -> np.ndarray:
     """Dense cosine matrix between the L2-normalised rows of ``a`` and ``b``."""
     return np.asarray((a @ b.T).todense())
-
-
-def lexrank(sim: np.ndarray, damping: float = 0.85, iterations: int = 50) -> np.ndarray:
-    """Continuous LexRank: stationary distribution of the row-normalised similarity graph."""
-    n = sim.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    weights = sim.copy()
-    np.fill_diagonal(weights, 0.0)
-    row_sums = weights.sum(axis=1, keepdims=True)
-    transition = np.divide(
-        weights, row_sums, out=np.full_like(weights, 1.0 / n), where=row_sums > 0
-    )
-    rank = np.full(n, 1.0 / n)
-    for _ in range(iterations):
-        updated = (1 - damping) / n + damping * (transition.T @ rank)
-        if np.abs(updated - rank).sum() < 1e-9:
-            rank = updated
-            break
-        rank = updated
-    return np.asarray(rank / rank.max())
