@@ -292,14 +292,14 @@ def exact(problem: Problem, *, time_limit: float = 10.0) -> list[int]:
     x = h.addBinaries(n)
     y = h.addBinaries(m)
     h.addConstr(sum(float(problem.costs[i]) * x[i] for i in range(n)) <= float(problem.budget))
-    h.addConstr(sum(x[i] for i in range(n)) <= float(problem.max_items))
+    h.addConstr(sum(x[i] for i in range(n)) <= float(problem.max_items))  # type: ignore[arg-type]
     holders: list[list[int]] = [[] for _ in range(m)]
     for i, mem in enumerate(problem.members):
         for c in mem.tolist():
             holders[c].append(i)
     if problem.redundant is not None:
         for i, j in zip(*np.nonzero(np.triu(problem.redundant, 1)), strict=True):
-            h.addConstr(x[int(i)] + x[int(j)] <= 1)  # type: ignore[arg-type]
+            h.addConstr(x[int(i)] + x[int(j)] <= 1)
     for c in range(m):
         if problem.weights[c] > 0:
             h.addConstr(y[c] - sum(x[i] for i in holders[c]) <= 0)
