@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from bot import relevance  # noqa: E402
 from bot.query import parse_query  # noqa: E402
-from bot.relevance import SMOOTHING, content_terms, idf, score_topic, topic_matches  # noqa: E402
+from bot.relevance import MATCHED_MIN, SMOOTHING, content_terms, idf, score_topic, topic_matches  # noqa: E402
 from bot.settings import DigestSettings  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from bot.storage.synthetic import SyntheticArticle, fill_stories  # noqa: E402
@@ -110,7 +110,9 @@ class BruteForce:
                 tf_part = f * (K1 + 1) / (f + K1 * (1 - B + B * dl / self.avgdl))
                 w = min(1.0, (fts_idf * tf_part) / (fts_idf * (K1 + 1)))
                 sums[sid] = sums.get(sid, 0.0) + w
-            per_term.append((idf(n, len(hits)), sums))
+            central = [v / (self.sizes[sid] + SMOOTHING) for sid, v in sums.items()]
+            if central and max(central) >= MATCHED_MIN:  # a term central to no story: dropped
+                per_term.append((idf(n, len(hits)), sums))
         total = sum(w for w, _ in per_term) or 1.0
         scores: dict[int, float] = {}
         for w, sums in per_term:

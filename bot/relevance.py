@@ -42,6 +42,7 @@ from bot.storage.topic_terms import latest_article, original_count, story_sizes,
 from bot.topics import TopicMatch, match_stories
 
 SMOOTHING = 0.5  # added to a story's article count: one article is not a whole story
+IDF_FLOOR = 1.0  # a term in a third of the articles or more still counts: news all on one topic
 MATCHED_MIN = 0.1  # a term is listed as matched when its centrality in the story reaches this
 CACHED_ENTRIES = 4_000_000  # (story, term) values kept across a cycle's topics: ~64 MB
 EXACT_LIMIT = 1000  # stories a boolean topic may bring at most
@@ -97,8 +98,9 @@ async def _cache(store: Store) -> _TermCache:
 
 
 def idf(total: int, hits: int) -> float:
-    """BM25's IDF, kept positive: a term in most articles weighs little, never less than 0."""
-    return math.log(1.0 + (total - hits + 0.5) / (hits + 0.5))
+    """BM25's IDF, floored at :data:`IDF_FLOOR`: a term most stored articles carry (the news
+    is all about it) still counts, and a rare word weighs at most a few times more."""
+    return max(IDF_FLOOR, math.log(1.0 + (total - hits + 0.5) / (hits + 0.5)))
 
 
 async def _posting(store: Store, cache: _TermCache, words: tuple[str, ...]) -> _Posting:
@@ -144,6 +146,14 @@ async def _scored(
     terms = content_terms(query)
     cache = await _cache(store)
     postings = [await _posting(store, cache, t.words) for t in terms]
+    # A term central to no story ("pros and cons", "causes", "status": the framing words of a
+    # topic title) says nothing about which story is the topic's; left in, its IDF (high when
+    # the stored news barely uses it) would dilute every story's score below the threshold.
+    central = [
+        i for i, p in enumerate(postings) if len(p.centrality) and p.centrality.max() >= MATCHED_MIN
+    ]
+    postings = [postings[i] for i in central]
+    terms = [terms[i] for i in central]
     stories, scores = combine(postings)
     return stories, scores, postings, terms
 

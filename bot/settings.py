@@ -244,7 +244,7 @@ class DigestSettings(_Section):
     # A story belongs to a free-text topic when its relevance score (0..1, bot/relevance.py)
     # reaches topic_threshold and topic_relative x the best story's score for that topic.
     topic_threshold: float = Field(0.22, ge=0.0, le=1.0)
-    topic_relative: float = Field(0.5, ge=0.0, le=1.0)
+    topic_relative: float = Field(0.6, ge=0.0, le=1.0)
     max_conflicts: int = Field(3, gt=0)  # per story; "/news conflicts ID" lists them all
     summary_words: int = Field(100, gt=0, le=1000)  # word budget of a new story's summary
     new_words: int = Field(100, gt=0, le=1000)  # word budget of a known story's "what's new"
