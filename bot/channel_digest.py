@@ -53,15 +53,6 @@ class Told:
     last_at: datetime | None = None  # the channel's previous digest (for "nothing new")
 
 
-async def _live_story(store: Store, story_id: int) -> int:
-    for _ in range(32):  # a followed story may have been merged into another
-        nxt = await store.scalar("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
-        if nxt is None:
-            break
-        story_id = int(nxt)
-    return story_id
-
-
 async def compose_for(
     store: Store,
     settings: DigestSettings,
@@ -74,7 +65,7 @@ async def compose_for(
     the sources the channel's workspace sees."""
     parts = []
     for target in targets or [Target()]:
-        story_id = await _live_story(store, target.story_id) if target.story_id else None
+        story_id = await store.live_story_id(target.story_id) if target.story_id else None
         parts.append(
             await compose_digest(
                 store,

@@ -129,13 +129,7 @@ async def resolve_story(sv: Services, ref: str, *, scope: Scope = EVERYTHING) ->
     )
     if row is None:
         raise UserError(f"no story {ref!r}: `newsbot stories` lists them")
-    story_id = int(row[0])
-    # Follow merge chains to the live story.
-    for _ in range(32):
-        nxt = await sv.store.scalar("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
-        if nxt is None:
-            break
-        story_id = int(nxt)
+    story_id = await sv.store.live_story_id(int(row[0]))
     if not await sv.store.story_visible(story_id, scope):
         raise UserError(f"no story {ref!r}: `newsbot stories` lists them")
     return story_id

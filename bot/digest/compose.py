@@ -131,10 +131,7 @@ async def _story_articles(
     (of the articles ``scope`` sees)."""
     originals = await store.story_articles(story_id, scope=scope)
     outlets = await store.story_outlets(story_id, scope=scope)
-    rows = await store.fetchall(
-        "SELECT id FROM articles WHERE story_id = ? AND backfill = 1", (story_id,)
-    )
-    return originals, outlets, {int(r[0]) for r in rows}
+    return originals, outlets, await store.backfill_ids(story_id)
 
 
 async def candidate_stories(

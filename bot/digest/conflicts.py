@@ -56,10 +56,7 @@ async def story_conflicts(
     the articles ``scope`` sees)."""
     originals = await store.story_articles(story_id, scope=scope)
     outlets = await store.story_outlets(story_id, scope=scope)
-    rows = await store.fetchall(
-        "SELECT id FROM articles WHERE story_id = ? AND backfill = 1", (story_id,)
-    )
-    known = set(seen) | {int(r[0]) for r in rows}
+    known = set(seen) | await store.backfill_ids(story_id)
     fresh = [a for a in originals if a.id not in known]
     old = [a for a in originals if a.id in known]
     copies = await store.story_articles(story_id, copies=True, scope=scope)

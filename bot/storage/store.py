@@ -458,6 +458,23 @@ class Store:
         )
         return [_article_from_row(r) for r in rows]
 
+    async def backfill_ids(self, story_id: int) -> set[int]:
+        """Ids of the story's backfill articles (a feed's first fetch, republished items):
+        never news to a channel."""
+        rows = await self.fetchall(
+            "SELECT id FROM articles WHERE story_id = ? AND backfill = 1", (story_id,)
+        )
+        return {int(r[0]) for r in rows}
+
+    async def live_story_id(self, story_id: int) -> int:
+        """The story ``story_id`` now is: merged stories followed to the one they joined."""
+        for _ in range(32):  # merge chains are short; the bound guards against a cycle
+            nxt = await self.scalar("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
+            if nxt is None:
+                break
+            story_id = int(nxt)
+        return story_id
+
     async def story_outlets(
         self, story_id: int, *, scope: Scope = EVERYTHING
     ) -> dict[int, list[str]]:
