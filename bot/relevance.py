@@ -217,6 +217,26 @@ async def topic_matches(
     return _matches(stories, scores, postings, terms, order)
 
 
+async def subscription_matches(
+    store: Store,
+    settings: DigestSettings,
+    topic: str,
+    *,
+    limit: int | None = None,
+    scope: Scope = EVERYTHING,
+) -> list[TopicMatch]:
+    """The stories a subscription to ``topic`` gets with the configured cut (digests, the
+    ``/news topics`` preview, ``subscribe``'s count and ``stories --topic`` all use this)."""
+    return await topic_matches(
+        store,
+        topic,
+        threshold=settings.topic_threshold,
+        relative=settings.topic_relative,
+        limit=limit,
+        scope=scope,
+    )
+
+
 async def topic_stories(
     store: Store,
     settings: DigestSettings,
@@ -229,11 +249,5 @@ async def topic_stories(
     topic (every story, or the one followed story)."""
     if story_id is not None or not topic:
         return None
-    matches = await topic_matches(
-        store,
-        topic,
-        threshold=settings.topic_threshold,
-        relative=settings.topic_relative,
-        scope=scope,
-    )
+    matches = await subscription_matches(store, settings, topic, scope=scope)
     return {m.story_id: m.matched_terms for m in matches}

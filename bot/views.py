@@ -160,18 +160,12 @@ async def list_stories(
     limit: int = 50,
     scope: Scope = EVERYTHING,
 ) -> dict[str, Any]:
-    from bot.relevance import topic_matches
+    from bot.relevance import subscription_matches
 
     items: list[dict[str, Any]] = []
     if topic:
-        d = sv.settings.digest
-        matches = await topic_matches(
-            sv.store,
-            topic,
-            threshold=d.topic_threshold,
-            relative=d.topic_relative,
-            limit=limit,
-            scope=scope,
+        matches = await subscription_matches(
+            sv.store, sv.settings.digest, topic, limit=limit, scope=scope
         )
         for match in matches:
             data = await story_json(sv, match.story_id, scope=scope)

@@ -13,7 +13,7 @@ from bot.digest.conflicts import story_conflicts as find_story_conflicts
 from bot.digest.plot import coverage_png
 from bot.digest.times import when_text
 from bot.models import utcnow
-from bot.relevance import topic_matches
+from bot.relevance import subscription_matches
 from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import from_iso
@@ -80,12 +80,8 @@ async def topic_preview(services: Services, topic: str, scope: Scope = EVERYTHIN
     with their count, the best first, each with the topic's terms it matched."""
     topic = " ".join(topic.split())
     d = services.settings.digest
-    matches = await topic_matches(
-        services.store,
-        topic,
-        threshold=d.topic_threshold,
-        relative=d.topic_relative,
-        scope=scope,
+    matches = await subscription_matches(
+        services.store, services.settings.digest, topic, scope=scope
     )
     title = f"Topic preview · {topic}"
     if not matches:
@@ -135,9 +131,7 @@ async def story_conflicts(
     blocks: list[list[str]] = []
     for conflict in found.conflicts:
         block = [f"⚠ {conflict.kind}: {conflict.fact}"]
-        block.extend(
-            f"  “{s.text}” — {s.outlet}, {_when(s)}" for s in conflict.statements
-        )
+        block.extend(f"  “{s.text}” — {s.outlet}, {_when(s)}" for s in conflict.statements)
         blocks.append(block)
     return blocks
 

@@ -10,7 +10,7 @@ from bot.errors import UserError
 from bot.models import utcnow
 from bot.outbox import outbox_for
 from bot.query import parse_query
-from bot.relevance import topic_matches
+from bot.relevance import subscription_matches
 from bot.schedules import Timing
 from bot.services import Services
 from bot.subscriptions import Subscription, Subscriptions
@@ -69,13 +69,8 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
         created_by=request.user,
         now=utcnow(),
     )
-    d = services.settings.digest
-    matches = await topic_matches(
-        services.store,
-        topic,
-        threshold=d.topic_threshold,
-        relative=d.topic_relative,
-        scope=request.scope,
+    matches = await subscription_matches(
+        services.store, services.settings.digest, topic, scope=request.scope
     )
     now = utcnow()
     lines = [await describe(services, sub, now)]

@@ -66,33 +66,6 @@ async def insert_pending(
         return delivery_id
 
 
-async def insert_sent(
-    store: Store,
-    *,
-    channel_key: str,
-    idempotency_key: str,
-    payload: str,
-    shown: Shown,
-    subscription_id: int | None,
-    now: datetime,
-) -> int | None:
-    """A delivery recorded as already shown (a local channel's committed digest)."""
-    async with store.transaction() as conn:
-        cur = await conn.execute(
-            "INSERT INTO deliveries (subscription_id, channel_key, idempotency_key, status, "
-            "payload, created_at, sent_at) VALUES (?, ?, ?, 'sent', ?, ?, ?) "
-            "ON CONFLICT (idempotency_key) DO NOTHING",
-            (subscription_id, channel_key, idempotency_key, payload, to_iso(now), to_iso(now)),
-        )
-        if cur.rowcount == 0:
-            return None
-        delivery_id = int(cur.lastrowid or 0)
-        await conn.executemany(
-            _INSERT_ITEMS, _item_rows(channel_key, delivery_id, shown, to_iso(now))
-        )
-        return delivery_id
-
-
 async def delivery_row(store: Store, delivery_id: int) -> Any:
     return await store.fetchone(
         f"SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?", (delivery_id,)
