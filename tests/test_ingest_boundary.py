@@ -118,7 +118,10 @@ def test_arbitrary_code_points_reach_the_store_as_clean_text(kind: str, tmp_path
         max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )
     @given(title=HOSTILE, noise=HOSTILE)
-    @example(title="Ferry \ud800 news\x1b[2J", noise="\x00\x9b\u202e")  # one always stored
+    @example(title="Ferry \ud800 news\x1b[2J", noise="\x00\x9b\u202e")
+    # stored by every reader (a text file holding NUL is read as binary and skipped: this one
+    # holds none, so the property is always checked on a stored article)
+    @example(title="Ferry \ud800 news\x1b[2J", noise="\x9b\u202e\x07")
     def check(title: str, noise: str) -> None:
         path = write_source(tmp_path, kind, title, noise)
         stored.append(asyncio.run(_ingest_and_check(tmp_path, kind, path)))
