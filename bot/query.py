@@ -155,7 +155,10 @@ class _Parser:
     def _atom(self) -> Node:
         tok = self._peek()
         if tok is None:
-            raise UserError("the query ends where a word was expected")
+            raise UserError(
+                "the query ends where a word was expected: put a word after AND, OR or NOT "
+                '(e.g. ukraine AND putin), or quote an operator to search for it ("and")'
+            )
         kind, value = tok
         self.pos += 1
         if kind == "(":

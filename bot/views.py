@@ -118,6 +118,10 @@ async def _story_public_id(sv: Services, story_id: int | None) -> str | None:
 
 
 # ------------------------------------------------------------------------------ stories
+def _no_story(ref: str) -> str:
+    return f"no story {ref!r}: /news topics lists active stories (in a terminal: newsbot stories)"
+
+
 async def resolve_story(sv: Services, ref: str, *, scope: Scope = EVERYTHING) -> int:
     """A story's row id from the id a user typed (a merged story's old id still works); a
     story of which ``scope`` sees no article is no story to it."""
@@ -128,10 +132,10 @@ async def resolve_story(sv: Services, ref: str, *, scope: Scope = EVERYTHING) ->
         (ref, ref),
     )
     if row is None:
-        raise UserError(f"no story {ref!r}: `newsbot stories` lists them")
+        raise UserError(_no_story(ref))
     story_id = await sv.store.live_story_id(int(row[0]))
     if not await sv.store.story_visible(story_id, scope):
-        raise UserError(f"no story {ref!r}: `newsbot stories` lists them")
+        raise UserError(_no_story(ref))
     return story_id
 
 
