@@ -33,6 +33,20 @@ def test_sentence_ending_in_abbreviation_before_a_new_sentence_splits() -> None:
     ]
 
 
+def test_a_company_suffix_ends_a_sentence_only_before_a_new_one() -> None:
+    text = (
+        "Vioxx, the pain pill from Merck & Co., was withdrawn after Acme Corp. sued. "
+        "Shares of Widget Inc. fell 5 percent. The fund sold its stake in Ajax Ltd. "
+        "It bought more."
+    )
+    assert split_sentences(text) == [
+        "Vioxx, the pain pill from Merck & Co., was withdrawn after Acme Corp. sued.",
+        "Shares of Widget Inc. fell 5 percent.",
+        "The fund sold its stake in Ajax Ltd.",
+        "It bought more.",
+    ]
+
+
 def test_quotations_stay_whole_and_quote_endings_split() -> None:
     text = (
         "He called them “very good talks.” The White House said nothing. "

@@ -34,7 +34,7 @@ from bot.analysis.conflicts import Prepared, astuple_shallow, prepare_article
 from bot.analysis.sentences import is_self_contained, split_sentences
 from bot.analysis.textvec import TermRows, content_ids, term_id, tokens
 
-ANALYSIS_VERSION = 3  # 3: wire boilerplate dropped from sentences; numbers and units normalised
+ANALYSIS_VERSION = 4  # 3: wire boilerplate dropped, numbers and units normalised; 4: "Co." etc.
 
 
 @dataclass(slots=True)

@@ -80,6 +80,9 @@ _NEVER_FINAL = frozenset(
         "cf",
     ]
 )
+# Company suffixes: a period after them ends a sentence only before a sentence starter
+# ("Merck & Co. said" goes on; "bought by Merck & Co. The deal" breaks), as after "U.S.".
+_COMPANY = frozenset(["co", "corp", "inc", "ltd", "bros", "plc", "llc", "cos"])
 # Words that start sentences: after an ambiguous abbreviation ("U.S.", "a.m.") they mark a break.
 _STARTERS = frozenset(
     [
@@ -184,7 +187,7 @@ def _is_boundary(line: str, match: re.Match[str]) -> bool:
         return False
     if re.fullmatch(r"[A-Z]", word):  # an initial: "John F. Kennedy"
         return False
-    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):  # "U.S", "a.m", "D.C"
+    if bare in _COMPANY or re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):  # "Co", "U.S", "a.m"
         nxt = _WORD.match(line, after + len(line[after:]) - len(line[after:].lstrip("\"'“‘(")))
         next_word = nxt.group(0).lower() if nxt else ""
         return next_word in _STARTERS
