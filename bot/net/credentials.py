@@ -22,32 +22,28 @@ def has_credentials(url: str) -> bool:
     return "@" in parts.netloc
 
 
-def without_credentials(url: str) -> str:
-    """``url`` with any ``user:password@`` removed (other text unchanged)."""
+def _with_userinfo(url: str, userinfo: str) -> str:
+    """``url`` with its ``user:password@`` replaced by ``userinfo`` (other text unchanged)."""
     if "@" not in url:
         return url
     try:
         parts = urlsplit(url)
     except ValueError:
-        return _USERINFO.sub(r"\1", url)
+        return _USERINFO.sub(lambda m: m.group(1) + userinfo, url)
     if "@" not in parts.netloc:
         return url
-    netloc = parts.netloc.rsplit("@", 1)[-1]
+    netloc = userinfo + parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` removed (other text unchanged)."""
+    return _with_userinfo(url, "")
 
 
 def masked(url: str) -> str:
     """``url`` fit to show: ``https://***@host/feed`` when it carries credentials."""
-    if "@" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _USERINFO.sub(rf"\1{MASK}@", url)
-    if "@" not in parts.netloc:
-        return url
-    netloc = MASK + "@" + parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return _with_userinfo(url, MASK + "@")
 
 
 def mask_in_text(text: str) -> str:
