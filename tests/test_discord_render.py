@@ -74,6 +74,19 @@ def test_escape_drops_bidi_overrides_that_disguise_text() -> None:
     assert escape("invoice\u202egnp.exe") == "invoicegnp.exe"
 
 
+def test_a_story_footer_drops_bidi_overrides_and_breaks_mentions() -> None:
+    """The footer (outlets, matched terms) is not markdown: it gets no escaping, but an outlet
+    named with a right-to-left override or a mention must not reach the channel as such."""
+    story = StoryDigest(
+        id="s-0001", title="", known=False, articles=[], summary=[], new=[], conflicts=[],
+        outlets=["\u202eevil", "@everyone"], matched_terms=["ferry\u2066"],
+    )  # fmt: skip
+    digest = Digest(channel="c", generated_at=datetime(2026, 8, 22, tzinfo=UTC), stories=[story])
+    footers = [e["footer"]["text"] for m in render_discord(digest) for e in m.get("embeds", [])]
+    assert footers and all("\u202e" not in f and "\u2066" not in f for f in footers)
+    assert all("@everyone" not in f for f in footers)
+
+
 def test_linkify_keeps_http_links_with_their_host_and_escapes_the_rest() -> None:
     out = linkify("see https://news.example/a_b?x=1. and javascript:alert(1) ftp://x.example/")
     assert "<https://news.example/a_b?x=1>." in out  # clickable, unescaped, no preview

@@ -55,8 +55,9 @@ def display_url(url: str | None) -> str | None:
 
 
 def unmention(text: str) -> str:
-    """Break mentions in text where markdown is not rendered (embed footers)."""
-    return text.replace("@", "@\u200b")
+    """Break mentions in text where markdown is not rendered (embed footers), and drop the
+    invisible and bidi-override characters :func:`escape` drops."""
+    return _INVISIBLE_RE.sub("", text).replace("@", "@\u200b")
 
 
 def _bullet(s: StatementRef) -> str:
