@@ -188,6 +188,8 @@ STORIES = st.builds(
         max_size=2,
     ),
     outlets=st.lists(HOSTILE, max_size=8),
+    matched_terms=st.lists(HOSTILE, max_size=5),
+    more_conflicts=st.integers(0, 50),
 )
 DIGESTS = st.builds(
     Digest,
@@ -195,6 +197,7 @@ DIGESTS = st.builds(
     generated_at=st.just(datetime(2026, 8, 22, 8, 0, tzinfo=UTC) + timedelta(0)),
     stories=st.lists(STORIES, max_size=25),
     topic=st.one_of(st.none(), HOSTILE),
+    more_stories=st.integers(0, 500),
 )
 
 
