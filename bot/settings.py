@@ -206,20 +206,15 @@ class PollSettings(_Section):
         mode="before",
     )(parse_duration)
 
-    @field_validator("max_interval")
+    @field_validator("max_interval", "backoff_max")
     @classmethod
-    def _max_interval(cls, value: float, info: ValidationInfo) -> float:
-        low = info.data.get("min_interval")
+    def _not_below_its_floor(cls, value: float, info: ValidationInfo) -> float:
+        floor = {"max_interval": "min_interval", "backoff_max": "backoff_base"}[
+            str(info.field_name)
+        ]
+        low = info.data.get(floor)
         if low is not None and value < low:
-            raise ValueError(f"{value:g}s is below min_interval ({low:g}s)")
-        return value
-
-    @field_validator("backoff_max")
-    @classmethod
-    def _backoff_max(cls, value: float, info: ValidationInfo) -> float:
-        low = info.data.get("backoff_base")
-        if low is not None and value < low:
-            raise ValueError(f"{value:g}s is below backoff_base ({low:g}s)")
+            raise ValueError(f"{value:g}s is below {floor} ({low:g}s)")
         return value
 
 

@@ -20,7 +20,6 @@ the concurrent stories against the arrival-order ones (1.0 = the same stories).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sqlite3
 import sys
@@ -32,19 +31,21 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.backup import integrity  # noqa: E402
-from bot.storage import Store  # noqa: E402
 from bot.stories.evaluate import bcubed, gold_labels, read_jsonl  # noqa: E402
 from tests.ingest_procs import (  # noqa: E402
     Run,
     arrival_order,
     concurrent_ingests,
     serial_ingests,
+    story_consistency,
     story_of,
     write_jsonl,
 )
 
 DEFAULT_DATA = (
-    Path(os.environ.get("NEWSBOT_SHARED", str(REPO.parent / "shared"))) / "data" / "dev"
+    Path(os.environ.get("NEWSBOT_SHARED", str(REPO.parent / "shared")))
+    / "data"
+    / "dev"
     / "duc2006-topics.jsonl"
 )
 
@@ -56,20 +57,12 @@ def split(rows: list[dict[str, Any]], parts: int, how: str) -> list[list[dict[st
     return [rows[i * size : (i + 1) * size] for i in range(parts)]
 
 
-async def _consistency(db: Path) -> tuple[int, int]:
-    store = await Store.open(db, writable=False)
-    try:
-        return await store.story_consistency()
-    finally:
-        await store.close()
-
-
 def describe(
     name: str, db: Path, run: Run, gold: dict[str, Any], tree: Path | None
 ) -> dict[str, str]:
     stories = story_of(db, tree=tree)
     score = bcubed(stories, gold)
-    live, wrong = asyncio.run(_consistency(db))
+    live, wrong = story_consistency(db)
     with sqlite3.connect(db) as conn:
         check = integrity(conn)
     problems = sum(

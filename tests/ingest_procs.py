@@ -8,6 +8,7 @@ processes really run at the same time instead of one after the other; reader pro
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -16,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bot.storage import Store
 
 REPO = Path(__file__).resolve().parents[1]
 # Import newsbot, wait for the start file, then run the CLI with the remaining arguments.
@@ -143,3 +146,16 @@ def arrival_order(db: Path, *, tree: Path | None = None) -> list[str]:
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return path
+
+
+def story_consistency(db: Path) -> tuple[int, int]:
+    """(live stories, those whose ``article_count`` is not their originals' number), read-only."""
+
+    async def read() -> tuple[int, int]:
+        store = await Store.open(db, writable=False)
+        try:
+            return await store.story_consistency()
+        finally:
+            await store.close()
+
+    return asyncio.run(read())

@@ -20,11 +20,10 @@ import pytest
 from bot.backup import integrity
 from bot.services import open_services
 from bot.settings import Settings
-from bot.storage import Store
 from bot.stories.evaluate import bcubed, gold_labels
 from bot.views import export_rows, list_stories, search_articles, story_detail
 from tests.conftest import DUC, need
-from tests.ingest_procs import Run, concurrent_ingests, write_jsonl
+from tests.ingest_procs import Run, concurrent_ingests, story_consistency, write_jsonl
 
 
 def _rows(n: int) -> list[dict[str, Any]]:
@@ -64,16 +63,8 @@ def _assert_sound(db: Path) -> None:
     assert len(ext_ids) == len(set(ext_ids))
     assert len(hashes) == len(set(hashes))  # no original stored twice
     assert ungrouped == 0
-    live, wrong = asyncio.run(_consistency(db))
+    live, wrong = story_consistency(db)
     assert live > 0 and wrong == 0  # every story's article_count is its originals' number
-
-
-async def _consistency(db: Path) -> tuple[int, int]:
-    store = await Store.open(db, writable=False)
-    try:
-        return await store.story_consistency()
-    finally:
-        await store.close()
 
 
 async def _stored(db: Path) -> tuple[list[str], dict[str, str]]:
