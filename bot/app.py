@@ -28,7 +28,6 @@ from bot.health import HealthServer, start_health
 from bot.links import STOP_TIMEOUT_S, PlatformLink, link_states
 from bot.models import utcnow
 from bot.net.credentials import mask_in_text, masked
-from bot.net.ssrf import NetworkPolicy
 from bot.outbox import Outbox, register_outbox
 from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
 from bot.platforms.registry import create_runtimes
@@ -43,6 +42,7 @@ from bot.scheduler import (
 from bot.schedules import Timing
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
+from bot.sources.http import guarded_fetcher
 from bot.storage.store import to_iso
 from bot.subscriptions import Subscriptions, unwatch, watch
 
@@ -99,8 +99,7 @@ def make_poller(sv: Services, outbox: Outbox) -> FeedPoller:
         sv.store,
         sv.ingestor,
         sv.settings.polling,
-        sv.settings.fetch,
-        policy=NetworkPolicy(sv.settings.network.allow),
+        guarded_fetcher(sv.settings),
         notify=notify,
         max_items=sv.settings.ingest.max_items_per_feed,
     )

@@ -36,7 +36,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.models import utcnow
 from bot.storage import Store
-from bot.storage.store import from_iso
+from bot.storage.health import HealthRepo
 
 log = logging.getLogger("newsbot.health")
 
@@ -87,6 +87,7 @@ class StoreMetrics:
 
     def __init__(self, store: Store, *, now: Any = utcnow) -> None:
         self.store = store
+        self.repo = HealthRepo(store)
         self.now = now
         self.registry = CollectorRegistry()
         r = self.registry
@@ -125,40 +126,25 @@ class StoreMetrics:
         self.started.set(time.time())
 
     async def refresh(self) -> None:
-        s = self.store
-        feeds = await s.fetchone(
-            "SELECT count(*) FILTER (WHERE enabled = 1 AND last_fetch_at IS NOT NULL "
-            "AND consecutive_failures = 0), "
-            "count(*) FILTER (WHERE enabled = 1 AND consecutive_failures > 0), "
-            "count(*) FILTER (WHERE enabled = 0), "
-            "count(*) FILTER (WHERE enabled = 1 AND last_fetch_at IS NULL "
-            "AND consecutive_failures = 0), max(last_fetch_at) "
-            "FROM sources WHERE locator LIKE 'http://%' OR locator LIKE 'https://%'"
-        )
-        for state, value in zip(("ok", "failing", "disabled", "new"), feeds[:4], strict=True):
-            self.feeds.labels(state).set(value or 0)
-        self.last_poll.set(from_iso(feeds[4]).timestamp() if feeds[4] else 0)
-        originals, duplicates = await s.count_articles()
-        self.articles.labels("original").set(originals)
-        self.articles.labels("duplicate").set(duplicates)
-        self.stories.set(
-            await s.scalar("SELECT count(*) FROM stories WHERE active = 1 AND merged_into IS NULL")
-            or 0
-        )
-        by_status = dict(
-            await s.fetchall("SELECT status, count(*) FROM deliveries GROUP BY status")
-        )
+        counts = await self.repo.counts()
+        feeds = counts.feeds
+        for state, value in zip(
+            ("ok", "failing", "disabled", "new"),
+            (feeds.ok, feeds.failing, feeds.disabled, feeds.new),
+            strict=True,
+        ):
+            self.feeds.labels(state).set(value)
+        self.last_poll.set(feeds.last_fetch_at.timestamp() if feeds.last_fetch_at else 0)
+        self.articles.labels("original").set(counts.originals)
+        self.articles.labels("duplicate").set(counts.duplicates)
+        self.stories.set(counts.active_stories)
         for status in ("sent", "pending", "failed"):
-            self.digests.labels(status).set(by_status.get(status, 0))
-        oldest = await s.scalar("SELECT min(created_at) FROM deliveries WHERE status = 'pending'")
-        age = (self.now() - from_iso(oldest)).total_seconds() if oldest else 0.0
+            self.digests.labels(status).set(counts.digests.get(status, 0))
+        oldest = counts.oldest_pending_at
+        age = (self.now() - oldest).total_seconds() if oldest else 0.0
         self.oldest_pending.set(max(age, 0.0))
-        subs = await s.fetchone(
-            "SELECT count(*) FILTER (WHERE enabled = 1), count(*) FILTER (WHERE enabled = 0) "
-            "FROM subscriptions"
-        )
-        self.subscriptions.labels("enabled").set(subs[0] or 0)
-        self.subscriptions.labels("disabled").set(subs[1] or 0)
+        self.subscriptions.labels("enabled").set(counts.subscriptions_enabled)
+        self.subscriptions.labels("disabled").set(counts.subscriptions_disabled)
 
     async def render(self) -> bytes:
         await self.refresh()
@@ -206,7 +192,7 @@ class HealthServer:
     async def healthz(self) -> tuple[int, dict[str, object]]:
         body: dict[str, object] = {"uptime_s": round(time.monotonic() - self.started, 1)}
         try:
-            await asyncio.wait_for(self.store.scalar("SELECT 1"), DB_TIMEOUT_S)
+            await asyncio.wait_for(HealthRepo(self.store).ping(), DB_TIMEOUT_S)
         except Exception as exc:  # the reason, never the message (it may hold a path)
             body.update(status="error", database=type(exc).__name__)
             return 503, body

@@ -8,7 +8,7 @@ item becomes one warning and the batch goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +21,9 @@ from bot.dedup import NearDuplicateIndex
 from bot.models import Article, IngestReport, IngestWarning, RawArticle, utcnow
 from bot.normalize import normalize
 from bot.settings import Settings
-from bot.sources import Progress, SourceContext, detect_kind, is_url, reader_for
+from bot.sources import Item, Progress, SourceContext, detect_kind, is_url, reader_for
 from bot.storage import Store
+from bot.storage.sources import FetchRecord, SourceRepo
 from bot.text.sanitize import clean_unicode
 
 log = logging.getLogger(__name__)
@@ -182,20 +183,43 @@ class Ingestor:
             source_id = await self.store.upsert_source(
                 conn, kind=kind, locator=loc, name=name, interval_s=interval_s, now=self.clock()
             )
-        state = await self.store.source_state(source_id) or {}
-        ctx = SourceContext(
-            settings=self.settings,
-            progress=progress,
-            fetch_state={"etag": state.get("etag"), "last_modified": state.get("last_modified")},
+        sources = SourceRepo(self.store)
+        feed = await sources.feed(source_id) if is_url(locator) else None
+        ctx = SourceContext(settings=self.settings, progress=progress)
+        if feed is not None:
+            ctx.validators = feed.validators
+        report = await self.ingest_items(
+            reader_for(kind)(locator, ctx), source_id=source_id, locator=loc
         )
-        async for item in reader_for(kind)(locator, ctx):
+        if ctx.fetched is not None:  # a feed URL: its row records the fetch, as the poller's
+            fetched = ctx.fetched
+            await sources.record(
+                source_id,
+                FetchRecord(
+                    at=self.clock(),
+                    ok=fetched.error is None,
+                    error=fetched.error,
+                    validators=fetched.validators,
+                ),
+            )
+        return report
+
+    async def ingest_items(
+        self, items: AsyncIterable[Item] | Iterable[Item], *, source_id: int, locator: str
+    ) -> IngestReport:
+        """The one ingest loop, for a reader's items and for a polled feed's: each article
+        stored in its own transaction (with its ``backfill`` flag), each warning kept in the
+        report; one bad article never stops the batch. The after-batch hooks run once, when
+        anything new was stored."""
+        report = IngestReport()
+        async for item in _each(items):
             if isinstance(item, IngestWarning):
                 report.warnings.append(item)  # the caller says it, once
                 continue
             report.seen += 1
             item.source_id = source_id
             try:
-                outcome = await self.ingest_item(item, locator=loc)
+                outcome = await self.ingest_item(item, locator=locator)
             except Exception as exc:  # one bad article never stops the batch
                 report.warnings.append(not_stored(item, exc))
                 continue
@@ -207,19 +231,11 @@ class Ingestor:
                 report.unchanged += 1
             else:
                 report.warnings.append(IngestWarning(item.origin, outcome.reason or "rejected"))
+            if item.backfill and outcome.status in ("stored", "duplicate"):
+                report.backfill += 1
         if report.stored:
             for after in self.after_batch:
                 await after()
-        if is_url(locator):
-            error = ctx.fetch_state.get("error")
-            await self.store.record_fetch(
-                source_id,
-                now=self.clock(),
-                ok=error is None,
-                error=error,
-                etag=ctx.fetch_state.get("etag"),
-                last_modified=ctx.fetch_state.get("last_modified"),
-            )
         return report
 
     async def ingest_many(
@@ -229,3 +245,12 @@ class Ingestor:
         for locator in locators:
             total.merge(await self.ingest(locator, progress=progress))
         return total
+
+
+async def _each(items: AsyncIterable[Item] | Iterable[Item]) -> AsyncIterator[Item]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

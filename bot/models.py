@@ -18,7 +18,8 @@ def utcnow() -> datetime:
 class RawArticle:
     """One article as a source produced it, before cleaning and deduplication.
 
-    ``origin`` names where it came from (``file:line`` or feed URL) for warnings.
+    ``origin`` names where it came from (``file:line`` or feed URL) for warnings;
+    ``backfill`` marks an old item (a feed's first fetch, a stale one) that digests skip.
     """
 
     title: str
@@ -32,6 +33,7 @@ class RawArticle:
     summary_raw: str | None = None
     is_html: bool = False
     source_id: int | None = None
+    backfill: bool = False
 
 
 @dataclass(slots=True)
@@ -55,6 +57,7 @@ class Article:
     duplicate_of: int | None = None
     story_id: int | None = None
     dated: bool = True  # False: the source gave no time; published_at is the first-seen time
+    backfill: bool = False  # old when it arrived: stored, never news in a digest
 
 
 @dataclass(slots=True)
@@ -89,6 +92,7 @@ class IngestReport:
     stored: int = 0
     duplicates: int = 0
     unchanged: int = 0
+    backfill: int = 0  # of the stored and duplicates, those stored as backfill
     warnings: list[IngestWarning] = field(default_factory=list)
 
     def merge(self, other: IngestReport) -> None:
@@ -96,4 +100,5 @@ class IngestReport:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.unchanged += other.unchanged
+        self.backfill += other.backfill
         self.warnings.extend(other.warnings)

@@ -124,4 +124,5 @@ def normalize(
         source_id=raw.source_id,
         origin=without_credentials(raw.origin),
         dated=raw.published is not None,
+        backfill=raw.backfill,
     )

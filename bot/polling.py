@@ -12,18 +12,22 @@ The policy is pure functions over a :class:`FeedState` and a :class:`PollOutcome
   this is *not* a failure, and the feed's host waits too;
 * after ``disable_after_failures`` consecutive failures spanning at least ``disable_after``
   the feed is disabled; HTTP 410 disables it at once. The ``notify`` callback is called once,
-  at the transition, never again for that outage; :func:`enable_source` re-enables.
+  at the transition, never again for that outage; ``SourceRepo.enable`` re-enables.
 
-:class:`FeedPoller` applies it to the ``sources`` table: it fetches due feeds (through the
-SSRF-guarded :class:`~bot.sources.http.Fetcher`, at most ``max_concurrent`` at once and
-``per_host`` per host), skips parsing when the body is unchanged, forces an unconditional
-fetch every ``force_full_fetch_after`` (a broken ETag cannot freeze a feed), ingests items
-through :class:`~bot.ingest.Ingestor` and writes the feed's whole state in one statement.
-A feed with an ``item_filter`` (:mod:`bot.sources.filters`) ingests only the items matching it.
+:class:`FeedPoller` only decides *when*: it takes the due feeds from the
+:class:`~bot.storage.sources.SourceRepo`, fetches each through the one feed path
+(:func:`~bot.sources.feedsource.fetch_feed` with the network-policy
+:func:`~bot.sources.http.guarded_fetcher`; at most ``max_concurrent`` at once and ``per_host``
+per host; an unchanged body is not parsed; an unconditional fetch every
+``force_full_fetch_after``, so a broken ETag cannot freeze a feed), hands the items to the one
+ingest loop (:meth:`~bot.ingest.Ingestor.ingest_items`) and stores the outcome with the
+policy's decision in one transaction. A feed with an ``item_filter``
+(:mod:`bot.sources.filters`) ingests only the items matching it.
 
-Old items never flood a channel: on a feed's first successful fetch every item is stored with
-``articles.backfill = 1`` except the newest ``first_fetch_new_items`` (0 by default); later,
-an item published more than ``stale_item_age`` ago is stored as backfill too. Digest
+Old items never flood a channel: on a feed's first successful fetch every item is flagged
+backfill (``RawArticle.backfill``, stored as ``articles.backfill = 1``) except the newest
+``first_fetch_new_items`` (0 by default); later, an item published more than
+``stale_item_age`` ago is backfill too. Digest
 composition must skip ``backfill = 1`` articles. GUID rewrites, date changes and republished
 items are caught by the Ingestor's exact/near dedup and are never stored as new.
 """
@@ -31,27 +35,23 @@ items are caught by the Ingestor's exact/near dedup and are never stored as new.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from bot.errors import FetchError, ParseError, UserError
-from bot.ingest import Ingestor, not_stored
-from bot.models import Article, RawArticle, utcnow
-from bot.net.credentials import without_credentials
-from bot.net.ssrf import NetworkPolicy, Resolver
-from bot.settings import FetchSettings, PollSettings
-from bot.sources.feeds import parse_feed_async
+from bot.ingest import Ingestor
+from bot.models import RawArticle, utcnow
+from bot.settings import PollSettings
+from bot.sources.feedsource import FeedFetch, fetch_feed
 from bot.sources.filters import ItemFilter
 from bot.sources.http import Fetcher, FetchStatusError, safe_url
-from bot.storage.store import Store, from_iso, to_iso
+from bot.storage.sources import FeedRow, FetchRecord, Schedule, SourceRepo
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +191,6 @@ class PollResult:
     warnings: list[str] = field(default_factory=list)
 
 
-_SOURCE_COLS = (
-    "id, locator, workspace, name, interval_s, etag, last_modified, body_hash, "
-    "last_full_fetch_at, last_ok_at, consecutive_failures, first_failure_at, item_filter"
-)
-
-
 def _host(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "").lower()
@@ -205,196 +199,138 @@ def _host(url: str) -> str:
 
 
 class FeedPoller:
-    """Poll the due URL feeds of the ``sources`` table by the policy above."""
+    """Decide when each URL feed is fetched (:func:`decide`); hand what it yields to the
+    one ingest loop (:meth:`~bot.ingest.Ingestor.ingest_items`) with backfill flags set."""
 
     def __init__(
         self,
         store: Store,
         ingestor: Ingestor,
         settings: PollSettings,
-        fetch: FetchSettings,
+        fetcher: Fetcher,
         *,
-        policy: NetworkPolicy | None,
         notify: Notify | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
-        resolver: Resolver | None = None,
         max_items: int = 500,
     ) -> None:
-        """``policy`` guards every fetch (pass ``NetworkPolicy(settings.network.allow)``)."""
-        self.store = store
+        """``fetcher``: :func:`~bot.sources.http.guarded_fetcher` of the settings (the network
+        policy every feed URL goes through); the poller closes it."""
+        self.sources = SourceRepo(store)
         self.ingestor = ingestor
         self.settings = settings
-        self.fetch_settings = fetch
+        self.fetcher = fetcher
         self.notify = notify
         self.clock = clock
         self.rng = rng or random.Random()
         self.max_items = max_items
-        self.fetcher = Fetcher(fetch, policy=policy, resolver=resolver, clock=clock)
         self._global = asyncio.Semaphore(settings.max_concurrent)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._host_not_before: dict[str, datetime] = {}
-        self._backfill_origins: set[str] = set()
-        ingestor.hooks.append(self._mark_backfill)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
 
-    async def _mark_backfill(self, conn: aiosqlite.Connection, article: Article) -> None:
-        if article.origin in self._backfill_origins and article.id is not None:
-            await conn.execute("UPDATE articles SET backfill = 1 WHERE id = ?", (article.id,))
-
-    async def due_sources(self, now: datetime | None = None) -> list[dict[str, Any]]:
-        now = now or self.clock()
-        return await self.store.fetch_dicts(
-            f"SELECT {_SOURCE_COLS} FROM sources WHERE kind = 'feed' AND enabled = 1 "
-            "AND (locator LIKE 'http://%' OR locator LIKE 'https://%') "
-            "AND (next_fetch_at IS NULL OR next_fetch_at <= ?) ORDER BY next_fetch_at, id",
-            (to_iso(now),),
-        )
+    async def due_sources(self, now: datetime | None = None) -> list[FeedRow]:
+        return await self.sources.due_feeds(now or self.clock())
 
     async def poll_due(self) -> list[PollResult]:
         """Poll every due feed concurrently; one feed's failure never affects another."""
-        sources = await self.due_sources()
-        results = await asyncio.gather(*(self._guarded_poll(row) for row in sources))
+        feeds = await self.due_sources()
+        results = await asyncio.gather(*(self._guarded_poll(feed) for feed in feeds))
         return list(results)
 
     async def poll_source_id(self, source_id: int) -> PollResult:
-        rows = await self.store.fetch_dicts(
-            f"SELECT {_SOURCE_COLS} FROM sources WHERE id = ?", (source_id,)
-        )
-        if not rows:
+        feed = await self.sources.feed(source_id)
+        if feed is None:
             raise KeyError(source_id)
-        return await self._guarded_poll(rows[0])
+        return await self._guarded_poll(feed)
 
-    async def _guarded_poll(self, row: dict[str, Any]) -> PollResult:
+    async def _guarded_poll(self, feed: FeedRow) -> PollResult:
         try:
-            return await self._poll(row)
+            return await self._poll(feed)
         except Exception as exc:  # a bug in one feed's path must not stop the cycle
-            log.exception("polling source %s failed", row["id"])
+            log.exception("polling source %s failed", feed.id)
             outcome = PollOutcome("failed", f"internal error: {type(exc).__name__}")
-            decision = await self._record(row, outcome, fetched=None)
-            return PollResult(row["id"], outcome, decision)
+            decision = await self._record(feed, outcome)
+            return PollResult(feed.id, outcome, decision)
 
-    async def _poll(self, row: dict[str, Any]) -> PollResult:
-        url: str = row["locator"]
+    async def _poll(self, feed: FeedRow) -> PollResult:
+        url = feed.locator
         host = _host(url)
         now = self.clock()
         not_before = self._host_not_before.get(host)
         if not_before is not None and not_before > now:
-            await self._defer(row["id"], not_before)
-            return PollResult(row["id"], PollOutcome("throttled"), skipped=True)
+            await self.sources.defer(feed.id, not_before)
+            return PollResult(feed.id, PollOutcome("throttled"), skipped=True)
         full = (
-            row["last_full_fetch_at"] is None
-            or (now - from_iso(row["last_full_fetch_at"])).total_seconds()
+            feed.last_full_fetch_at is None
+            or (now - feed.last_full_fetch_at).total_seconds()
             >= self.settings.force_full_fetch_after
         )
         semaphore = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
-        async with self._global, semaphore:
-            try:
-                result = await self.fetcher.fetch(
-                    url,
-                    etag=None if full else row["etag"],
-                    last_modified=None if full else row["last_modified"],
-                )
-            except FetchError as exc:
-                outcome = outcome_for_error(exc)
-                if outcome.kind == "throttled":
-                    delay = throttle_delay(outcome.retry_after, row["interval_s"], self.settings)
-                    self._host_not_before[host] = now + timedelta(seconds=delay)
-                decision = await self._record(row, outcome, fetched=None)
-                return PollResult(row["id"], outcome, decision)
-        if result.not_modified or result.body is None:
-            outcome = PollOutcome("not_modified", status=304)
-            fetched = {"etag": result.etag, "last_modified": result.last_modified}
-            decision = await self._record(row, outcome, fetched=fetched)
-            return PollResult(row["id"], outcome, decision)
-        body_hash = hashlib.sha256(result.body).hexdigest()
-        fetched = {
-            "etag": result.etag,
-            "last_modified": result.last_modified,
-            "body_hash": body_hash,
-            "full_at": to_iso(now),
-        }
-        if body_hash == row["body_hash"]:
-            outcome = PollOutcome("unchanged", status=result.status)
-            decision = await self._record(row, outcome, fetched=fetched)
-            return PollResult(row["id"], outcome, decision)
         try:
-            articles, warnings = await parse_feed_async(
-                result.body,
-                origin=without_credentials(result.url or url),
-                max_items=self.max_items,
-                timeout=self.fetch_settings.parse_timeout,
-            )
-        except ParseError as exc:
-            outcome = PollOutcome("failed", str(exc), result.status)
-            decision = await self._record(row, outcome, fetched=None)
-            return PollResult(row["id"], outcome, decision)
-        first_fetch = row["last_ok_at"] is None and row["body_hash"] is None
-        poll = PollResult(row["id"], PollOutcome("ok", status=result.status))
-        poll.warnings = [str(w) for w in warnings]
-        await self._ingest(row, articles, first_fetch=first_fetch, now=now, into=poll)
-        poll.decision = await self._record(row, poll.outcome, fetched=fetched)
+            async with self._global, semaphore:
+                fetched = await fetch_feed(
+                    self.fetcher,
+                    url,
+                    validators=None if full else feed.validators,
+                    known_hash=feed.body_hash,
+                    max_items=self.max_items,
+                    parse_timeout=self.fetcher.settings.parse_timeout,
+                )
+        except FetchError as exc:
+            outcome = outcome_for_error(exc)
+            if outcome.kind == "throttled":
+                delay = throttle_delay(outcome.retry_after, feed.interval_s, self.settings)
+                self._host_not_before[host] = now + timedelta(seconds=delay)
+            return PollResult(feed.id, outcome, await self._record(feed, outcome))
+        except ParseError as exc:  # fetched, but not a feed: its seen-state stays as it was
+            outcome = PollOutcome("failed", str(exc), 200)
+            return PollResult(feed.id, outcome, await self._record(feed, outcome))
+        retrieved = fetched.retrieved
+        if retrieved.not_modified:
+            outcome = PollOutcome("not_modified", status=304)
+            return PollResult(feed.id, outcome, await self._record(feed, outcome, fetched))
+        if fetched.unchanged:
+            outcome = PollOutcome("unchanged", status=retrieved.status)
+            return PollResult(feed.id, outcome, await self._record(feed, outcome, fetched))
+        poll = PollResult(feed.id, PollOutcome("ok", status=retrieved.status))
+        poll.warnings = [str(w) for w in fetched.warnings]
+        articles = await self._filtered(feed, fetched.articles, poll)
+        for raw in self.mark_backfill(articles, first_fetch=feed.never_fetched, now=now):
+            raw.backfill = True
+        report = await self.ingestor.ingest_items(articles, source_id=feed.id, locator=url)
+        poll.stored = report.stored + report.duplicates
+        poll.backfill = report.backfill
+        poll.warnings += [str(w) for w in report.warnings]
+        poll.decision = await self._record(feed, poll.outcome, fetched)
         return poll
 
-    def backfill_origins(
+    def mark_backfill(
         self, articles: list[RawArticle], *, first_fetch: bool, now: datetime
-    ) -> set[str]:
-        """Origins of the items that must not reach digests (see the module docstring)."""
+    ) -> list[RawArticle]:
+        """The items that must not reach digests (see the module docstring)."""
         stale_before = now - timedelta(seconds=self.settings.stale_item_age)
-        marked = {
-            a.origin for a in articles if a.published is not None and a.published < stale_before
-        }
-        if first_fetch:
-            newest = sorted(
-                (a for a in articles if a.origin not in marked),
-                key=lambda a: a.published or now,
-                reverse=True,
-            )
-            keep = {a.origin for a in newest[: self.settings.first_fetch_new_items]}
-            marked |= {a.origin for a in articles if a.origin not in keep}
-        return marked
-
-    async def _ingest(
-        self,
-        row: dict[str, Any],
-        articles: list[RawArticle],
-        *,
-        first_fetch: bool,
-        now: datetime,
-        into: PollResult,
-    ) -> None:
-        articles = await self._filtered(row, articles, into)
-        marked = self.backfill_origins(articles, first_fetch=first_fetch, now=now)
-        self._backfill_origins |= marked
-        try:
-            for raw in articles:
-                raw.source_id = row["id"]
-                try:
-                    outcome = await self.ingestor.ingest_item(raw, locator=row["locator"])
-                except Exception as exc:  # one bad item never stops the feed
-                    into.warnings.append(str(not_stored(raw, exc)))
-                    continue
-                if outcome.status in ("stored", "duplicate"):
-                    into.stored += 1
-                    into.backfill += raw.origin in marked
-        finally:
-            self._backfill_origins -= marked
-        if into.stored:
-            for after in self.ingestor.after_batch:
-                await after()
+        stale = [a for a in articles if a.published is not None and a.published < stale_before]
+        if not first_fetch:
+            return stale
+        stale_ids = {id(a) for a in stale}
+        fresh = [a for a in articles if id(a) not in stale_ids]
+        newest = sorted(fresh, key=lambda a: a.published or now, reverse=True)
+        keep = {id(a) for a in newest[: self.settings.first_fetch_new_items]}
+        return [a for a in articles if id(a) not in keep]
 
     async def _filtered(
-        self, row: dict[str, Any], articles: list[RawArticle], into: PollResult
+        self, feed: FeedRow, articles: list[RawArticle], into: PollResult
     ) -> list[RawArticle]:
         """The items the source's ``item_filter`` (if any) lets through; the rest are counted."""
-        if not row.get("item_filter"):
+        if not feed.item_filter:
             return articles
         try:
-            item_filter = ItemFilter.parse(row["item_filter"])
+            item_filter = ItemFilter.parse(feed.item_filter)
         except UserError as exc:  # stored before the language changed: keep every item
-            into.warnings.append(f"{safe_url(row['locator'])}: filter ignored: {exc}")
+            into.warnings.append(f"{safe_url(feed.locator)}: filter ignored: {exc}")
             return articles
         # HTML reduction and matching of a few hundred items: off the event loop.
         kept = await asyncio.to_thread(
@@ -403,76 +339,37 @@ class FeedPoller:
         into.filtered = len(articles) - len(kept)
         return kept
 
-    async def _defer(self, source_id: int, until: datetime) -> None:
-        async with self.store.transaction() as conn:
-            await conn.execute(
-                "UPDATE sources SET next_fetch_at = ? WHERE id = ?", (to_iso(until), source_id)
-            )
-
     async def _record(
-        self, row: dict[str, Any], outcome: PollOutcome, *, fetched: dict[str, str | None] | None
+        self, feed: FeedRow, outcome: PollOutcome, fetched: FeedFetch | None = None
     ) -> Decision:
         """Persist the outcome: validators, counters, next fetch, and a disable transition."""
         now = self.clock()
-        state = FeedState(
-            interval_s=float(row["interval_s"]),
-            consecutive_failures=int(row["consecutive_failures"] or 0),
-            first_failure_at=from_iso(row["first_failure_at"]) if row["first_failure_at"] else None,
-        )
+        state = FeedState(feed.interval_s, feed.consecutive_failures, feed.first_failure_at)
         decision = decide(state, outcome, now=now, settings=self.settings, rng=self.rng)
         ok = outcome.kind in ("ok", "not_modified", "unchanged")
-        fetched = fetched or {}
-        async with self.store.transaction() as conn:
-            await conn.execute(
-                "UPDATE sources SET last_fetch_at = ?, "
-                "last_ok_at = CASE WHEN ? THEN ? ELSE last_ok_at END, "
-                "last_error = CASE WHEN ? THEN NULL WHEN ? IS NULL THEN last_error ELSE ? END, "
-                "consecutive_failures = ?, first_failure_at = ?, next_fetch_at = ?, "
-                "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
-                "body_hash = COALESCE(?, body_hash), "
-                "last_full_fetch_at = COALESCE(?, last_full_fetch_at) WHERE id = ?",
-                (
-                    to_iso(now),
-                    ok,
-                    to_iso(now),
-                    ok,
-                    outcome.error,
-                    outcome.error,
-                    decision.consecutive_failures,
-                    to_iso(decision.first_failure_at) if decision.first_failure_at else None,
-                    to_iso(decision.next_fetch_at),
-                    fetched.get("etag"),
-                    fetched.get("last_modified"),
-                    fetched.get("body_hash"),
-                    fetched.get("full_at"),
-                    row["id"],
-                ),
+        record = FetchRecord(at=now, ok=ok, error=outcome.error)
+        if fetched is not None:
+            record = FetchRecord(
+                at=now,
+                ok=ok,
+                error=outcome.error,
+                validators=fetched.retrieved.validators,
+                body_hash=fetched.body_hash,
+                full=not fetched.retrieved.not_modified,
             )
-            changed = 0
-            if decision.disable:
-                cur = await conn.execute(
-                    "UPDATE sources SET enabled = 0, disabled_at = ?, disabled_reason = ? "
-                    "WHERE id = ? AND enabled = 1",
-                    (to_iso(now), decision.reason, row["id"]),
-                )
-                changed = cur.rowcount
-        if changed and self.notify is not None:
-            source = SourceInfo(row["id"], row["locator"], row["workspace"], row["name"])
+        schedule = Schedule(
+            next_fetch_at=decision.next_fetch_at,
+            consecutive_failures=decision.consecutive_failures,
+            first_failure_at=decision.first_failure_at,
+            disable_reason=decision.reason if decision.disable else None,
+        )
+        disabled = await self.sources.record(feed.id, record, schedule)
+        if disabled and self.notify is not None:
+            source = SourceInfo(feed.id, feed.locator, feed.workspace, feed.name)
             try:
                 await self.notify(
                     source, disable_message(source, decision, decision.consecutive_failures)
                 )
             except Exception:
-                log.exception("could not send the disable notice for source %s", row["id"])
+                log.exception("could not send the disable notice for source %s", feed.id)
         return decision
-
-
-async def enable_source(store: Store, source_id: int, *, now: datetime) -> bool:
-    """Re-enable a disabled feed: counters reset, fetched at the next poll. False if unknown."""
-    async with store.transaction() as conn:
-        cur = await conn.execute(
-            "UPDATE sources SET enabled = 1, disabled_at = NULL, disabled_reason = NULL, "
-            "consecutive_failures = 0, first_failure_at = NULL, next_fetch_at = ? WHERE id = ?",
-            (to_iso(now), source_id),
-        )
-        return cur.rowcount > 0

@@ -9,16 +9,15 @@ polled once, by the running app, and its articles feed every channel's stories.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import FetchError, UserError
 from bot.ingest import source_locator
 from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
-from bot.polling import enable_source
 from bot.services import Services
 from bot.storage.scope import sync_shared
+from bot.storage.sources import FeedStatus, SourceRepo
 from bot.subscriptions import notify_changed
 from handlers.base import CommandRequest, Reply
 from handlers.source_check import check_source, preview_lines, source_options
@@ -51,59 +50,39 @@ def check_reachable(url: str, services: Services) -> None:
         raise UserError(str(exc)) from None
 
 
-async def _row(services: Services, wkey: str, url: str) -> dict[str, Any]:
-    rows = await services.store.fetch_dicts(
-        "SELECT id, locator, name, enabled, created_at, interval_s FROM sources "
-        "WHERE workspace = ? AND locator = ?",
-        (wkey, url),
-    )
-    if not rows:
+async def _row(services: Services, wkey: str, url: str) -> FeedStatus:
+    row = await SourceRepo(services.store).status(wkey, url)
+    if row is None:
         raise UserError(f"{url} is not one of this workspace's sources")
-    return rows[0]
+    return row
 
 
-async def fetch_state(services: Services, wkey: str, url: str) -> dict[str, Any] | None:
-    """Fetch status of this workspace's feed as the poller records it."""
-    rows = await services.store.fetch_dicts(
-        "SELECT s.last_fetch_at, s.last_ok_at, s.last_error, s.consecutive_failures, "
-        "s.disabled_reason, s.next_fetch_at, "
-        "(SELECT count(*) FROM articles a WHERE a.source_id = s.id) AS articles "
-        "FROM sources s WHERE s.workspace = ? AND s.locator = ?",
-        (wkey, url),
-    )
-    return rows[0] if rows else None
-
-
-def _status_line(url: str, state: dict[str, Any] | None) -> str:
-    if state is None or not state["last_fetch_at"]:
+def _status_line(url: str, state: FeedStatus | None) -> str:
+    if state is None or not state.last_fetch_at:
         return f"{url} · not fetched yet"
-    if state["disabled_reason"]:
+    if state.disabled_reason:
         return (
-            f"{url} · disabled: {state['disabled_reason']} · last error: {state['last_error']} "
+            f"{url} · disabled: {state.disabled_reason} · last error: {state.last_error} "
             "· `/news sources add` it again to re-enable"
         )
-    if state["last_error"]:
+    if state.last_error:
         return (
-            f"{url} · failing ({state['consecutive_failures']}x): {state['last_error']} · "
-            f"last ok {state['last_ok_at'] or 'never'}"
+            f"{url} · failing ({state.consecutive_failures}x): {state.last_error} · "
+            f"last ok {state.last_ok_at or 'never'}"
         )
-    return f"{url} · ok · {state['articles']} articles · last fetch {state['last_fetch_at']}"
+    return f"{url} · ok · {state.articles} articles · last fetch {state.last_fetch_at}"
 
 
 async def sources(request: CommandRequest, services: Services) -> Reply:
     action = request.args["action"].strip().lower()
     wkey = workspace_key(request)
     store = services.store
+    repo = SourceRepo(store)
     if action == "list":
-        rows = await store.fetch_dicts(
-            "SELECT locator, enabled FROM sources WHERE workspace = ? ORDER BY id", (wkey,)
-        )
+        rows = await repo.statuses(wkey)
         if not rows:
             return Reply(title="Sources", lines=["No feeds added here yet."], ephemeral=True)
-        lines = []
-        for r in rows:
-            line = _status_line(r["locator"], await fetch_state(services, wkey, r["locator"]))
-            lines.append(line + ("" if r["enabled"] else " · disabled"))
+        lines = [_status_line(r.locator, r) + ("" if r.enabled else " · disabled") for r in rows]
         return Reply(title="Sources", lines=lines, ephemeral=True)
     if action not in ("add", "remove", "status"):
         raise UserError(f"unknown action {action!r}: use add, remove, list or status")
@@ -112,30 +91,27 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     url = check_url(request.args["url"])
     if action == "status":
         row = await _row(services, wkey, url)
-        line = _status_line(url, await fetch_state(services, wkey, url))
+        line = _status_line(url, row)
         return Reply(
             title="Source status",
-            lines=[line + ("" if row["enabled"] else " · disabled")],
+            lines=[line + ("" if row.enabled else " · disabled")],
             ephemeral=True,
         )
     if action == "remove":
         row = await _row(services, wkey, url)
-        await store.remove_source(row["id"], now=utcnow())
+        await store.remove_source(row.id, now=utcnow())
         await notify_changed(store)
         return Reply(title="Source removed", lines=[url], ephemeral=True)
-    count = await store.scalar("SELECT count(*) FROM sources WHERE workspace = ?", (wkey,))
-    if int(count or 0) >= MAX_SOURCES_PER_WORKSPACE:
+    if await repo.count(wkey) >= MAX_SOURCES_PER_WORKSPACE:
         raise UserError(f"this workspace has {MAX_SOURCES_PER_WORKSPACE} feeds already")
     check_reachable(url, services)
     name, item_filter = source_options(request.args)
     preview = await check_source(url, services)  # fetched, feed link followed, parsed
     url = preview.url
     shown = preview_lines(preview, name=name, item_filter=item_filter)
-    existing = await store.fetch_dicts(
-        "SELECT id, enabled FROM sources WHERE workspace = ? AND locator = ?", (wkey, url)
-    )
-    if existing and not existing[0]["enabled"]:
-        await enable_source(store, existing[0]["id"], now=utcnow())
+    existing = await repo.status(wkey, url)
+    if existing is not None and not existing.enabled:
+        await repo.enable(existing.id, now=utcnow())
         if name or item_filter:
             async with store.transaction() as conn:
                 await store.upsert_source(

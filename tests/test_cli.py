@@ -9,7 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.net.ssrf import BlockedAddress, NetworkPolicy
+from bot.settings import Settings
 from tests.conftest import FEEDS, SEEDS, need
+from tests.feedserver import FeedServer
 
 runner = CliRunner()
 
@@ -83,6 +86,47 @@ def test_ingest_of_a_feed_file_and_export_of_articles(env: dict[str, str]) -> No
     }
     assert all(keys <= set(r) for r in rows)
     assert all(r["published"].endswith("+00:00") for r in rows)
+
+
+FEED = (
+    b"<?xml version='1.0'?><rss version='2.0'><channel><title>Loop Wire</title>"
+    b"<item><guid>l1</guid><title>Harbour bridge reopens after storm repairs</title>"
+    b"<link>https://loop.example/bridge</link>"
+    b"<description>The harbour bridge reopened on Monday after storm repairs.</description>"
+    b"</item></channel></rss>"
+)
+
+
+def sources_add_refusal(url: str) -> str:
+    """What ``/news sources add`` answers for ``url`` (the policy ``run`` polls with too)."""
+    with pytest.raises(BlockedAddress) as refused:
+        NetworkPolicy(Settings().network.allow).check_url(url)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "2130706433"])
+def test_ingest_of_a_loopback_feed_url_is_refused_with_the_line_sources_add_gives(
+    env: dict[str, str], feed_server: FeedServer, host: str
+) -> None:
+    url = feed_server.add_file("feed.xml", FEED).replace("127.0.0.1", host, 1)
+    result = runner.invoke(app, ["ingest", url])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [f"warning: {url}: {sources_add_refusal(url)}"]
+    assert "refusing to connect to 127.0.0.1: loopback address" in result.stderr
+    assert feed_server.requests == []  # refused before any connection
+
+
+def test_ingest_of_a_loopback_feed_url_listed_in_network_allow_stores_it(
+    env: dict[str, str], feed_server: FeedServer
+) -> None:
+    url = feed_server.add_file("feed.xml", FEED)
+    port = url.split(":")[2].split("/")[0]
+    with Path(env["config"]).open("a") as fh:
+        fh.write(f'[network]\nallow = ["127.0.0.1:{port}"]\n')
+    result = runner.invoke(app, ["ingest", url, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stored"] == 1
+    assert [r.path for r in feed_server.requests] == ["/files/feed.xml"]
 
 
 def test_export_stories_gives_every_article_a_story(env: dict[str, str]) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.net.ssrf import NetworkPolicy
 from bot.polling import FeedPoller
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.sources.discovery import feed_links, looks_like_html
+from bot.sources.http import guarded_fetcher
 from handlers import dispatch, parse_text
 from handlers.base import CommandRequest, Reply
 from tests.conftest import FEEDS
@@ -212,13 +212,7 @@ async def test_a_feed_filter_keeps_other_items_out_at_ingest(
     reply = await dispatch(add(f'{url} filter="russian OR russia"'), sv)
     assert not reply.error, reply.lines
     (row,) = await stored(sv)
-    poller = FeedPoller(
-        sv.store,
-        sv.ingestor,
-        sv.settings.polling,
-        sv.settings.fetch,
-        policy=NetworkPolicy(sv.settings.network.allow),
-    )
+    poller = FeedPoller(sv.store, sv.ingestor, sv.settings.polling, guarded_fetcher(sv.settings))
     try:
         result = await poller.poll_source_id(int(str(row["id"])))
     finally:

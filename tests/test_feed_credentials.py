@@ -19,6 +19,7 @@ from bot.net.ssrf import NetworkPolicy
 from bot.polling import FeedPoller
 from bot.services import open_services
 from bot.settings import FetchSettings, PollSettings, Settings
+from bot.sources.http import Fetcher
 from bot.sources.opml import export_feeds, write_opml
 from bot.storage import Store
 from tests.feedserver import FeedServer
@@ -78,8 +79,7 @@ async def test_a_polled_feed_sends_the_source_rows_credentials_and_stores_none(
         store,
         Ingestor(store, Settings()),
         PollSettings(first_fetch_new_items=5),
-        FetchSettings(),
-        policy=NetworkPolicy([f"127.0.0.1:{port}"]),
+        Fetcher(FetchSettings(), policy=NetworkPolicy([f"127.0.0.1:{port}"])),
     )
     install_redaction()  # as open_services does for every command and for run
     caplog.set_level(logging.INFO)

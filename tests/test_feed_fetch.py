@@ -17,6 +17,7 @@ from bot.errors import FetchError, ParseError
 from bot.settings import FetchSettings
 from bot.sources.feeds import parse_feed
 from bot.sources.http import Fetcher, FetchStatusError, parse_retry_after, safe_url
+from bot.sources.retrieve import Validators
 from tests import feedserver
 from tests.conftest import FEEDS, need
 from tests.feedserver import FeedServer
@@ -45,7 +46,7 @@ async def test_fetches_a_feed_with_its_validators_and_type(feed_server: FeedServ
         result = await f.fetch(feed_server.file_url("node-feedparser/rss2sample.xml"))
     assert result.status == 200 and not result.not_modified
     assert result.body == feed_bytes("node-feedparser/rss2sample.xml")
-    assert result.etag and result.last_modified
+    assert result.validators.etag and result.validators.last_modified
     assert result.content_type == "application/xml"
     assert result.url.endswith("/files/node-feedparser/rss2sample.xml")
 
@@ -74,33 +75,36 @@ async def test_etag_gives_not_modified_without_body(feed_server: FeedServer) -> 
     url = feed_server.file_url("rss-parser/heise.atom")
     async with fetcher() as f:
         first = await f.fetch(url)
-        second = await f.fetch(url, etag=first.etag)
-    assert feed_server.requests[-1].headers["if-none-match"] == first.etag
+        second = await f.fetch(url, Validators(etag=first.validators.etag))
+    assert feed_server.requests[-1].headers["if-none-match"] == first.validators.etag
     assert second.status == 304 and second.not_modified and second.body is None
-    assert second.etag == first.etag and second.last_modified == first.last_modified
+    assert second.validators == first.validators
 
 
 async def test_last_modified_alone_gives_not_modified(feed_server: FeedServer) -> None:
     url = feed_server.file_url("rss-parser/heise.atom")
     async with fetcher() as f:
         first = await f.fetch(url)
-        second = await f.fetch(url, last_modified=first.last_modified)
-    assert feed_server.requests[-1].headers["if-modified-since"] == first.last_modified
+        second = await f.fetch(url, Validators(last_modified=first.validators.last_modified))
+    sent = feed_server.requests[-1].headers
+    assert sent["if-modified-since"] == first.validators.last_modified
     assert second.not_modified and second.body is None
 
 
 async def test_stale_etag_gets_the_full_body(feed_server: FeedServer) -> None:
     async with fetcher() as f:
-        result = await f.fetch(feed_server.file_url("rss-parser/heise.atom"), etag='"stale"')
+        result = await f.fetch(
+            feed_server.file_url("rss-parser/heise.atom"), Validators(etag='"stale"')
+        )
     assert result.status == 200 and result.body == feed_bytes("rss-parser/heise.atom")
 
 
 async def test_bare_304_keeps_the_validators_we_sent(feed_server: FeedServer) -> None:
     url = feed_server.route("/bare304", lambda req: req.reply(304))
+    sent = Validators(etag='"v1"', last_modified="Tue, 14 Nov 2023 22:13:20 GMT")
     async with fetcher() as f:
-        result = await f.fetch(url, etag='"v1"', last_modified="Tue, 14 Nov 2023 22:13:20 GMT")
-    assert result.not_modified
-    assert result.etag == '"v1"' and result.last_modified == "Tue, 14 Nov 2023 22:13:20 GMT"
+        result = await f.fetch(url, sent)
+    assert result.not_modified and result.validators == sent
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])

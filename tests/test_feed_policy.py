@@ -27,11 +27,12 @@ from bot.polling import (
     backoff_delay,
     clamp_interval,
     decide,
-    enable_source,
     jittered,
 )
 from bot.settings import FetchSettings, Settings
+from bot.sources.http import Fetcher
 from bot.storage import Store
+from bot.storage.sources import SourceRepo
 from bot.storage.store import from_iso
 from tests.feedserver import FeedRequestHandler, FeedServer
 
@@ -122,6 +123,7 @@ def test_gone_disables_at_once() -> None:
 
 # --- the poller against the local server -------------------------------------------------------
 
+
 async def open_store(path: Path) -> Store:
     return await Store.open(path)
 
@@ -207,8 +209,7 @@ async def rig(tmp_path: Path, server: FeedServer) -> AsyncIterator[Rig]:
         store,
         Ingestor(store, Settings(), clock=clock),
         PollSettings(),
-        FETCH,
-        policy=NetworkPolicy([f"127.0.0.1:{port}"]),
+        Fetcher(FETCH, policy=NetworkPolicy([f"127.0.0.1:{port}"]), clock=clock),
         notify=notify,
         clock=clock,
         rng=random.Random(3),
@@ -325,7 +326,7 @@ async def test_a_broken_feed_backs_off_then_is_disabled_once_and_can_be_re_enabl
     rig.clock.now += timedelta(days=2)
     assert await rig.poller.poll_due() == []  # disabled feeds are not polled
     assert len(rig.notices) == 1
-    assert await enable_source(rig.store, sid, now=rig.clock.now)
+    assert await SourceRepo(rig.store).enable(sid, now=rig.clock.now)
     state = await rig.state(sid)
     assert state["enabled"] == 1 and state["consecutive_failures"] == 0
     assert [r.source_id for r in await rig.poller.poll_due()] == [sid]

@@ -23,6 +23,7 @@ from bot.outbox import Outbox
 from bot.platforms.console import ConsoleGateway
 from bot.services import Services, open_services
 from bot.settings import Settings
+from bot.storage.sources import FetchRecord, SourceRepo
 from handlers import dispatch
 from handlers.base import CommandRequest
 from tests.conftest import SEEDS, need
@@ -76,8 +77,11 @@ async def add_feeds(sv: Services) -> None:
                     conn, kind="feed", locator=f"https://example.org/{name}.xml", now=now
                 )
             )
-    await sv.store.record_fetch(ids[0], now=now, ok=True)
-    await sv.store.record_fetch(ids[1], now=now - timedelta(hours=1), ok=False, error="HTTP 500")
+    sources = SourceRepo(sv.store)
+    await sources.record(ids[0], FetchRecord(at=now, ok=True))
+    await sources.record(
+        ids[1], FetchRecord(at=now - timedelta(hours=1), ok=False, error="HTTP 500")
+    )
     async with sv.store.transaction() as conn:
         await conn.execute("UPDATE sources SET enabled = 0 WHERE id = ?", (ids[2],))
 

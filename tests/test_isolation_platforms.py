@@ -27,13 +27,13 @@ import pytest
 from bot.channel_digest import run_subscription
 from bot.delivery import ChannelRef
 from bot.models import utcnow
-from bot.net.ssrf import NetworkPolicy
 from bot.outbox import Outbox
 from bot.platforms.discord_adapter import NewsBot
 from bot.platforms.slack_adapter import SlackConfig, SlackRuntime
 from bot.polling import FeedPoller
 from bot.services import Services, open_services
 from bot.settings import Settings
+from bot.sources.http import guarded_fetcher
 from bot.subscriptions import Subscriptions
 from handlers.base import CommandSpec
 from tests.fake_discord import FakeDiscord
@@ -107,13 +107,7 @@ async def feeds() -> AsyncIterator[FeedServer]:
 
 
 async def _poll(sv: Services) -> None:
-    poller = FeedPoller(
-        sv.store,
-        sv.ingestor,
-        sv.settings.polling,
-        sv.settings.fetch,
-        policy=NetworkPolicy(sv.settings.network.allow),
-    )
+    poller = FeedPoller(sv.store, sv.ingestor, sv.settings.polling, guarded_fetcher(sv.settings))
     try:
         results = await poller.poll_due()
     finally:

@@ -7,11 +7,12 @@ a module here and register it in :data:`READERS` with a detector in :func:`detec
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import IngestWarning, RawArticle
 from bot.settings import Settings
+from bot.sources.retrieve import NO_VALIDATORS, FetchOutcome, Validators
 
 Item = RawArticle | IngestWarning
 Progress = Callable[[str, int, int | None], None]
@@ -20,9 +21,12 @@ Progress = Callable[[str, int, int | None], None]
 
 @dataclass(slots=True)
 class SourceContext:
+    """What a reader is given, and (``fetched``) what a feed URL's fetch got."""
+
     settings: Settings
     progress: Progress | None = None
-    fetch_state: dict[str, str | None] = field(default_factory=dict)
+    validators: Validators = NO_VALIDATORS  # sent with a feed URL's conditional GET
+    fetched: FetchOutcome | None = None  # set by the feed reader for a URL
 
 
 Reader = Callable[[str, SourceContext], AsyncIterator[Item]]

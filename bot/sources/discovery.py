@@ -1,11 +1,11 @@
 """Check a feed URL before it is added: fetch it, follow an HTML page's feed link, parse it.
 
-:func:`check_feed` fetches the URL through the SSRF-guarded :class:`~bot.sources.http.Fetcher`
-(the ``[network] allow`` policy, as for polled feeds). A feed (RSS, Atom, JSON Feed) is parsed
-with :func:`~bot.sources.feeds.parse_feed_async`; an HTML page is searched for feed
-autodiscovery links (``<link rel="alternate" type="application/rss+xml">``, Atom, JSON Feed,
-RSS 1.0; resolved against the page URL and its ``<base href>``), and the first link that
-yields a feed is fetched and parsed the same way. The result is the feed's URL (the
+:func:`check_feed` fetches the URL through :func:`~bot.sources.http.guarded_fetcher` (the
+``[network] allow`` policy, as for polled feeds and ``newsbot ingest``). A feed (RSS, Atom,
+JSON Feed) is parsed with :func:`~bot.sources.feeds.parse_feed_async`; an HTML page is
+searched for feed autodiscovery links (``<link rel="alternate" type="application/rss+xml">``,
+Atom, JSON Feed, RSS 1.0; resolved against the page URL and its ``<base href>``), and the
+first link that yields a feed is fetched and parsed the same way. The result is the feed's URL (the
 discovered one for a page), its title and its newest items; any failure is one
 :class:`~bot.errors.SourceError` line naming the URL and what went wrong (HTTP status,
 refused address, timeout, not a feed, a page without a feed link).
@@ -21,10 +21,10 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import ParseError, SourceError
 from bot.models import RawArticle
-from bot.net.ssrf import NetworkPolicy, Resolver
+from bot.net.ssrf import Resolver
 from bot.settings import Settings
 from bot.sources.feeds import parse_feed_async
-from bot.sources.http import Fetcher, safe_url
+from bot.sources.http import guarded_fetcher, safe_url
 
 FEED_TYPES = frozenset(
     {
@@ -108,10 +108,9 @@ async def check_feed(
     preview_items: int = PREVIEW_ITEMS,
 ) -> FeedPreview:
     """Fetch ``url`` (following an HTML page's feed link) and parse it; one-line errors."""
-    policy = NetworkPolicy(settings.network.allow)
     fetch = settings.fetch
     total = min(fetch.connect_timeout + 2 * fetch.read_timeout, CHECK_TIMEOUT)
-    async with Fetcher(fetch, policy=policy, resolver=resolver, total_timeout=total) as fetcher:
+    async with guarded_fetcher(settings, resolver=resolver, total_timeout=total) as fetcher:
         result = await fetcher.fetch(url)
         body = result.body or b""
         if not looks_like_html(body, result.content_type):

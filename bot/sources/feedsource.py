@@ -1,20 +1,63 @@
 """Feeds (RSS 0.9x/1.0/2.0, Atom, JSON Feed) from a URL or a local file.
 
-URLs are fetched with conditional GET by :class:`bot.sources.http.Fetcher`; bytes are parsed
-off the event loop by :func:`bot.sources.feeds.parse_feed_async`.
+:func:`fetch_feed` is the one way a feed's items are got: bytes from a
+:class:`~bot.sources.retrieve.Retriever` (for URLs the network-policy
+:func:`~bot.sources.http.guarded_fetcher`, for files
+:class:`~bot.sources.retrieve.FileRetriever`), a body identical to the last one not parsed
+again, the rest parsed off the event loop by
+:func:`bot.sources.feeds.parse_feed_async`. The poller (``newsbot run``) calls it for due feeds;
+:func:`read_feed`, the reader of ``newsbot ingest``, calls it for one URL or file.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 from collections.abc import AsyncIterator
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from bot.errors import SourceError
-from bot.models import IngestWarning
+from bot.models import IngestWarning, RawArticle
 from bot.net.credentials import without_credentials
 from bot.sources import Item, SourceContext, is_url
-from bot.sources.http import safe_url
+from bot.sources.feeds import parse_feed_async
+from bot.sources.http import guarded_fetcher, safe_url
+from bot.sources.retrieve import FetchOutcome, FileRetriever, Retrieved, Retriever, Validators
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFetch:
+    """One retrieval of a feed and its items. ``body_hash`` is ``None`` when not modified;
+    ``unchanged``: the body is the one seen last time, so it was not parsed."""
+
+    retrieved: Retrieved
+    body_hash: str | None = None
+    unchanged: bool = False
+    articles: list[RawArticle] = field(default_factory=list)
+    warnings: list[IngestWarning] = field(default_factory=list)
+
+
+async def fetch_feed(
+    retriever: Retriever,
+    locator: str,
+    *,
+    validators: Validators | None = None,
+    known_hash: str | None = None,
+    max_items: int,
+    parse_timeout: float,
+) -> FeedFetch:
+    """Retrieve and parse one feed; a fetch or parse failure is one :class:`SourceError` line."""
+    retrieved = await retriever.fetch(locator, validators)
+    if retrieved.body is None:
+        return FeedFetch(retrieved)
+    body_hash = hashlib.sha256(retrieved.body).hexdigest()
+    if body_hash == known_hash:
+        return FeedFetch(retrieved, body_hash, unchanged=True)
+    # credentials stay in the source row, never in what is stored from the feed
+    origin = without_credentials(retrieved.url or locator) if is_url(locator) else locator
+    articles, warnings = await parse_feed_async(
+        retrieved.body, origin=origin, max_items=max_items, timeout=parse_timeout
+    )
+    return FeedFetch(retrieved, body_hash, articles=articles, warnings=warnings)
 
 
 def _without_prefix(message: str, locator: str) -> str:
@@ -25,52 +68,34 @@ def _without_prefix(message: str, locator: str) -> str:
 
 
 async def read_feed(locator: str, ctx: SourceContext) -> AsyncIterator[Item]:
-    from bot.net.ssrf import NetworkPolicy
-    from bot.sources.feeds import parse_feed_async
-    from bot.sources.http import Fetcher
-
+    """The items of one feed URL or file; for a URL, ``ctx.fetched`` says what the fetch got."""
     settings = ctx.settings
-    if is_url(locator):
-        try:
-            # The same network policy as polled and chat-added feeds: non-public addresses are
-            # refused unless ``[network] allow`` lists them.
-            policy = NetworkPolicy(settings.network.allow)
-            async with Fetcher(settings.fetch, policy=policy) as fetcher:
-                result = await fetcher.fetch(
-                    locator,
-                    etag=ctx.fetch_state.get("etag"),
-                    last_modified=ctx.fetch_state.get("last_modified"),
-                )
-        except SourceError as exc:
-            ctx.fetch_state["error"] = str(exc)
-            yield IngestWarning(safe_url(locator), _without_prefix(str(exc), locator))
-            return
-        ctx.fetch_state["etag"] = result.etag
-        ctx.fetch_state["last_modified"] = result.last_modified
-        if result.not_modified or result.body is None:
-            ctx.fetch_state["not_modified"] = "1"
-            return
-        data = result.body
-        origin = without_credentials(result.url or locator)  # credentials stay in the source row
-    else:
-        origin = locator
-        try:
-            data = await asyncio.to_thread(Path(locator).read_bytes)
-        except OSError as exc:
-            yield IngestWarning(locator, f"cannot read file: {exc.strerror or exc}")
-            return
+    url = is_url(locator)
+    retriever: Retriever
+    # The same fetcher and network policy as polled and chat-added feeds: non-public
+    # addresses are refused unless ``[network] allow`` lists them.
+    fetcher = guarded_fetcher(settings) if url else None
+    retriever = fetcher if fetcher is not None else FileRetriever()
     try:
-        articles, warnings = await parse_feed_async(
-            data,
-            origin=origin,
+        feed = await fetch_feed(
+            retriever,
+            locator,
+            validators=ctx.validators if url else None,
             max_items=settings.ingest.max_items_per_feed,
-            timeout=settings.fetch.parse_timeout,
+            parse_timeout=settings.fetch.parse_timeout,
         )
     except SourceError as exc:
-        ctx.fetch_state["error"] = str(exc)
-        yield IngestWarning(safe_url(locator), _without_prefix(str(exc), locator))
+        if url:
+            ctx.fetched = FetchOutcome(error=str(exc))
+        where = safe_url(locator) if url else locator
+        yield IngestWarning(where, _without_prefix(str(exc), locator))
         return
-    for warning in warnings:
+    finally:
+        if fetcher is not None:
+            await fetcher.aclose()
+    if url:
+        ctx.fetched = FetchOutcome(validators=feed.retrieved.validators)
+    for warning in feed.warnings:
         yield warning
-    for article in articles:
+    for article in feed.articles:
         yield article

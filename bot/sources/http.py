@@ -1,6 +1,9 @@
 """Fetch feed bytes over HTTP(S) politely and defensively.
 
-:class:`Fetcher` wraps one :class:`httpx.AsyncClient` and adds what a feed reader needs:
+:class:`Fetcher` is the URL :class:`~bot.sources.retrieve.Retriever` (bytes and typed
+:class:`~bot.sources.retrieve.Validators`); :func:`guarded_fetcher` builds the one every feed
+URL goes through, with the ``[network] allow`` policy. It wraps one :class:`httpx.AsyncClient`
+and adds what a feed reader needs:
 
 * conditional GET (``If-None-Match`` / ``If-Modified-Since``; a 304 is ``not_modified``);
 * redirects followed by hand, at most ``max_redirects`` hops, each hop passed to
@@ -25,7 +28,6 @@ import asyncio
 import socket
 import zlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -36,7 +38,8 @@ import httpx
 
 from bot.errors import FetchError
 from bot.net.ssrf import BlockedAddress, GuardedTransport, NetworkPolicy, Resolver
-from bot.settings import FetchSettings
+from bot.settings import FetchSettings, Settings
+from bot.sources.retrieve import Retrieved, Validators
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 ACCEPT = (
@@ -45,20 +48,6 @@ ACCEPT = (
 )
 GZIP_MAGIC = b"\x1f\x8b"
 _SECRET_PARAMS = ("key", "token", "secret", "password", "passwd", "auth", "sig", "session")
-
-
-@dataclass(slots=True)
-class FetchResult:
-    """What one fetch got. ``body`` is ``None`` exactly when ``not_modified``."""
-
-    url: str
-    status: int
-    body: bytes | None
-    etag: str | None
-    last_modified: str | None
-    content_type: str | None
-    not_modified: bool
-    retry_after: float | None = None
 
 
 class FetchStatusError(FetchError):
@@ -257,25 +246,23 @@ class Fetcher:
             except BlockedAddress as exc:
                 raise BlockedAddress(f"{safe_url(url)}: {exc}") from None
 
-    async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
-    ) -> FetchResult:
-        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given)."""
+    async def fetch(self, url: str, validators: Validators | None = None) -> Retrieved:
+        """GET ``url`` (conditionally when ``validators`` hold an ETag or a Last-Modified)."""
         try:
             async with asyncio.timeout(self.total_timeout):
-                return await self._fetch(url, etag=etag, last_modified=last_modified)
+                return await self._fetch(url, validators or Validators())
         except TimeoutError:
             raise FetchError(
                 f"{safe_url(url)}: timed out after {self.total_timeout:g}s in total "
                 "(server too slow)"
             ) from None
 
-    async def _fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def _fetch(self, url: str, validators: Validators) -> Retrieved:
         headers: dict[str, str] = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
         current = url
         seen: set[str] = set()
         for _hop in range(self.settings.max_redirects + 1):
@@ -297,7 +284,7 @@ class Fetcher:
                             )
                         current = target
                         continue
-                    return await self._result(response, etag, last_modified)
+                    return await self._result(response, validators)
             except BlockedAddress as exc:  # refused at connect time
                 raise BlockedAddress(f"{safe_url(current)}: {exc}") from None
             except httpx.HTTPError as exc:
@@ -308,26 +295,24 @@ class Fetcher:
             f"{safe_url(url)}: too many redirects (more than {self.settings.max_redirects})"
         )
 
-    async def _result(
-        self, response: httpx.Response, etag: str | None, last_modified: str | None
-    ) -> FetchResult:
+    async def _result(self, response: httpx.Response, sent: Validators) -> Retrieved:
         where = safe_url(response.url)
         status = response.status_code
         retry_after = parse_retry_after(
             response.headers.get("retry-after"), now=self.clock() if self.clock else None
         )
-        new_etag = response.headers.get("etag") or etag
-        new_modified = response.headers.get("last-modified") or last_modified
+        validators = Validators(
+            etag=response.headers.get("etag") or sent.etag,
+            last_modified=response.headers.get("last-modified") or sent.last_modified,
+        )
         content_type = response.headers.get("content-type")
         if status == 304:
-            return FetchResult(
+            return Retrieved(
                 url=str(response.url),
                 status=304,
                 body=None,
-                etag=new_etag,
-                last_modified=new_modified,
+                validators=validators,
                 content_type=content_type,
-                not_modified=True,
                 retry_after=retry_after,
             )
         if not 200 <= status < 300:
@@ -339,14 +324,12 @@ class Fetcher:
                 f"{where}: HTTP {status}{reason}{hint}", status=status, retry_after=retry_after
             )
         body = await self._read_body(response, where)
-        return FetchResult(
+        return Retrieved(
             url=str(response.url),
             status=status,
             body=body,
-            etag=new_etag,
-            last_modified=new_modified,
+            validators=validators,
             content_type=content_type,
-            not_modified=False,
             retry_after=retry_after,
         )
 
@@ -397,6 +380,25 @@ class Fetcher:
         except zlib.error as exc:
             raise FetchError(f"{where}: cannot decompress body ({exc})") from None
         return body
+
+
+def guarded_fetcher(
+    settings: Settings,
+    *,
+    resolver: Resolver | None = None,
+    clock: Callable[[], datetime] | None = None,
+    total_timeout: float | None = None,
+) -> Fetcher:
+    """The fetcher of every feed URL (``newsbot ingest``, ``[[feeds]]`` polled by ``run``,
+    ``/news sources add``): ``[fetch]`` limits and the ``[network] allow`` policy, so a
+    non-public address is refused with the same one line wherever the URL came from."""
+    return Fetcher(
+        settings.fetch,
+        policy=NetworkPolicy(settings.network.allow),
+        resolver=resolver,
+        clock=clock,
+        total_timeout=total_timeout,
+    )
 
 
 async def _single(data: bytes) -> AsyncIterator[bytes]:

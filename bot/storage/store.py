@@ -270,14 +270,6 @@ class Store:
             (workspace,),
         )
 
-    async def source_state(self, source_id: int) -> dict[str, Any] | None:
-        rows = await self.fetch_dicts(
-            "SELECT id, kind, locator, name, etag, last_modified, last_fetch_at, last_ok_at, "
-            "last_error, consecutive_failures, enabled, interval_s FROM sources WHERE id = ?",
-            (source_id,),
-        )
-        return rows[0] if rows else None
-
     async def list_sources(self, workspace: str = "") -> list[dict[str, Any]]:
         return await self.fetch_dicts(
             "SELECT s.id, s.kind, s.locator, s.name, s.enabled, s.last_fetch_at, s.last_ok_at, "
@@ -286,33 +278,6 @@ class Store:
             "FROM sources s WHERE s.workspace = ? ORDER BY s.id",
             (workspace,),
         )
-
-    async def record_fetch(
-        self,
-        source_id: int,
-        *,
-        now: datetime,
-        ok: bool,
-        error: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-    ) -> None:
-        async with self.transaction() as conn:
-            if ok:
-                await conn.execute(
-                    "UPDATE sources SET last_fetch_at = ?, last_ok_at = ?, last_error = NULL, "
-                    "consecutive_failures = 0, first_failure_at = NULL, "
-                    "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) "
-                    "WHERE id = ?",
-                    (to_iso(now), to_iso(now), etag, last_modified, source_id),
-                )
-            else:
-                await conn.execute(
-                    "UPDATE sources SET last_fetch_at = ?, last_error = ?, "
-                    "consecutive_failures = consecutive_failures + 1, "
-                    "first_failure_at = COALESCE(first_failure_at, ?) WHERE id = ?",
-                    (to_iso(now), error, to_iso(now), source_id),
-                )
 
     # ---------------------------------------------------------------- articles
     async def insert_article(
@@ -323,7 +288,8 @@ class Store:
         cur = await conn.execute(
             "INSERT INTO articles (ext_id, source_id, guid, url, canonical_url, outlet, title, "
             "text, summary_raw, published_at, first_seen_at, content_hash, minhash, "
-            "duplicate_of, origin, dated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "duplicate_of, origin, dated, backfill) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (ext_id) DO NOTHING",
             (
                 article.ext_id,
@@ -342,6 +308,7 @@ class Store:
                 article.duplicate_of,
                 article.origin,
                 int(article.dated),
+                int(article.backfill),
             ),
         )
         if cur.rowcount != 1:
