@@ -8,16 +8,18 @@ import socket
 import time
 from datetime import UTC, datetime
 from email.utils import formatdate
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from bot.errors import FetchError, ParseError
+from bot.errors import FetchError, ParseError, SourceError
 from bot.settings import FetchSettings
 from bot.sources.feeds import parse_feed
+from bot.sources.feedsource import fetch_feed
 from bot.sources.http import Fetcher, FetchStatusError, parse_retry_after, safe_url
-from bot.sources.retrieve import Validators
+from bot.sources.retrieve import FileRetriever, Validators
 from tests import feedserver
 from tests.conftest import FEEDS, need
 from tests.feedserver import FeedServer
@@ -385,3 +387,25 @@ def test_feed_server_serves_in_memory_files(feed_server: FeedServer) -> None:
         response = client.get(url)
     assert response.content == b"{}"
     assert response.headers["content-type"] == "application/feed+json"
+
+
+async def test_a_feed_file_and_the_same_feed_by_url_give_the_same_items(
+    feed_server: FeedServer,
+) -> None:
+    name = "rss-parser/guardian.rss"
+    args = {"max_items": 500, "parse_timeout": 10.0}
+    from_file = await fetch_feed(FileRetriever(), str(need(FEEDS) / name), **args)
+    async with fetcher() as f:
+        by_url = await fetch_feed(f, feed_server.file_url(name), **args)
+        known = by_url.body_hash
+        again = await fetch_feed(f, feed_server.file_url(name), known_hash=known, **args)
+    assert [a.title for a in from_file.articles] == [a.title for a in by_url.articles]
+    assert len(by_url.articles) > 5 and from_file.body_hash == by_url.body_hash
+    assert by_url.retrieved.validators.etag  # what the next conditional GET sends
+    assert again.unchanged and again.articles == []  # the same body is not parsed again
+
+
+async def test_an_unreadable_feed_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.xml"
+    with pytest.raises(SourceError, match=rf"^{re.escape(str(missing))}: cannot read file: "):
+        await FileRetriever().fetch(str(missing))

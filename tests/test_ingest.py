@@ -12,7 +12,7 @@ import aiosqlite
 import pytest
 
 from bot.ingest import Ingestor
-from bot.models import Article
+from bot.models import Article, IngestWarning, RawArticle
 from bot.net.ssrf import GuardSettings
 from bot.settings import Settings
 from bot.storage import Store
@@ -238,3 +238,52 @@ async def test_an_html_page_instead_of_a_feed_is_one_warning(ingestor: Ingestor)
     report = await ingestor.ingest(str(page), kind="feed")
     assert len(report.warnings) == 1 and report.warnings[0].where == str(page)
     assert report.stored == 0
+
+
+async def test_the_ingest_loop_stores_each_items_backfill_flag_and_goes_past_bad_items(
+    ingestor: Ingestor,
+) -> None:
+    async with ingestor.store.transaction() as conn:
+        source_id = await ingestor.store.upsert_source(
+            conn, kind="feed", locator="https://wire.example/feed", now=datetime.now(UTC)
+        )
+
+    def item(n: int, title: str, *, backfill: bool) -> RawArticle:
+        text = f"{title}. The council said on day {n} that the harbour works go on."
+        return RawArticle(title=title, text=text, origin=f"item{n}", backfill=backfill)
+
+    items: list[RawArticle | IngestWarning] = [
+        item(1, "Harbour bridge reopens after repairs", backfill=True),
+        IngestWarning("https://wire.example/feed", "item 2: no title"),
+        RawArticle(title=" ", text=" ", origin="item3"),  # nothing left after cleaning
+        item(4, "Ferry timetable changes for the winter", backfill=False),
+    ]
+    report = await ingestor.ingest_items(
+        items, source_id=source_id, locator="https://wire.example/feed"
+    )
+    assert (report.seen, report.stored, report.backfill) == (3, 2, 1)
+    assert [w.where for w in report.warnings] == ["https://wire.example/feed", "item3"]
+    rows = await ingestor.store.fetchall(
+        "SELECT title, backfill, source_id FROM articles ORDER BY id"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("Harbour bridge reopens after repairs", 1, source_id),
+        ("Ferry timetable changes for the winter", 0, source_id),
+    ]
+
+
+async def test_a_feed_url_fetch_failure_is_counted_in_its_row_and_a_success_ends_the_run(
+    ingestor: Ingestor, feed_server: Any
+) -> None:
+    need(FEEDS)
+    url = feed_server.file_url("rss-parser/guardian.rss")
+    for _ in range(2):  # loopback, not allowed: refused twice
+        assert len((await ingestor.ingest(url)).warnings) == 1
+    (row,) = await ingestor.store.fetch_dicts("SELECT * FROM sources")
+    assert row["consecutive_failures"] == 2 and "loopback" in row["last_error"]
+    allow = [f"127.0.0.1:{urlsplit(url).port}"]
+    ingestor.settings = ingestor.settings.model_copy(update={"network": GuardSettings(allow=allow)})
+    assert (await ingestor.ingest(url)).stored > 5
+    (row,) = await ingestor.store.fetch_dicts("SELECT * FROM sources")
+    assert row["consecutive_failures"] == 0 and row["last_error"] is None
+    assert row["first_failure_at"] is None and row["etag"]
