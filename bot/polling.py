@@ -15,10 +15,10 @@ The policy is pure functions over a :class:`FeedState` and a :class:`PollOutcome
   at the transition, never again for that outage; ``SourceRepo.enable`` re-enables.
 
 :class:`FeedPoller` only decides *when*: it takes the due feeds from the
-:class:`~bot.storage.sources.SourceRepo`, fetches each through the one feed path
-(:func:`~bot.sources.feedsource.fetch_feed` with the network-policy
-:func:`~bot.sources.http.guarded_fetcher`; at most ``max_concurrent`` at once and ``per_host``
-per host; an unchanged body is not parsed; an unconditional fetch every
+:class:`~bot.storage.sources.SourceRepo`, fetches each through the one feed path (the
+network-policy :func:`~bot.sources.http.guarded_fetcher`, at most ``max_concurrent`` at once
+and ``per_host`` per host, then :func:`~bot.sources.feedsource.feed_items`, which does not
+parse an unchanged body; an unconditional fetch every
 ``force_full_fetch_after``, so a broken ETag cannot freeze a feed), hands the items to the one
 ingest loop (:meth:`~bot.ingest.Ingestor.ingest_items`) and stores the outcome with the
 policy's decision in one transaction. A feed with an ``item_filter``
@@ -47,7 +47,7 @@ from bot.errors import FetchError, ParseError, UserError
 from bot.ingest import Ingestor
 from bot.models import RawArticle, utcnow
 from bot.settings import PollSettings
-from bot.sources.feedsource import FeedFetch, fetch_feed
+from bot.sources.feedsource import FeedFetch, feed_items
 from bot.sources.filters import ItemFilter
 from bot.sources.http import Fetcher, FetchStatusError, safe_url
 from bot.storage.sources import FeedRow, FetchRecord, Schedule, SourceRepo
@@ -270,15 +270,15 @@ class FeedPoller:
         )
         semaphore = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
         try:
-            async with self._global, semaphore:
-                fetched = await fetch_feed(
-                    self.fetcher,
-                    url,
-                    validators=None if full else feed.validators,
-                    known_hash=feed.body_hash,
-                    max_items=self.max_items,
-                    parse_timeout=self.fetcher.settings.parse_timeout,
-                )
+            async with self._global, semaphore:  # the limits hold the fetch, not the parse
+                retrieved = await self.fetcher.fetch(url, None if full else feed.validators)
+            fetched = await feed_items(
+                retrieved,
+                url,
+                known_hash=feed.body_hash,
+                max_items=self.max_items,
+                parse_timeout=self.fetcher.settings.parse_timeout,
+            )
         except FetchError as exc:
             outcome = outcome_for_error(exc)
             if outcome.kind == "throttled":
@@ -288,7 +288,6 @@ class FeedPoller:
         except ParseError as exc:  # fetched, but not a feed: its seen-state stays as it was
             outcome = PollOutcome("failed", str(exc), 200)
             return PollResult(feed.id, outcome, await self._record(feed, outcome))
-        retrieved = fetched.retrieved
         if retrieved.not_modified:
             outcome = PollOutcome("not_modified", status=304)
             return PollResult(feed.id, outcome, await self._record(feed, outcome, fetched))

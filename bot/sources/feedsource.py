@@ -47,6 +47,22 @@ async def fetch_feed(
 ) -> FeedFetch:
     """Retrieve and parse one feed; a fetch or parse failure is one :class:`SourceError` line."""
     retrieved = await retriever.fetch(locator, validators)
+    return await feed_items(
+        retrieved, locator, known_hash=known_hash, max_items=max_items, parse_timeout=parse_timeout
+    )
+
+
+async def feed_items(
+    retrieved: Retrieved,
+    locator: str,
+    *,
+    known_hash: str | None = None,
+    max_items: int,
+    parse_timeout: float,
+) -> FeedFetch:
+    """What a retrieved feed holds: nothing when not modified or when its body hashes to
+    ``known_hash`` (the body seen last time), else its items parsed; :class:`ParseError` when
+    it is not a feed. (The poller retrieves under its concurrency limits, then calls this.)"""
     if retrieved.body is None:
         return FeedFetch(retrieved)
     body_hash = hashlib.sha256(retrieved.body).hexdigest()
