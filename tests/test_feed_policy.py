@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import make_poller, register_configured_feeds
 from bot.ingest import Ingestor
-from bot.net.ssrf import NetworkPolicy
+from bot.net.ssrf import BlockedAddress, NetworkPolicy
+from bot.outbox import Outbox
 from bot.polling import (
     FeedPoller,
     FeedState,
@@ -29,6 +31,7 @@ from bot.polling import (
     decide,
     jittered,
 )
+from bot.services import open_services
 from bot.settings import FetchSettings, Settings
 from bot.sources.http import Fetcher
 from bot.storage import Store
@@ -385,3 +388,31 @@ async def test_a_user_feed_pointing_at_a_private_address_is_refused(rig: Rig) ->
     assert result.outcome.kind == "failed" and "refusing" in str(result.outcome.error)
     assert canary.requests == []
     assert (await rig.state(sid))["consecutive_failures"] == 1
+
+
+async def test_a_configured_feed_on_loopback_is_refused_by_runs_poller_with_the_same_line(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """``[[feeds]]`` polled by ``run`` meet the policy of ``newsbot ingest`` and ``sources add``."""
+    url = server.add_file("wire.xml", rss(ITEMS)).replace("127.0.0.1", "2130706433", 1)
+    settings = Settings.model_validate(
+        {
+            "database": {"path": str(tmp_path / "n.db")},
+            "seeds": {"folders": []},
+            "feeds": [{"url": url}],
+        }
+    )
+    with pytest.raises(BlockedAddress) as refused:
+        NetworkPolicy(settings.network.allow).check_url(url)  # what `/news sources add` says
+    sv = await open_services(settings)
+    await register_configured_feeds(sv)
+    poller = make_poller(sv, Outbox(sv.store))
+    try:
+        (result,) = await poller.poll_due()
+    finally:
+        await poller.aclose()
+        await sv.close()
+    assert result.outcome.kind == "failed"
+    assert result.outcome.error == f"{url}: {refused.value}"
+    assert "refusing to connect to 127.0.0.1: loopback address" in str(result.outcome.error)
+    assert server.requests == []
