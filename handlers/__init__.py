@@ -10,14 +10,13 @@ take story or subscription ids; :func:`autocomplete` suggests them.
 from __future__ import annotations
 
 import logging
-import shlex
 from collections.abc import Mapping
 
 from bot.errors import UserError
 from bot.health import observe_command
-from bot.schedules import peel_schedule_words
 from bot.services import Services
 from handlers import digest as _digest
+from handlers import parsing as _parsing
 from handlers import search as _search
 from handlers import sources as _sources
 from handlers import stories as _stories
@@ -150,49 +149,8 @@ async def autocomplete(
 
 
 def parse_text(text: str) -> tuple[str, dict[str, str]]:
-    """``subscribe "ukraine election" daily 08:00 Europe/Paris`` -> (command, options).
-
-    Options may be given as ``name=value``; otherwise positional words fill the options in
-    order, the last free-text option taking the rest. For subscribe/follow, a trailing time zone
-    and schedule (preset or 5-field cron) are recognised.
-    """
-    try:
-        tokens = shlex.split(text)
-    except ValueError:
-        tokens = text.split()
-    if not tokens:
-        return "help", {}
-    command = tokens[0].lower()
-    spec = COMMANDS.get(command)
-    if spec is None:
-        return command, {}
-    names = {o.name for o in spec.options}
-    args: dict[str, str] = {}
-    rest: list[str] = []
-    for token in tokens[1:]:
-        name, sep, value = token.partition("=")
-        if sep and name.lower() in names:
-            args[name.lower()] = value
-        else:
-            rest.append(token)
-    if command in ("subscribe", "follow"):
-        rest, found = peel_schedule_words(rest)
-        for name, value in found.items():
-            args.setdefault(name, value)
-    free = [o for o in spec.options if o.name not in args]
-    if command in ("subscribe", "follow"):
-        free = free[:1]  # the topic / story; schedule and zone were peeled off above
-    if command == "sources":
-        free = [o for o in free if o.name != "filter"]  # only as filter="...": words go to name
-    for i, option in enumerate(free):
-        if not rest:
-            break
-        if i == len(free) - 1 or (command == "search"):
-            args[option.name] = " ".join(rest)
-            rest = []
-        else:
-            args[option.name] = rest.pop(0)
-    return command, args
+    """Slash-command text to (subcommand, options): :func:`handlers.parsing.parse_text`."""
+    return _parsing.parse_text(text, COMMANDS)
 
 
 __all__ = [

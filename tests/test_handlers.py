@@ -184,7 +184,7 @@ async def test_subscribe_list_and_unsubscribe_within_the_channel(sv: Services) -
     assert (await dispatch(other, sv)).error
     assert await autocomplete("subscription", "", other, sv) == []
     assert await autocomplete("subscription", "sub", req("unsubscribe x"), sv) == [
-        ("sub-1 · africa malaria · weekdays 09:00", "sub-1")
+        ('sub-1 · "africa malaria" · weekdays 09:00', "sub-1")
     ]
     # Another channel of the same workspace needs an admin to remove it.
     assert (await dispatch(req("unsubscribe sub-1", channel="C2"), sv)).error
@@ -238,7 +238,7 @@ async def test_digest_without_a_running_outbox_is_a_preview_that_records_nothing
             'subscribe "ukraine grain" daily 07:30 Europe/Kyiv',
             (
                 "subscribe",
-                {"topic": "ukraine grain", "schedule": "daily 07:30", "timezone": "Europe/Kyiv"},
+                {"topic": '"ukraine grain"', "schedule": "daily 07:30", "timezone": "Europe/Kyiv"},
             ),
         ),
         ("search trump AND putin", ("search", {"query": "trump AND putin"})),
@@ -254,3 +254,36 @@ def test_slash_command_text_becomes_a_request(
     text: str, expected: tuple[str, dict[str, str]]
 ) -> None:
     assert parse_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "typed"),
+    [
+        ("subscribe ukraine every tuesday", {"topic": "ukraine", "schedule": "every tuesday"}),
+        ("subscribe ukraine at 9am", {"topic": "ukraine", "schedule": "at 9am"}),
+        (
+            "subscribe ukraine daily 08:00 Europe/Pariss",
+            {"topic": "ukraine", "schedule": "daily 08:00", "timezone": "Europe/Pariss"},
+        ),
+    ],
+)
+async def test_slack_text_with_words_that_are_no_schedule_gets_discords_error(
+    sv: Services, text: str, typed: dict[str, str]
+) -> None:
+    """Slack sends text, Discord typed options: the same mistake, the same one-line error,
+    and no subscription (never the topic "ukraine every tuesday")."""
+    from_text = await dispatch(req(text), sv)
+    discord = CommandRequest(
+        platform="discord",
+        workspace="G1",
+        channel="C1",
+        user="U1",
+        is_admin=False,
+        command="subscribe",
+        args=typed,
+    )
+    from_options = await dispatch(discord, sv)
+    assert from_text.error and len(from_text.lines) == 1
+    assert from_text.lines == from_options.lines
+    assert "use hourly" in from_text.lines[0] or "time zone" in from_text.lines[0]
+    assert await sv.store.scalar("SELECT count(*) FROM subscriptions") == 0

@@ -56,10 +56,7 @@ COMMAND = "/news"
 DEFAULT_PATH = "/slack/events"
 RESPONSE_URL_POSTS_MAX = 5  # Slack accepts 5 posts per response_url within 30 minutes
 ADMIN_CACHE_SECONDS = 300.0
-_PHRASE_RE = re.compile(r'"[^"]*\s[^"]*"')
-_BARE_QUOTE_RE = re.compile(r'(?<!\\)"')
 _LINK_RE = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
-_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
 log = install_redaction()
 
@@ -106,22 +103,10 @@ class AdminCheck:
         return admin
 
 
-def _shield(match: re.Match[str]) -> str:
-    return "".join("\\" + c if c.isspace() or c == '"' else c for c in match.group(0))
-
-
 def parse_command(text: str) -> tuple[str, dict[str, str]]:
-    """``/news`` text -> (subcommand, options) with ``handlers.parse_text``.
-
-    Quoted phrases are kept with their quotes (``search "peace talks" AND kyiv`` searches the
-    phrase); smart quotes count as quotes, and apostrophes (``Trump's``) are plain characters.
-    """
-    text = unslack(text).translate(_SMART_QUOTES).strip()
-    text = text.replace("\\", "\\\\").replace("'", "\\'")
-    text = _PHRASE_RE.sub(_shield, text)
-    if len(_BARE_QUOTE_RE.findall(text)) % 2:  # an unbalanced quote is just a character
-        text = _BARE_QUOTE_RE.sub('\\\\"', text)
-    return parse_text(text)
+    """``/news`` text -> (subcommand, options): Slack's escaping undone, then the shared
+    parse (``handlers.parse_text``: quoted phrases kept, schedule words peeled)."""
+    return parse_text(unslack(text))
 
 
 def unslack(text: str) -> str:
