@@ -278,6 +278,14 @@ class HealthSettings(_Section):
     port: int = Field(9108, ge=0, le=65535)
 
 
+class PermissionSettings(_Section):
+    """Who may subscribe, follow, unsubscribe (and undo that) in chat. Empty: everyone.
+    Server and workspace admins always may."""
+
+    manage_role: str | None = None  # Discord: a role name or id
+    manage_users: list[str] = []  # Slack: user ids; ["admins"]: workspace admins only
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -295,6 +303,7 @@ class Settings(_Section):
     stories: StorySettings = StorySettings()
     digest: DigestSettings = DigestSettings()
     health: HealthSettings = HealthSettings()
+    permissions: PermissionSettings = PermissionSettings()
     logging: LogSettings = LogSettings()
 
     @property

@@ -16,6 +16,7 @@ from bot.services import Services
 from bot.subscriptions import Subscription, Subscriptions
 from bot.views import resolve_story
 from handlers.base import CommandRequest, Reply
+from handlers.undo import undo_button
 
 
 def stories(count: int) -> str:
@@ -62,12 +63,17 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
     topic = " ".join(request.args["topic"].split())
     parse_query(topic)  # a malformed query is the user's to fix now, not at digest time
     timing = _timing(request, services)
-    sub = await Subscriptions(services.store).add(
+    subs = Subscriptions(services.store)
+    before = await _existing(subs, request, topic_query=topic)
+    sub = await subs.add(
         channel=channel_of(request),
         topic_query=topic,
         timing=timing,
         created_by=request.user,
         now=utcnow(),
+    )
+    undo = undo_button(
+        request, services, "updated" if before else "added", after=sub, before=before
     )
     matches = await subscription_matches(
         services.store, services.settings.digest, topic, scope=request.scope
@@ -81,7 +87,21 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
         lines.append(f"{len(matches)} current stories match; the first digest brings them.")
     else:
         lines.append("No stored story matches yet; digests start when coverage arrives.")
-    return Reply(title="Subscribed", lines=lines)
+    return Reply(title="Subscribed", lines=lines, buttons=[undo])
+
+
+async def _existing(
+    subs: Subscriptions,
+    request: CommandRequest,
+    *,
+    topic_query: str | None = None,
+    story_id: int | None = None,
+) -> Subscription | None:
+    """The channel's enabled subscription that subscribing again would update, if any."""
+    for sub in await subs.for_channel(channel_of(request), enabled_only=True):
+        if sub.topic_query == topic_query and sub.story_id == story_id:
+            return sub
+    return None
 
 
 async def _catch_up(services: Services, sub: Subscription) -> str | None:
@@ -103,18 +123,23 @@ async def _catch_up(services: Services, sub: Subscription) -> str | None:
 async def follow(request: CommandRequest, services: Services) -> Reply:
     story_id = await resolve_story(services, request.args["story"], scope=request.scope)
     timing = _timing(request, services)
-    sub = await Subscriptions(services.store).add(
+    subs = Subscriptions(services.store)
+    before = await _existing(subs, request, story_id=story_id)
+    sub = await subs.add(
         channel=channel_of(request),
         story_id=story_id,
         timing=timing,
         created_by=request.user,
         now=utcnow(),
     )
+    undo = undo_button(
+        request, services, "updated" if before else "added", after=sub, before=before
+    )
     lines = [await describe(services, sub, utcnow())]
     caught_up = await _catch_up(services, sub)
     if caught_up is not None:
         lines.append(caught_up)
-    return Reply(title="Following", lines=lines)
+    return Reply(title="Following", lines=lines, buttons=[undo])
 
 
 async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
@@ -125,7 +150,8 @@ async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
     if sub.channel != request.channel and not request.is_admin:
         raise UserError(f"{sub.public_id} belongs to another channel: unsubscribe there")
     await subs.remove(sub)
-    return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."])
+    undo = undo_button(request, services, "removed", after=None, before=sub)
+    return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."], buttons=[undo])
 
 
 async def list_subscriptions(request: CommandRequest, services: Services) -> Reply:

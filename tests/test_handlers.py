@@ -287,3 +287,111 @@ async def test_slack_text_with_words_that_are_no_schedule_gets_discords_error(
     assert from_text.lines == from_options.lines
     assert "use hourly" in from_text.lines[0] or "time zone" in from_text.lines[0]
     assert await sv.store.scalar("SELECT count(*) FROM subscriptions") == 0
+
+
+def press(
+    reply_or_id: object, *, user: str = "U1", admin: bool = False, **kw: str
+) -> CommandRequest:
+    """The request a press of a reply's (first) button makes, as the adapters build it."""
+    from handlers import action_request
+
+    button_id = reply_or_id if isinstance(reply_or_id, str) else reply_or_id.buttons[0].action_id  # type: ignore[attr-defined]
+    base = CommandRequest(
+        platform="slack",
+        workspace=kw.get("workspace", "T1"),
+        channel="C1",
+        user=user,
+        is_admin=admin,
+        command="",
+    )
+    request = action_request(base, button_id)
+    assert request is not None
+    return request
+
+
+async def channel_subs(sv: Services) -> list[tuple[str | None, str]]:
+    from bot.subscriptions import Subscriptions
+
+    subs = await Subscriptions(sv.store).for_channel(ChannelRef("slack", "T1", "C1"))
+    return [(s.topic_query, s.schedule) for s in subs]
+
+
+async def test_undo_reverses_a_subscribe_an_update_and_an_unsubscribe_once(sv: Services) -> None:
+    added = await dispatch(req("subscribe malaria daily 07:00"), sv)
+    assert [b.action_id for b in added.buttons] == ["newsbot:undo:1"]
+    updated = await dispatch(req("subscribe malaria weekdays 09:00"), sv)
+    assert await channel_subs(sv) == [("malaria", "weekdays 09:00")]
+    back = await dispatch(press(updated), sv)
+    assert back.ephemeral and not back.error and "back to daily 07:00" in back.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 07:00")]
+    again = await dispatch(press(updated), sv)
+    assert again.error and "can no longer be undone" in again.lines[0]
+    removed = await dispatch(req("unsubscribe sub-1"), sv)
+    assert await channel_subs(sv) == []
+    restored = await dispatch(press(removed), sv)
+    assert not restored.error and "sub-1 restored (daily 07:00 UTC)" in restored.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 07:00")]
+    follow = await dispatch(req(f"follow {await biggest_story(sv)}"), sv)
+    assert not (await dispatch(press(follow), sv)).error
+    assert await channel_subs(sv) == [("malaria", "daily 07:00")]
+    # The first "Subscribed" button still undoes that subscription, restored or not.
+    assert not (await dispatch(press(added), sv)).error
+    assert await channel_subs(sv) == []
+    # A subscription removed since: nothing to undo.
+    quake = await dispatch(req("subscribe quake"), sv)
+    await dispatch(req("unsubscribe sub-1"), sv)
+    gone = await dispatch(press(quake), sv)
+    assert not gone.error and "sub-1 was already removed" in gone.lines[0]
+
+
+async def test_undo_is_for_its_author_or_an_admin_in_the_same_workspace(sv: Services) -> None:
+    reply = await dispatch(req("subscribe malaria"), sv)
+    other_team = await dispatch(press(reply, workspace="T2", admin=True), sv)
+    assert other_team.error and "can no longer be undone" in other_team.lines[0]
+    stranger = await dispatch(press(reply, user="U2"), sv)
+    assert stranger.error and "only the member who made this change" in stranger.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 08:00")]
+    admin = await dispatch(press(reply, user="U3", admin=True), sv)
+    assert not admin.error and await channel_subs(sv) == []
+
+
+async def test_undo_expires(sv: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    import handlers.undo
+
+    reply = await dispatch(req("subscribe malaria"), sv)
+    later = handlers.undo.utcnow() + timedelta(seconds=handlers.undo.UNDO_SECONDS + 1)
+    monkeypatch.setattr(handlers.undo, "utcnow", lambda: later)
+    expired = await dispatch(press(reply), sv)
+    assert expired.error and "undo lasts 15 minutes" in expired.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 08:00")]
+
+
+async def test_a_member_without_the_permission_is_refused_in_one_line(sv: Services) -> None:
+    from dataclasses import replace
+
+    reply = await dispatch(req("subscribe malaria"), sv)
+    for text in ("subscribe quake", f"follow {await biggest_story(sv)}", "unsubscribe sub-1"):
+        denied = replace(req(text), may_manage=False, managers="members with the Editors role")
+        refusal = await dispatch(denied, sv)
+        assert refusal.error and refusal.lines == [
+            "only members with the Editors role may change this channel's subscriptions"
+        ], text
+    refused_undo = await dispatch(replace(press(reply), may_manage=False), sv)
+    assert refused_undo.error and "may change this channel's subscriptions" in refused_undo.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 08:00")]
+    listed = await dispatch(replace(req("subscriptions"), may_manage=False), sv)
+    assert not listed.error  # reading is not changing
+
+
+def test_a_button_id_that_is_no_action_is_not_a_request() -> None:
+    from handlers import action_request
+
+    base = CommandRequest(
+        platform="slack", workspace="T1", channel="C1", user="U1", is_admin=False, command=""
+    )
+    for value in ("newsbot:frobnicate:1", "other:undo:1", "newsbot:undo:", "newsbot:undo", ""):
+        assert action_request(base, value) is None, value
+    request = action_request(base, "newsbot:undo:7")
+    assert request is not None and request.command == "undo" and request.args == {"id": "7"}
