@@ -282,7 +282,7 @@ class PermissionSettings(_Section):
     """Who may subscribe, follow, unsubscribe (and undo that) in chat. Empty: everyone.
     Server and workspace admins always may."""
 
-    manage_role: str | None = None  # Discord: a role name or id
+    manage_role: str = ""  # Discord: a role name or id
     manage_users: list[str] = []  # Slack: user ids; ["admins"]: workspace admins only
 
 
