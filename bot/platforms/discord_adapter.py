@@ -38,7 +38,7 @@ from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
 from bot.settings import Secrets, Settings
-from handlers.base import CommandRequest, CommandSpec, Option, Reply
+from handlers.base import CommandRequest, CommandSpec, Option, Reply, parse_action_id
 
 log = logging.getLogger("newsbot.discord")
 
@@ -110,6 +110,17 @@ def is_admin(interaction: discord.Interaction) -> bool:
         return False
     perms = interaction.permissions
     return perms.administrator or perms.manage_guild
+
+
+def may_manage(interaction: discord.Interaction, role: str) -> bool:
+    """``[permissions] manage_role``: with a role set, only members with it (by name or id)
+    and admins may change subscriptions; without one, everyone may."""
+    role = role.strip()
+    if not role or is_admin(interaction):
+        return True
+    roles = getattr(interaction.user, "roles", ())
+    wanted = role.casefold()
+    return any(str(r.id) == role or r.name.casefold() == wanted for r in roles)
 
 
 def _actions(spec: CommandSpec) -> tuple[str, ...]:
@@ -232,6 +243,45 @@ def build_news_group(
     return group
 
 
+class ActionButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"^newsbot:(?P<action>[a-z]+):(?P<arg>\S+)$",
+):
+    """A reply's button (``custom_id`` ``newsbot:<action>:<arg>``), answered by whichever
+    bot process is running when it is pressed (discord.py matches the id's template)."""
+
+    def __init__(self, custom_id: str, label: str = "") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or None, custom_id=custom_id, style=discord.ButtonStyle.secondary
+            )
+        )
+        self.custom_id_value = custom_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ActionButton:
+        return cls(match.group(0))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = interaction.client
+        if isinstance(client, NewsBot):
+            await client.run_button(interaction, self.custom_id_value)
+
+
+def _button_view(rows: Sequence[Mapping[str, Any]]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for row in rows:
+        for button in row.get("components") or []:
+            view.add_item(ActionButton(str(button["custom_id"]), str(button.get("label") or "")))
+    return view
+
+
 def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A rendered payload as discord.py ``send()`` keywords, never pinging anyone."""
     kwargs: dict[str, Any] = {
@@ -246,6 +296,8 @@ def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
     ]
     if files:
         kwargs["files"] = files
+    if payload.get("components"):
+        kwargs["view"] = _button_view(payload["components"])
     return kwargs
 
 
@@ -277,12 +329,14 @@ class NewsBot(discord.Client):
         self.gateway = DiscordGateway(self)
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionButton)
         if self.sync_commands:
             await self.tree.sync()
 
     def request_for(
         self, interaction: discord.Interaction, spec: CommandSpec, args: Mapping[str, str]
     ) -> CommandRequest:
+        role = self.services.settings.permissions.manage_role.strip()
         return CommandRequest(
             platform=PLATFORM,
             workspace=str(interaction.guild_id or ""),
@@ -291,7 +345,27 @@ class NewsBot(discord.Client):
             is_admin=is_admin(interaction),
             command=spec.name,
             args=dict(args),
+            may_manage=may_manage(interaction, role),
+            managers=f"members with the {role} role or Manage Server" if role else "",
         )
+
+    async def run_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        """A ``newsbot:<action>:<arg>`` button: acknowledged at once (privately), then the
+        action runs through ``handlers.dispatch`` like a command and answers privately."""
+        spec = handlers.ACTIONS.get((parse_action_id(custom_id) or ("", ""))[0])
+        request = self.request_for(interaction, spec, {}) if spec else None
+        pressed = handlers.action_request(request, custom_id) if request else None
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        if pressed is None:
+            reply = handlers.error_reply("this button no longer does anything")
+        else:
+            try:
+                reply = await handlers.dispatch(pressed, self.services)
+            except Exception:
+                log.exception("/news button %s failed", pressed.command)
+                reply = handlers.error_reply("something went wrong; the error was logged")
+        reply.ephemeral = True
+        await self.send_followups(interaction, reply)
 
     async def run_command(
         self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]

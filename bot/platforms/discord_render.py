@@ -9,6 +9,7 @@ where messages are sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -17,7 +18,7 @@ from bot.digest.model import Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
-from handlers.base import Attachment, Reply
+from handlers.base import Attachment, Button, Reply
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -260,4 +261,16 @@ def render_reply(reply: Reply) -> list[dict[str, Any]]:
         messages[0]["embeds"][0]["image"] = {"url": f"attachment://{image.filename}"}
     for i, message in enumerate(messages):
         message["attachments"] = files if i == 0 else []
+    if reply.buttons and messages:
+        messages[-1]["components"] = button_rows(reply.buttons)
     return messages
+
+
+def button_rows(buttons: Sequence[Button]) -> list[dict[str, Any]]:
+    """A reply's buttons as action rows (at most 5 buttons a row, 5 rows), grey, labels
+    clipped to Discord's 80 characters; ``custom_id`` is the button's ``newsbot:…`` id."""
+    items = [
+        {"type": 2, "style": 2, "label": clip(b.label, 80), "custom_id": b.action_id}
+        for b in buttons[:25]
+    ]
+    return [{"type": 1, "components": items[i : i + 5]} for i in range(0, len(items), 5)]
