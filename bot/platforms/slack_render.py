@@ -19,7 +19,7 @@ from bot.digest.model import Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
-from handlers.base import Reply
+from handlers.base import Button, Reply
 
 BLOCKS_MAX = 50
 TEXT_MAX = 3000
@@ -226,4 +226,24 @@ def render_reply(reply: Reply) -> list[Message]:
     groups: list[list[Block]] = [first]
     if reply.digest is not None:
         groups.extend(_digest_groups(reply.digest))
+    if reply.buttons:
+        groups.append([button_block(reply.buttons)])
     return pack(groups, escape_plain(reply.title.strip()) or "newsbot")
+
+
+def button_block(buttons: Sequence[Button]) -> Block:
+    """An ``actions`` block of a reply's buttons (at most 25; labels within 75 characters);
+    ``action_id`` is the button's ``newsbot:…`` id, which the adapter's action listener
+    matches."""
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": clip(escape_plain(b.label), 75)},
+                "action_id": b.action_id,
+                "value": b.arg,
+            }
+            for b in buttons[:25]
+        ],
+    }
