@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.digest.layout import StoryLayout, story_layout
-from bot.digest.model import ArticleRef, Digest, StatementRef
+from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
@@ -40,6 +40,7 @@ BULLET_MAX = 300  # a bullet's statement
 QUOTE_MAX = 220  # a statement quoted in a conflict
 HEADLINE_MAX = 90  # a source's headline
 OUTLET_MAX = 60
+URL_MAX = 400  # a longer URL is not linked (a story stays far below the description limit)
 FULL_STORY = "/news story"
 
 T = TypeVar("T")
@@ -85,7 +86,7 @@ def _source(article: ArticleRef) -> str:
     headline = escape(clip(article.title, HEADLINE_MAX))
     outlet = escape(clip(article.source, OUTLET_MAX))
     url = display_url(article.url)
-    if url is None:
+    if url is None or len(url) > URL_MAX:
         return f"• {headline} — *{outlet}*"
     return f"• [{headline}]({url}) — *{outlet}* ({host_of(url)})"
 
@@ -120,8 +121,13 @@ def _footer(layout: StoryLayout) -> str:
     return " · ".join(p for p in (layout.id, layout.about()) if p)
 
 
-def story_embed(layout: StoryLayout, now: datetime) -> dict[str, Any]:
+def story_embed(story: StoryDigest, now: datetime) -> dict[str, Any]:
     """One story as one embed: its title links to its newest article with an http(s) URL."""
+    return layout_embed(story_layout(story), now)
+
+
+def layout_embed(layout: StoryLayout, now: datetime) -> dict[str, Any]:
+    """The embed of a story's compact layout."""
     embed: dict[str, Any] = {
         "title": clip(f"{layout.label}: {escape(layout.story.title)}", TITLE_MAX),
         "description": _description(layout, now),
@@ -153,7 +159,7 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
         head += "\nNothing new since the last digest."
         return [{"content": clip(_with_more(head, digest), CONTENT_MAX), "embeds": []}]
     now = digest.generated_at
-    stories = [(layout, story_embed(layout, now)) for layout in map(story_layout, digest.stories)]
+    stories = [(layout, layout_embed(layout, now)) for layout in map(story_layout, digest.stories)]
     # A later per-message part (e.g. the actions of the message's stories) is built here from
     # each group's layouts.
     messages: list[dict[str, Any]] = [

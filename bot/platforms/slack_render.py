@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.digest.layout import StoryLayout, story_layout
-from bot.digest.model import ArticleRef, Digest, StatementRef
+from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
@@ -37,6 +37,7 @@ QUOTE_MAX = 220  # a statement quoted in a conflict
 HEADLINE_MAX = 90  # a source's headline
 TITLE_MAX = 200  # a story's title
 OUTLET_MAX = 60
+URL_MAX = 400  # a longer URL is not linked (five sources and a title fit in a text object)
 FULL_STORY = "/news story"
 
 Block = dict[str, Any]
@@ -120,9 +121,15 @@ def _sections(rows: Sequence[str], *, first: str = "") -> list[Block]:
     return blocks
 
 
+def _linkable(url: str | None) -> str | None:
+    """A URL a digest links: http(s), and short enough that a clipped text never cuts it."""
+    safe = safe_url(url)
+    return safe if safe and len(safe) <= URL_MAX else None
+
+
 def _title(layout: StoryLayout) -> str:
     """``*New:* <url|Title>`` (the newest article with an http(s) URL), else bold text."""
-    url = next((u for a in layout.newest if (u := safe_url(a.url))), None)
+    url = next((u for a in layout.newest if (u := _linkable(a.url))), None)
     title = clip(layout.story.title, TITLE_MAX)
     heading = link(url, title) if url else escape(title)
     return f"*{layout.label}:* {heading}"
@@ -132,14 +139,19 @@ def _source(article: ArticleRef) -> str:
     """``<url|Headline> — _Outlet_ (host)``: a link's real host is shown beside it."""
     headline = clip(article.title, HEADLINE_MAX)
     outlet = escape(clip(article.source, OUTLET_MAX))
-    url = safe_url(article.url)
+    url = _linkable(article.url)
     if url is None:
         return f"{escape(headline)} — _{outlet}_"
     return f"{link(url, headline)} — _{outlet}_ ({escape(host_of(url))})"
 
 
-def story_blocks(layout: StoryLayout, now: datetime) -> list[Block]:
-    """One story, compact: a section (title, bullets, conflicts), then a context line of its
+def story_blocks(story: StoryDigest, now: datetime) -> list[Block]:
+    """One story's blocks (:func:`layout_blocks` of its compact layout)."""
+    return layout_blocks(story_layout(story), now)
+
+
+def layout_blocks(layout: StoryLayout, now: datetime) -> list[Block]:
+    """One story, compact: a section (title, bullets, conflicts), then in small print its
     outlets and matched terms, its sources newest first and the command for the rest."""
     story = layout.story
     rows = [_bullet(s) for s in layout.bullets]
@@ -149,12 +161,12 @@ def story_blocks(layout: StoryLayout, now: datetime) -> list[Block]:
     if note := more_conflicts_note(story):
         rows.append(escape(note))
     blocks = _sections(rows, first=_title(layout))
-    elements = [mrkdwn(escape(about))] if (about := layout.about()) else []
+    lines = [escape(about)] if (about := layout.about()) else []
     if layout.sources:
-        elements.append(mrkdwn(f"*{layout.sources_heading()}:*"))
-    elements.extend(mrkdwn(_source(a)) for a in layout.sources)
-    elements.append(mrkdwn(escape(layout.full_story(FULL_STORY))))
-    blocks.append({"type": "context", "elements": elements[:CONTEXT_ELEMENTS_MAX]})
+        lines.append(f"*{layout.sources_heading()}*")
+    lines.extend(f"• {_source(a)}" for a in layout.sources)
+    lines.append(escape(layout.full_story(FULL_STORY)))
+    blocks.append({"type": "context", "elements": [mrkdwn("\n".join(lines))]})
     return blocks
 
 
@@ -222,7 +234,7 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
     # A story's blocks stay together; a later per-story part (its actions) goes before the
     # divider that closes it.
     groups = [
-        [*story_blocks(layout, digest.generated_at), {"type": "divider"}]
+        [*layout_blocks(layout, digest.generated_at), {"type": "divider"}]
         for layout in map(story_layout, digest.stories)
     ]
     groups[0] = [header, *groups[0]]
