@@ -16,6 +16,7 @@ from bot.digest.model import ArticleRef, ConflictRef, StatementRef, StoryDigest
 
 SOURCES_SHOWN = 5  # newest articles listed under a story; the others are counted
 OUTLETS_SHOWN = 3  # outlets named in a story's outlet line; the others are counted
+CHAT_STORY = "/news story"  # the chat command that shows a story in full
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +89,4 @@ def story_layout(story: StoryDigest) -> StoryLayout:
     )
 
 
-__all__ = ["OUTLETS_SHOWN", "SOURCES_SHOWN", "StoryLayout", "story_layout"]
+__all__ = ["CHAT_STORY", "OUTLETS_SHOWN", "SOURCES_SHOWN", "StoryLayout", "story_layout"]

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.digest.layout import StoryLayout, story_layout
+from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import discord_time
@@ -41,7 +41,6 @@ QUOTE_MAX = 220  # a statement quoted in a conflict
 HEADLINE_MAX = 90  # a source's headline
 OUTLET_MAX = 60
 URL_MAX = 400  # a longer URL is not linked (a story stays far below the description limit)
-FULL_STORY = "/news story"
 
 T = TypeVar("T")
 
@@ -105,7 +104,7 @@ def _description(layout: StoryLayout, now: datetime) -> str:
         parts.append(escape(note))
     sources = [f"**{layout.sources_heading()}**"] if layout.sources else []
     sources.extend(_source(a) for a in layout.sources)
-    sources.append(escape(layout.full_story(FULL_STORY)))
+    sources.append(escape(layout.full_story(CHAT_STORY)))
     parts.append("\n".join(sources))
     return clip("\n\n".join(parts), DESCRIPTION_MAX)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.digest.layout import StoryLayout, story_layout
+from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import slack_time
@@ -38,7 +38,6 @@ HEADLINE_MAX = 90  # a source's headline
 TITLE_MAX = 200  # a story's title
 OUTLET_MAX = 60
 URL_MAX = 400  # a longer URL is not linked (five sources and a title fit in a text object)
-FULL_STORY = "/news story"
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -165,7 +164,7 @@ def layout_blocks(layout: StoryLayout, now: datetime) -> list[Block]:
     if layout.sources:
         lines.append(f"*{layout.sources_heading()}*")
     lines.extend(f"• {_source(a)}" for a in layout.sources)
-    lines.append(escape(layout.full_story(FULL_STORY)))
+    lines.append(escape(layout.full_story(CHAT_STORY)))
     blocks.append({"type": "context", "elements": [mrkdwn("\n".join(lines))]})
     return blocks
 
