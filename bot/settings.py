@@ -234,8 +234,8 @@ class DigestSettings(_Section):
     schedule: str = "daily 08:00"
     timezone: str = "UTC"
     max_stories: int = Field(10, gt=0, le=1000)
-    summary_sentences: int = Field(3, ge=2, le=12)  # a digest's 2-3 bullets
-    max_new_statements: int = Field(3, gt=0, le=1000)
+    summary_sentences: int = Field(4, ge=2, le=12)
+    max_new_statements: int = Field(5, gt=0, le=1000)
     # A story belongs to a free-text topic when its relevance score (0..1, bot/relevance.py)
     # reaches topic_threshold and topic_relative x the best story's score for that topic.
     topic_threshold: float = Field(0.22, ge=0.0, le=1.0)
