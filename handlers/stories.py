@@ -62,9 +62,7 @@ async def story(request: CommandRequest, services: Services) -> Reply:
         for art in data["article_list"][:SOURCES_SHOWN]:
             link = f" <{art['url']}>" if art["url"] else ""
             lines.append(f"- {art['source']}: {art['title']}{link}")
-    else:
-        for s in digest.stories:
-            s.articles = s.articles[-SOURCES_SHOWN:]
+    # else the digest's story lists its newest sources and counts the others (bot/digest/layout)
     points = [(from_iso(c["published"]), str(c["source"])) for c in data["coverage"]]
     png = await asyncio.to_thread(_plot, data["title"], points)
     return Reply(

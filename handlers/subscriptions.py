@@ -44,10 +44,9 @@ async def describe(services: Services, sub: Subscription, now: datetime) -> str:
     if sub.topic_query is not None:
         what = f"topic “{sub.topic_query}”"
     else:
-        row = await services.store.fetchone(
-            "SELECT public_id, title FROM stories WHERE id = ?", (sub.story_id,)
-        )
-        what = f"story {row[0]} “{row[1]}”" if row else f"story #{sub.story_id}"
+        assert sub.story_id is not None
+        heading = await services.store.story_heading(sub.story_id)
+        what = f"story {heading[0]} “{heading[1]}”" if heading else f"story #{sub.story_id}"
     timing = sub.timing
     state = ""
     if not sub.enabled:

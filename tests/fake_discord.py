@@ -17,6 +17,9 @@ What it does:
 * scenarios: :meth:`FakeDiscord.inject` queues a canned answer (429 with ``Via`` and a JSON
   ``retry_after`` like Discord, 5xx, ...) for the next requests matching a method and path.
   Unknown channels answer 404 ``Unknown Channel``; channels in ``forbidden`` answer 403.
+* message limits like Discord: content over 2,000 characters, more than 10 embeds, or more
+  than 6,000 characters across a message's embeds (title, description, field names and
+  values, footer, author) answer 400 ``Invalid Form Body`` (code 50035).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ import yarl
 from aiohttp import WSMsgType, web
 
 API_PREFIX = "/api/v10"
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_CHARS_MAX = 6000
 EPOCH_MS = 1420070400000
 
 
@@ -86,6 +92,26 @@ class FakeMember:
     name: str
     permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
     roles: list[str] = field(default_factory=list)  # role ids (``FakeDiscord.roles``)
+
+
+def embed_chars(embed: dict[str, Any]) -> int:
+    """The characters Discord counts toward a message's 6,000."""
+    size = len(embed.get("title") or "") + len(embed.get("description") or "")
+    size += len((embed.get("footer") or {}).get("text") or "")
+    size += len((embed.get("author") or {}).get("name") or "")
+    return size + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields") or [])
+
+
+def message_problem(body: dict[str, Any]) -> str | None:
+    """Why Discord would refuse this message body (``Invalid Form Body``), or ``None``."""
+    embeds = body.get("embeds") or []
+    if len(body.get("content") or "") > CONTENT_MAX:
+        return "Invalid Form Body: content must be 2000 or fewer in length"
+    if len(embeds) > EMBEDS_MAX:
+        return "Invalid Form Body: embeds must be 10 or fewer in length"
+    if sum(embed_chars(e) for e in embeds) > EMBED_CHARS_MAX:
+        return "Invalid Form Body: embeds exceed maximum size of 6000"
+    return None
 
 
 class FakeDiscord:
@@ -593,6 +619,8 @@ class FakeDiscord:
             return self._webhook(method, m.group(2), m.group(4), body, rec.files)
         m = re.fullmatch(r"/channels/(\d+)/messages", path)
         if method == "POST" and m:
+            if problem := message_problem(body):
+                return json_response({"message": problem, "code": 50035}, 400)
             channel_id = m.group(1)
             if channel_id in self.forbidden:
                 return json_response({"message": "Missing Permissions", "code": 50013}, 403)
@@ -639,6 +667,8 @@ class FakeDiscord:
         files: dict[str, bytes],
     ) -> web.Response:
         original = f"original:{token}"
+        if method in ("POST", "PATCH") and (problem := message_problem(body)):
+            return json_response({"message": problem, "code": 50035}, 400)
         if which is None and method == "POST":
             if token in self._loading and original in self.messages:
                 # Like Discord: the first follow-up after a deferral replaces the "thinking"

@@ -1,8 +1,10 @@
-"""The dependency rule: the core never imports a chat SDK, handlers never import adapters."""
+"""The dependency rules: the core never imports a chat SDK, handlers never import adapters,
+and only ``bot/storage/`` holds SQL or imports the database driver."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -10,6 +12,24 @@ from tests.conftest import REPO
 CHAT_SDKS = ("discord", "slack_bolt", "slack_sdk", "aiohttp")
 ADAPTERS = ("bot.platforms",)
 COMPOSITION_ROOT = REPO / "bot" / "app.py"
+STORAGE = REPO / "bot" / "storage"
+# A statement's first words (an f-string's column list too, ``SELECT {COLS}``) or the driver.
+SQL_OR_DRIVER = re.compile(
+    r"(^|[^A-Za-z_])(import (aiosqlite|sqlite3)|from (aiosqlite|sqlite3) import)"
+    r"|\b(SELECT [A-Za-z_*({]|INSERT (OR [A-Z]+ )?INTO |UPDATE [a-z_]+ SET |DELETE FROM )",
+    re.MULTILINE,
+)
+# Modules whose SQL other branches of issue 11 (item 1) are moving into bot/storage/ right
+# now. The lead removes each entry once its branch is merged; the list ends empty.
+SQL_ALLOWLIST = {
+    "bot/stories/service.py",
+    "bot/ingest.py",
+    "bot/digest/analyses.py",
+    "bot/digest/memory.py",
+    "bot/polling.py",
+    "bot/health.py",
+    "handlers/sources.py",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -74,3 +94,58 @@ def test_platform_sdks_are_imported_only_by_their_adapters() -> None:
         name = path.name
         if hits:
             assert name.startswith(("discord_", "slack_")), f"{name} imports {hits}"
+
+
+def _holds_sql(path: Path) -> bool:
+    return SQL_OR_DRIVER.search(path.read_text("utf-8")) is not None
+
+
+def _sql_holders_outside_storage() -> set[str]:
+    return {
+        str(path.relative_to(REPO))
+        for path in _modules("bot") + _modules("handlers")
+        if not path.is_relative_to(STORAGE) and _holds_sql(path)
+    }
+
+
+def test_only_storage_holds_sql_or_imports_the_database_driver() -> None:
+    outside = _sql_holders_outside_storage() - SQL_ALLOWLIST
+    assert not outside, (
+        f"SQL text or an aiosqlite/sqlite3 import outside bot/storage/: {sorted(outside)} "
+        "(move it into a repository in bot/storage/ that returns typed objects)"
+    )
+
+
+def test_the_sql_allowlist_lists_only_modules_that_still_hold_sql() -> None:
+    done = SQL_ALLOWLIST - _sql_holders_outside_storage()
+    assert not done, f"these hold no SQL any more: remove them from SQL_ALLOWLIST: {sorted(done)}"
+
+
+def test_the_sql_rule_detects_a_sample(tmp_path: Path) -> None:
+    caught = [
+        "import aiosqlite",
+        "    import sqlite3",
+        "from sqlite3 import Row",
+        'row = await store.fetchone("SELECT id FROM stories WHERE public_id = ?", (ref,))',
+        'sql = f"SELECT {COLS} FROM sources"',
+        '"SELECT count(*) FROM deliveries"',
+        '"INSERT INTO sources (kind) VALUES (?)"',
+        '"INSERT OR IGNORE INTO article_sources VALUES (?, ?)"',
+        '"UPDATE subscriptions SET enabled = 0"',
+        '"DELETE FROM delivered_items WHERE delivery_id = ?"',
+    ]
+    passed = [
+        "from bot.storage import Store",
+        "import json",
+        "# users select a story; UPDATE the README; deleted from the list",
+        '"Select A Story"',
+        "aiosqlite logs SQL parameters at DEBUG",
+    ]
+    for line in caught:
+        sample = tmp_path / "caught.py"
+        sample.write_text(f"x = 1\n{line}\n", "utf-8")
+        assert _holds_sql(sample), line
+    for line in passed:
+        sample = tmp_path / "passed.py"
+        sample.write_text(f"x = 1\n{line}\n", "utf-8")
+        assert not _holds_sql(sample), line

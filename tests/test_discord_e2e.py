@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 
 import handlers
-from bot.channel_digest import run_subscription
+from bot.channel_digest import Target, run_subscription, tell_channel
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.errors import ConfigError
@@ -163,7 +163,7 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
             "seeds": {"folders": [str(SEEDS), str(tmp / "extra")]},
         }
     )
-    fake = FakeDiscord()
+    fake = FakeDiscord(channels=("general", "news", "alerts", "digests"))
     fake.add_role("News editors")
     await fake.start()
     services = await open_services(settings)
@@ -551,6 +551,45 @@ async def test_scheduled_digest_lands_after_a_429_with_retry_after(env: Env) -> 
     )
     assert sent is not None and sent[0] == "sent"
     assert sent[1] in env.fake.messages
+
+
+async def test_the_seed_digest_is_one_message_of_one_embed_per_story(env: Env) -> None:
+    """A channel's first digest of everything (the seed corpus and one hostile article), by
+    the digest path (tell_channel -> outbox -> discord.py -> Discord): one message, within
+    Discord's limits (the fake refuses more than 10 embeds or 6,000 characters)."""
+    channel_id = env.fake.channels["digests"]
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    outbox = Outbox(env.services.store, {"discord": env.bot.gateway}, min_interval=0)
+    told = await tell_channel(
+        env.services.store, env.services.settings.digest, outbox, ref, [Target()],
+        key="e2e:seed-digest", now=utcnow(),
+    )  # fmt: skip
+    assert told.status == "sent" and told.stories >= 2
+    (post,) = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")
+    assert post.status == 200
+    embeds = post.json["embeds"]
+    assert len(embeds) == told.stories
+    assert post.json["content"].startswith("**newsbot digest**")
+    putin = next(e for e in embeds if "Putin" in e["title"])
+    assert "**Sources (5)**" in putin["description"]
+    assert putin["description"].endswith("Full story: /news story " + _escaped_id(putin))
+
+
+def _escaped_id(embed: dict[str, Any]) -> str:
+    return str(embed["footer"]["text"].split(" · ")[0]).replace("-", "\\-")
+
+
+async def test_discord_refuses_a_message_over_its_embed_limits(env: Env) -> None:
+    """The fake holds the bot to Discord's limits: two embeds of 3,500 characters (each
+    within the 4,096 of a description, 7,000 together) are a 400 Invalid Form Body."""
+    channel_id = env.fake.channels["digests"]
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    with pytest.raises(DeliveryError):
+        await env.bot.gateway.send_payloads(
+            ref, [{"content": None, "embeds": [{"description": "x" * 3500}] * 2}]
+        )
+    refused = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")[-1]
+    assert refused.status == 400 and "6000" in refused.response["message"]
 
 
 async def test_gateway_posts_a_digest_without_pinging(env: Env) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.channel_digest import period_key, run_subscription
+from bot.channel_digest import Target, period_key, run_subscription, tell_channel
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.plot import coverage_png
@@ -429,6 +429,28 @@ async def test_a_channel_the_bot_left_disables_its_subscription_and_tells_admins
     assert len(fake.calls_of("chat.postMessage")) == 3
     assert [p["channel"] for p in fake.posts] == ["D0ADMIN", "D0ALLOWED"]
     assert all(sub.public_id in p["text"] for p in fake.posts)
+
+
+async def test_the_seed_digest_is_one_message(
+    http_bot: SlackRuntime, fake: FakeSlack, services: Services
+) -> None:
+    """A channel's first digest of everything in the seed corpus, by the digest path
+    (tell_channel -> outbox -> slack_sdk -> Slack): one chat.postMessage within Slack's
+    limits (the fake refuses more than 50 blocks or 12,000 characters)."""
+    outbox = Outbox(services.store, {"slack": http_bot.gateway})
+    ref = ChannelRef("slack", TEAM, CHANNEL)
+    told = await tell_channel(
+        services.store, services.settings.digest, outbox, ref, [Target()],
+        key="e2e:seed-digest", now=datetime.now(UTC),
+    )  # fmt: skip
+    assert told.status == "sent" and told.stories >= 1
+    (call,) = fake.calls_of("chat.postMessage")
+    assert call.status == 200
+    (post,) = fake.posts
+    kinds = [b["type"] for b in post["blocks"]]
+    assert kinds[0] == "header" and kinds.count("divider") == told.stories
+    text = _text(post)
+    assert "Sources (5)" in text and "Full story: /news story s-" in text
 
 
 async def test_a_long_digest_is_split_and_paced_one_message_per_second(fake: FakeSlack) -> None:

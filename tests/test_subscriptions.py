@@ -12,7 +12,7 @@ from bot.delivery import ChannelRef
 from bot.errors import UserError
 from bot.schedules import Timing
 from bot.storage import Store
-from bot.subscriptions import Subscriptions, parse_subscription_id, watch
+from bot.subscriptions import MAX_PER_CHANNEL, Subscriptions, parse_subscription_id, watch
 
 NOW = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 DAILY = Timing.parse("daily 08:00", "UTC")
@@ -104,6 +104,29 @@ async def test_changes_reach_the_watchers(subs: Subscriptions) -> None:
     )
     await subs.remove(sub)
     assert len(calls) == 2
+
+
+async def test_a_full_channel_refuses_another_subscription_and_stores_nothing(
+    subs: Subscriptions,
+) -> None:
+    full, other = ChannelRef("slack", "T", "C"), ChannelRef("slack", "T", "D")
+    for n in range(MAX_PER_CHANNEL):
+        await subs.add(channel=full, topic_query=f"t{n}", timing=DAILY, created_by="u", now=NOW)
+    with pytest.raises(UserError, match=f"has {MAX_PER_CHANNEL} subscriptions already"):
+        await subs.add(channel=full, topic_query="one more", timing=DAILY, created_by="u", now=NOW)
+    assert len(await subs.for_channel(full)) == MAX_PER_CHANNEL
+    await subs.add(channel=other, topic_query="one more", timing=DAILY, created_by="u", now=NOW)
+    assert len(await subs.all_enabled()) == MAX_PER_CHANNEL + 1
+
+
+async def test_the_last_digest_time_never_moves_back(subs: Subscriptions) -> None:
+    channel = ChannelRef("slack", "T", "C")
+    sub = await subs.add(channel=channel, topic_query="a", timing=DAILY, created_by="u", now=NOW)
+    later = NOW.replace(day=7)
+    await subs.mark_digest(sub.id, later)
+    await subs.mark_digest(sub.id, NOW)
+    stored = await subs.by_id(sub.id)
+    assert stored is not None and stored.last_digest_at == later
 
 
 @pytest.mark.parametrize("text", ["sub-12", "SUB-12", "12", " sub12 "])
