@@ -77,7 +77,13 @@ async def fake() -> AsyncIterator[FakeSlack]:
     slack = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=TEAM)
     slack.users = {
         ADMIN: {"id": ADMIN, "name": "ada", "is_admin": True, "is_owner": False},
-        MEMBER: {"id": MEMBER, "name": "max", "is_admin": False, "is_owner": False},
+        MEMBER: {
+            "id": MEMBER,
+            "name": "max",
+            "is_admin": False,
+            "is_owner": False,
+            "tz": "Asia/Kathmandu",
+        },
         ALLOWED: {"id": ALLOWED, "name": "al", "is_admin": False, "is_owner": False},
         OTHER: {"id": OTHER, "name": "oz", "is_admin": False, "is_owner": False},
     }
@@ -627,9 +633,9 @@ async def test_subscribe_alone_opens_a_form_whose_submission_subscribes_the_chan
     view = opened["view"]
     assert [b["block_id"] for b in view["blocks"]] == ["topic", "schedule", "timezone"]
     zones = [o["value"] for o in view["blocks"][2]["element"]["options"]]
-    assert (
-        "Europe/Paris" in zones and view["blocks"][2]["element"]["initial_option"]["value"] == "UTC"
-    )
+    assert {"UTC", "Europe/Paris", "Asia/Kathmandu"} <= set(zones) and len(zones) <= 100
+    # The user's own zone (users.info "tz") is preselected, even one not in the usual list.
+    assert view["blocks"][2]["element"]["initial_option"]["value"] == "Asia/Kathmandu"
     assert view["blocks"][1]["element"]["initial_option"]["value"] == "daily 08:00"
     assert fake.responses == [] and await _topics(services) == []
     # A topic that is no query: the form says so, next to the field; nothing is stored.

@@ -81,6 +81,7 @@ class AdminCheck:
         self.ttl = ttl
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self.zones: dict[tuple[str, str], str] = {}  # the user's Slack time zone, when known
 
     async def __call__(self, team: str, user: str) -> bool:
         if user in self.allowlist:
@@ -98,6 +99,8 @@ class AdminCheck:
             )
             return False  # fail closed, do not cache
         info = response.get("user") or {}
+        if isinstance(info.get("tz"), str) and info["tz"]:
+            self.zones[key] = info["tz"]
         admin = bool(
             (info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
             and not info.get("deleted")
@@ -160,7 +163,8 @@ def _select(block_id: str, label: str, values: Sequence[str], initial: str) -> d
 
 def subscribe_modal(channel: str, schedule: str, timezone: str) -> dict[str, Any]:
     """The ``/news subscribe`` form: a topic, a schedule and a time zone (the configured
-    defaults preselected); the channel rides in ``private_metadata``."""
+    schedule and the user's own zone, else the configured one, preselected); the channel rides
+    in ``private_metadata``."""
     zone = parse_timezone(timezone).key
     return {
         "type": "modal",
@@ -298,7 +302,12 @@ class NewsCommand:
         if not trigger:
             return False
         digest = self.services.settings.digest
-        view = subscribe_modal(request.channel, digest.schedule, digest.timezone)
+        zone = self.admin.zones.get((request.workspace, request.user), digest.timezone)
+        try:
+            parse_timezone(zone)
+        except UserError:
+            zone = digest.timezone
+        view = subscribe_modal(request.channel, digest.schedule, zone)
         try:
             await self.client.views_open(trigger_id=trigger, view=view)
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
