@@ -2,27 +2,24 @@
 
 Every read and write is scoped by (platform, workspace): a Discord guild never sees a Slack
 team's subscriptions, nor another guild's. Users refer to a subscription by its short id
-``sub-<n>``. Listeners registered with :func:`watch` hear about every change (the running app
-re-registers its digest jobs).
+``sub-<n>``. Every change is emitted as ``Event.SUBSCRIPTIONS_CHANGED`` on the
+:class:`~bot.events.Events` the repository was given (the running app re-registers its digest
+jobs).
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import weakref
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.delivery import ChannelRef
 from bot.errors import UserError
+from bot.events import Event, Events
 from bot.schedules import Timing
 from bot.storage import Store
 from bot.storage.store import from_iso, to_iso
-
-log = logging.getLogger("newsbot.subscriptions")
 
 MAX_PER_CHANNEL = 25
 MAX_TOPIC_CHARS = 300
@@ -31,9 +28,6 @@ _COLS = (
     "id, platform, workspace, channel, topic_query, story_id, schedule, timezone, quiet_hours, "
     "enabled, created_by, created_at, last_digest_at"
 )
-
-Listener = Callable[[], Awaitable[None]]
-_LISTENERS: weakref.WeakKeyDictionary[Store, list[Listener]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,31 +88,19 @@ def parse_subscription_id(text: str) -> int:
     return int(m.group(1))
 
 
-def watch(store: Store, listener: Listener) -> None:
-    """Call ``listener`` after every subscription change made through ``store``."""
-    _LISTENERS.setdefault(store, []).append(listener)
-
-
-def unwatch(store: Store, listener: Listener) -> None:
-    listeners = _LISTENERS.get(store, [])
-    if listener in listeners:
-        listeners.remove(listener)
-
-
-async def notify_changed(store: Store) -> None:
-    """Tell the listeners that subscriptions or chat-added sources changed."""
-    for listener in list(_LISTENERS.get(store, [])):
-        try:
-            await listener()
-        except Exception:  # a listener's failure never undoes the user's change
-            log.exception("subscription listener failed")
-
-
 class Subscriptions:
-    """Subscription rows of one database; workspace-scoped unless a method says otherwise."""
+    """Subscription rows of one database; workspace-scoped unless a method says otherwise.
 
-    def __init__(self, store: Store) -> None:
+    Changes are emitted on ``events``; without it (read-only uses) nobody is told.
+    """
+
+    def __init__(self, store: Store, events: Events | None = None) -> None:
         self.store = store
+        self.events = events
+
+    async def _changed(self) -> None:
+        if self.events is not None:
+            await self.events.emit(Event.SUBSCRIPTIONS_CHANGED)
 
     async def add(
         self,
@@ -187,7 +169,7 @@ class Subscriptions:
                     ),
                 )
                 sub_id = int(cur2.lastrowid or 0)
-        await notify_changed(self.store)
+        await self._changed()
         sub = await self.by_id(sub_id)
         assert sub is not None
         return sub
@@ -262,7 +244,7 @@ class Subscriptions:
                 "DELETE FROM subscriptions WHERE id = ? AND platform = ? AND workspace = ?",
                 (sub.id, sub.platform, sub.workspace),
             )
-        await notify_changed(self.store)
+        await self._changed()
 
     async def disable_channel(self, channel: ChannelRef) -> list[Subscription]:
         """Disable every enabled subscription of a channel; returns those it disabled (so the
@@ -276,7 +258,7 @@ class Subscriptions:
                 "AND channel = ? AND enabled = 1",
                 (channel.platform, channel.workspace, channel.channel),
             )
-        await notify_changed(self.store)
+        await self._changed()
         return subs
 
     async def mark_digest(self, sub_id: int, period: datetime) -> None:
