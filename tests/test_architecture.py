@@ -10,6 +10,9 @@ from tests.conftest import REPO
 CHAT_SDKS = ("discord", "slack_bolt", "slack_sdk", "aiohttp")
 ADAPTERS = ("bot.platforms",)
 COMPOSITION_ROOT = REPO / "bot" / "app.py"
+# The platform registry is data the core reads (secret names, doctor checks, redaction
+# patterns); it imports no SDK and no adapter (factories are "module:function" strings).
+REGISTRY = "bot.platforms.registry"
 
 
 def _imports(path: Path) -> set[str]:
@@ -38,10 +41,28 @@ def test_core_modules_import_no_chat_platform() -> None:
             continue
         # The composition root may wire the registry (which imports SDKs lazily, by name).
         rule = CHAT_SDKS + ("handlers",) + (() if path == COMPOSITION_ROOT else ADAPTERS)
-        hits = _forbidden(_imports(path), rule)
+        hits = _forbidden(_imports(path), rule) - {REGISTRY}
         if hits:
             bad[str(path.relative_to(REPO))] = hits
     assert not bad, f"core modules import chat-platform code: {bad}"
+
+
+def test_the_platform_registry_imports_no_sdk_adapter_or_core_module_at_run_time() -> None:
+    path = REPO / "bot" / "platforms" / "registry.py"
+    tree = ast.parse(path.read_text("utf-8"))
+    guarded = {  # `if TYPE_CHECKING:` blocks hold annotations only
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for n in ast.walk(node)
+    }
+    runtime = {
+        alias.name if isinstance(node, ast.Import) else str(node.module)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in guarded
+        for alias in node.names
+    }
+    assert not _forbidden(runtime, (*CHAT_SDKS, "bot", "handlers")), runtime
 
 
 def test_handlers_import_no_adapter_or_sdk() -> None:

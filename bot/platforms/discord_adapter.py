@@ -23,7 +23,6 @@ import contextlib
 import inspect
 import io
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -34,6 +33,7 @@ import handlers
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import Digest
 from bot.errors import ConfigError
+from bot.logs import install_redaction as install_log_redaction
 from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
@@ -42,44 +42,11 @@ from handlers.base import CommandRequest, CommandSpec, Option, Reply
 
 log = logging.getLogger("newsbot.discord")
 
-# Interaction tokens (valid 15 minutes) sit in webhook and callback URLs that discord.py logs.
-# Gateway debug logs carry them as a payload's "token" field.
-_TOKEN_RES = (
-    re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?'\"]+"),
-    re.compile(r"""(["']token["']\s*:\s*["'])[^"']+"""),
-)
-
-
-class TokenRedactor(logging.Filter):
-    """Hide interaction tokens and the bot token in discord.py's and the adapter's logs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
-        for pattern in _TOKEN_RES:
-            redacted = pattern.sub(r"\1[redacted]", redacted)
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "[redacted]")
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-REDACTOR = TokenRedactor()
-
 
 def install_redaction(token: str | None = None) -> None:
-    if token:
-        REDACTOR.secrets.add(token)
-    names = ("discord.client", "discord.gateway", "discord.http", "discord.state")
-    for name in (*names, "discord.webhook.async_", "newsbot.discord"):
-        logger = logging.getLogger(name)
-        if REDACTOR not in logger.filters:
-            logger.addFilter(REDACTOR)
+    """Register the bot token with the process's log redaction (``bot.logs``; Discord's
+    interaction-token shapes are its entry in ``bot/platforms/registry.py``)."""
+    install_log_redaction([token])
 
 
 PLATFORM = "discord"
