@@ -23,7 +23,7 @@ import contextlib
 import inspect
 import io
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -117,18 +117,20 @@ def _command(
                 default=inspect.Parameter.empty if option.required else None,
             )
         )
+    # inspect's documented override: discord.py reads the parameters from the signature.
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_rename__ = {  # type: ignore[attr-defined]
-        ident: option.name for ident, option in idents.items()
+    # discord.py's public decorators name, describe and complete each option.
+    app_commands.rename(**{ident: option.name for ident, option in idents.items()})(callback)
+    app_commands.describe(
+        **{ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()}
+    )(callback)
+    autocompletes = {
+        ident: _autocomplete_callback(spec, option, complete)
+        for ident, option in idents.items()
+        if option.autocomplete
     }
-    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-        ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()
-    }
-    autocompletes = {}
-    for ident, option in idents.items():
-        if option.autocomplete:
-            autocompletes[ident] = _autocomplete_callback(spec, option, complete)
-    callback.__discord_app_commands_param_autocomplete__ = autocompletes  # type: ignore[attr-defined]
+    if autocompletes:
+        app_commands.autocomplete(**autocompletes)(callback)
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name=name[:NAME_MAX],
         description=clip(description, DESCRIPTION_MAX),
@@ -141,7 +143,7 @@ def _command(
 
 def _autocomplete_callback(
     spec: CommandSpec, option: Option, complete: Completer
-) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]:
+) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
     async def suggest(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -238,7 +240,7 @@ class NewsBot(discord.Client):
         self.specs = tuple(specs if specs is not None else handlers.ALL_COMMANDS)
         self.sync_commands = sync_commands
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.tree.error(self._on_tree_error)
         self.group = build_news_group(self.specs, self.run_command, self.complete)
         self.tree.add_command(self.group)
         self.gateway = DiscordGateway(self)
