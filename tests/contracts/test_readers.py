@@ -74,7 +74,7 @@ KINDS = [
 
 @pytest.fixture(params=KINDS, ids=[k.name for k in KINDS])
 def kind(request: pytest.FixtureRequest) -> Kind:
-    return request.param  # type: ignore[no-any-return]
+    return request.param
 
 
 async def _read(kind: str, locator: str) -> list[Item]:

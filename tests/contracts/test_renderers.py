@@ -93,7 +93,7 @@ RENDERERS = [
 
 @pytest.fixture(params=RENDERERS, ids=[r.name for r in RENDERERS])
 def renderer(request: pytest.FixtureRequest) -> Renderer:
-    return request.param  # type: ignore[no-any-return]
+    return request.param
 
 
 NOW = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
