@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +57,7 @@ class _Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-async def _console(tmp_path: Path) -> AsyncIterator[Case]:
+async def _console(tmp_path: Path) -> AsyncGenerator[Case]:
     sink: list[str] = []
     notices = _Lines()
     logger = logging.getLogger("newsbot.console")
@@ -74,7 +74,7 @@ async def _console(tmp_path: Path) -> AsyncIterator[Case]:
         logger.removeHandler(notices)
 
 
-async def _discord(tmp_path: Path) -> AsyncIterator[Case]:
+async def _discord(tmp_path: Path) -> AsyncGenerator[Case]:
     fake = FakeDiscord()
     await fake.start()
     settings = Settings.model_validate(
@@ -105,7 +105,7 @@ async def _discord(tmp_path: Path) -> AsyncIterator[Case]:
             await fake.stop()
 
 
-async def _slack(tmp_path: Path) -> AsyncIterator[Case]:
+async def _slack(tmp_path: Path) -> AsyncGenerator[Case]:
     fake = FakeSlack(bot_token="xoxb-contract-token-1", team_id="T0FAKE")
     fake.users = {"U0ADMIN": {"id": "U0ADMIN", "name": "ada", "is_admin": True, "is_owner": False}}
     await fake.start()
@@ -131,7 +131,7 @@ async def _slack(tmp_path: Path) -> AsyncIterator[Case]:
         await fake.stop()
 
 
-BUILDERS: dict[str, Callable[[Path], AsyncIterator[Case]]] = {
+BUILDERS: dict[str, Callable[[Path], AsyncGenerator[Case]]] = {
     "console": _console,
     "discord": _discord,
     "slack": _slack,
