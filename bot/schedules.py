@@ -17,6 +17,7 @@ postpone a digest that falls inside them to their end; the digests skipped that 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -170,13 +171,9 @@ def parse_timezone(name: str | None, default: str = "UTC") -> ZoneInfo:
         ) from None
 
 
-_ZONES: dict[str, str] = {}
-
-
+@functools.cache
 def _zone_names_casefold() -> dict[str, str]:
-    if not _ZONES:
-        _ZONES.update({z.casefold(): z for z in available_timezones()})
-    return _ZONES
+    return {z.casefold(): z for z in available_timezones()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,33 +2,29 @@
 
 Every read and write is scoped by (platform, workspace): a Discord guild never sees a Slack
 team's subscriptions, nor another guild's. Users refer to a subscription by its short id
-``sub-<n>``. Listeners registered with :func:`watch` hear about every change (the running app
-re-registers its digest jobs). The rows are read and written by
+``sub-<n>``. Every change is emitted as ``Event.SUBSCRIPTIONS_CHANGED`` on the
+:class:`~bot.events.Events` the repository was given (the running app re-registers its digest
+jobs). The rows are read and written by
 :class:`bot.storage.subscriptions.SubscriptionRepo`, which defines :class:`Subscription`.
 """
 
 from __future__ import annotations
 
-import logging
+import itertools
 import re
-import weakref
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.delivery import ChannelRef
 from bot.errors import UserError
+from bot.events import Event, Events
 from bot.schedules import Timing
 from bot.storage import Store
 from bot.storage.subscriptions import Subscription, SubscriptionRepo
 
-log = logging.getLogger("newsbot.subscriptions")
-
 MAX_PER_CHANNEL = 25
 MAX_TOPIC_CHARS = 300
 _ID_RE = re.compile(r"^\s*(?:sub-?)?(\d{1,12})\s*$", re.IGNORECASE)
-
-Listener = Callable[[], Awaitable[None]]
-_LISTENERS: weakref.WeakKeyDictionary[Store, list[Listener]] = weakref.WeakKeyDictionary()
 
 
 def parse_subscription_id(text: str) -> int:
@@ -38,32 +34,67 @@ def parse_subscription_id(text: str) -> int:
     return int(m.group(1))
 
 
-def watch(store: Store, listener: Listener) -> None:
-    """Call ``listener`` after every subscription change made through ``store``."""
-    _LISTENERS.setdefault(store, []).append(listener)
+UNDO_SECONDS = 900.0
+UNDO_MAX = 1000  # changes remembered per bot; the oldest are forgotten first
 
 
-def unwatch(store: Store, listener: Listener) -> None:
-    listeners = _LISTENERS.get(store, [])
-    if listener in listeners:
-        listeners.remove(listener)
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One subscription change: ``after`` as it stands now, ``before`` what undo restores."""
+
+    platform: str
+    workspace: str
+    user: str
+    kind: str  # "added" | "updated" | "removed"
+    after: Subscription | None  # None when removed
+    before: Subscription | None  # None when added
+    at: datetime
 
 
-async def notify_changed(store: Store) -> None:
-    """Tell the listeners that subscriptions or chat-added sources changed."""
-    for listener in list(_LISTENERS.get(store, [])):
-        try:
-            await listener()
-        except Exception:  # a listener's failure never undoes the user's change
-            log.exception("subscription listener failed")
+class UndoLog:
+    """The changes of one database that may still be undone, by number."""
+
+    def __init__(self) -> None:
+        self._changes: dict[int, Change] = {}
+        self._ids = itertools.count(1)
+
+    def record(self, change: Change) -> int:
+        number = next(self._ids)
+        self._changes[number] = change
+        while len(self._changes) > UNDO_MAX:
+            del self._changes[next(iter(self._changes))]
+        return number
+
+    def take(self, number: int, *, platform: str, workspace: str, now: datetime) -> Change:
+        """The change numbered ``number`` of this workspace, removed from the log."""
+        change = self._changes.get(number)
+        if change is None or (change.platform, change.workspace) != (platform, workspace):
+            raise UserError("this change can no longer be undone")
+        if now - change.at > timedelta(seconds=UNDO_SECONDS):
+            del self._changes[number]
+            raise UserError(
+                f"this change can no longer be undone (undo lasts {UNDO_SECONDS / 60:.0f} minutes)"
+            )
+        return self._changes.pop(number)
+
+    def put_back(self, number: int, change: Change) -> None:
+        self._changes[number] = change
 
 
 class Subscriptions:
-    """Subscriptions of one database; workspace-scoped unless a method says otherwise."""
+    """Subscription rows of one database; workspace-scoped unless a method says otherwise.
 
-    def __init__(self, store: Store) -> None:
+    Changes are emitted on ``events``; without it (read-only uses) nobody is told.
+    """
+
+    def __init__(self, store: Store, events: Events | None = None) -> None:
         self.store = store
         self.rows = SubscriptionRepo(store)
+        self.events = events
+
+    async def _changed(self) -> None:
+        if self.events is not None:
+            await self.events.emit(Event.SUBSCRIPTIONS_CHANGED)
 
     async def add(
         self,
@@ -97,7 +128,7 @@ class Subscriptions:
                 f"this channel has {MAX_PER_CHANNEL} subscriptions already: "
                 "unsubscribe from one first"
             )
-        await notify_changed(self.store)
+        await self._changed()
         sub = await self.by_id(sub_id)
         assert sub is not None
         return sub
@@ -145,7 +176,7 @@ class Subscriptions:
     async def remove(self, sub: Subscription) -> None:
         """Delete a subscription (its delivery history stays, detached)."""
         await self.rows.delete(sub)
-        await notify_changed(self.store)
+        await self._changed()
 
     async def disable_channel(self, channel: ChannelRef) -> list[Subscription]:
         """Disable every enabled subscription of a channel; returns those it disabled (so the
@@ -154,7 +185,7 @@ class Subscriptions:
         if not subs:
             return []
         await self.rows.disable_channel(channel)
-        await notify_changed(self.store)
+        await self._changed()
         return subs
 
     async def mark_digest(self, sub_id: int, period: datetime) -> None:

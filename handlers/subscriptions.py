@@ -7,8 +7,6 @@ from datetime import datetime
 from bot.channel_digest import catch_up
 from bot.delivery import ChannelRef
 from bot.errors import UserError
-from bot.models import utcnow
-from bot.outbox import outbox_for
 from bot.query import parse_query
 from bot.relevance import subscription_matches
 from bot.schedules import Timing
@@ -62,14 +60,14 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
     topic = " ".join(request.args["topic"].split())
     parse_query(topic)  # a malformed query is the user's to fix now, not at digest time
     timing = _timing(request, services)
-    subs = Subscriptions(services.store)
+    subs = Subscriptions(services.store, services.events)
     before = await _existing(subs, request, topic_query=topic)
     sub = await subs.add(
         channel=channel_of(request),
         topic_query=topic,
         timing=timing,
         created_by=request.user,
-        now=utcnow(),
+        now=services.clock(),
     )
     undo = undo_button(
         request, services, "updated" if before else "added", after=sub, before=before
@@ -77,7 +75,7 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
     matches = await subscription_matches(
         services.store, services.settings.digest, topic, scope=request.scope
     )
-    now = utcnow()
+    now = services.clock()
     lines = [await describe(services, sub, now)]
     caught_up = await _catch_up(services, sub)
     if caught_up is not None:
@@ -106,10 +104,12 @@ async def _existing(
 async def _catch_up(services: Services, sub: Subscription) -> str | None:
     """A new subscription's catch-up digest, posted now by the running bot (README:
     "Digests and subscriptions"); ``None`` outside it (nothing posted)."""
-    outbox = outbox_for(services.store)
-    if outbox is None or sub.platform not in outbox.gateways:
+    outbox = services.outbox
+    if sub.platform not in outbox.gateways:
         return None
-    told = await catch_up(services.store, services.settings.digest, outbox, sub, now=utcnow())
+    told = await catch_up(
+        services.store, services.settings.digest, outbox, sub, now=services.clock()
+    )
     if told.status == "sent":
         return f"Catch-up: {stories(told.stories)} posted in this channel; then on schedule."
     if told.status == "pending":
@@ -122,19 +122,19 @@ async def _catch_up(services: Services, sub: Subscription) -> str | None:
 async def follow(request: CommandRequest, services: Services) -> Reply:
     story_id = await resolve_story(services, request.args["story"], scope=request.scope)
     timing = _timing(request, services)
-    subs = Subscriptions(services.store)
+    subs = Subscriptions(services.store, services.events)
     before = await _existing(subs, request, story_id=story_id)
     sub = await subs.add(
         channel=channel_of(request),
         story_id=story_id,
         timing=timing,
         created_by=request.user,
-        now=utcnow(),
+        now=services.clock(),
     )
     undo = undo_button(
         request, services, "updated" if before else "added", after=sub, before=before
     )
-    lines = [await describe(services, sub, utcnow())]
+    lines = [await describe(services, sub, services.clock())]
     caught_up = await _catch_up(services, sub)
     if caught_up is not None:
         lines.append(caught_up)
@@ -142,7 +142,7 @@ async def follow(request: CommandRequest, services: Services) -> Reply:
 
 
 async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
-    subs = Subscriptions(services.store)
+    subs = Subscriptions(services.store, services.events)
     sub = await subs.get(
         request.args["subscription"], platform=request.platform, workspace=request.workspace
     )
@@ -154,14 +154,14 @@ async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
 
 
 async def list_subscriptions(request: CommandRequest, services: Services) -> Reply:
-    subs = await Subscriptions(services.store).for_channel(channel_of(request))
+    subs = await Subscriptions(services.store, services.events).for_channel(channel_of(request))
     if not subs:
         return Reply(
             title="Subscriptions",
             lines=["This channel has no subscriptions: /news subscribe <topic> adds one."],
             ephemeral=True,
         )
-    now = utcnow()
+    now = services.clock()
     return Reply(
         title="Subscriptions",
         lines=[await describe(services, s, now) for s in subs],
@@ -173,7 +173,7 @@ async def complete_subscription(
     prefix: str, request: CommandRequest, services: Services
 ) -> list[tuple[str, str]]:
     """The workspace's subscriptions (this channel's first) matching ``prefix``."""
-    found = await Subscriptions(services.store).search_ids(
+    found = await Subscriptions(services.store, services.events).search_ids(
         prefix, platform=request.platform, workspace=request.workspace, limit=100
     )
     found.sort(key=lambda s: (s.channel != request.channel, s.id))

@@ -1,86 +1,27 @@
 """Undo of a subscription change made in chat: the "Undo" button under its confirmation.
 
 ``subscribe``/``follow`` and ``unsubscribe`` record what they changed (a subscription added,
-one whose schedule was replaced, one removed) in the running bot's :class:`UndoLog` and put an
-"Undo" button (``newsbot:undo:<n>``) under their answer. Pressing it reverses that change
-once, within :data:`UNDO_SECONDS`: an added subscription is removed, a replaced schedule comes
-back, a removed subscription is added again (under a new id). The answer is private. Only the
-member who made the change, or an admin, may undo it, and only if they may still change
-subscriptions (``[permissions]``). The log lives in memory: after a restart, or once
-expired, the button answers that the change can no longer be undone.
+one whose schedule was replaced, one removed) in the running bot's
+:class:`~bot.subscriptions.UndoLog` (``Services.undo``) and put an "Undo" button
+(``newsbot:undo:<n>``) under their answer. Pressing it reverses that change once, within
+:data:`~bot.subscriptions.UNDO_SECONDS`: an added subscription is removed, a replaced
+schedule comes back, a removed subscription is added again (under a new id). The answer is
+private. Only the member who made the change, or an admin, may undo it, and only if they may
+still change subscriptions (``[permissions]``). The log lives in memory: after a restart, or
+once expired, the button answers that the change can no longer be undone.
 """
 
 from __future__ import annotations
 
-import itertools
-import weakref
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.errors import UserError
-from bot.models import utcnow
 from bot.services import Services
-from bot.storage import Store
-from bot.subscriptions import Subscription, Subscriptions
+from bot.subscriptions import Change, Subscription, Subscriptions, UndoLog
 from handlers.base import Button, CommandRequest, Reply
 
 ACTION = "undo"
-UNDO_SECONDS = 900.0
-UNDO_MAX = 1000  # changes remembered per database; the oldest are forgotten first
 _LABEL = "Undo"
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One subscription change: ``after`` as it stands now, ``before`` what undo restores."""
-
-    platform: str
-    workspace: str
-    user: str
-    kind: str  # "added" | "updated" | "removed"
-    after: Subscription | None  # None when removed
-    before: Subscription | None  # None when added
-    at: datetime
-
-
-class UndoLog:
-    """The changes of one database that may still be undone, by number."""
-
-    def __init__(self) -> None:
-        self._changes: dict[int, Change] = {}
-        self._ids = itertools.count(1)
-
-    def record(self, change: Change) -> int:
-        number = next(self._ids)
-        self._changes[number] = change
-        while len(self._changes) > UNDO_MAX:
-            del self._changes[next(iter(self._changes))]
-        return number
-
-    def take(self, number: int, *, platform: str, workspace: str, now: datetime) -> Change:
-        """The change numbered ``number`` of this workspace, removed from the log."""
-        change = self._changes.get(number)
-        if change is None or (change.platform, change.workspace) != (platform, workspace):
-            raise UserError("this change can no longer be undone")
-        if now - change.at > timedelta(seconds=UNDO_SECONDS):
-            del self._changes[number]
-            raise UserError(
-                f"this change can no longer be undone (undo lasts {UNDO_SECONDS / 60:.0f} minutes)"
-            )
-        return self._changes.pop(number)
-
-    def put_back(self, number: int, change: Change) -> None:
-        self._changes[number] = change
-
-
-_LOGS: weakref.WeakKeyDictionary[Store, UndoLog] = weakref.WeakKeyDictionary()
-
-
-def undo_log(store: Store) -> UndoLog:
-    log = _LOGS.get(store)
-    if log is None:
-        log = _LOGS[store] = UndoLog()
-    return log
 
 
 def undo_button(
@@ -92,8 +33,10 @@ def undo_button(
     before: Subscription | None,
 ) -> Button:
     """Record a change made by ``request`` and the button that reverses it."""
-    number = undo_log(services.store).record(
-        Change(request.platform, request.workspace, request.user, kind, after, before, utcnow())
+    number = services.undo.record(
+        Change(
+            request.platform, request.workspace, request.user, kind, after, before, services.clock()
+        )
     )
     return Button(_LABEL, ACTION, str(number))
 
@@ -104,13 +47,13 @@ async def undo(request: CommandRequest, services: Services) -> Reply:
         number = int(request.args["id"])
     except ValueError:
         raise UserError("this change can no longer be undone") from None
-    log = undo_log(services.store)
-    now = utcnow()
+    log = services.undo
+    now = services.clock()
     change = log.take(number, platform=request.platform, workspace=request.workspace, now=now)
     if change.user != request.user and not request.is_admin:
         log.put_back(number, change)
         raise UserError("only the member who made this change, or an admin, can undo it")
-    subs = Subscriptions(services.store)
+    subs = Subscriptions(services.store, services.events)
     line = await _reverse(subs, change, now)
     return Reply(title="Undone", lines=[line], ephemeral=True)
 
@@ -143,4 +86,4 @@ async def _reverse(subs: Subscriptions, change: Change, now: datetime) -> str:
     return f"{old.public_id} restored{again} ({restored.timing.describe()})."
 
 
-__all__ = ["ACTION", "UNDO_SECONDS", "Change", "UndoLog", "undo", "undo_button", "undo_log"]
+__all__ = ["ACTION", "Change", "UndoLog", "undo", "undo_button"]

@@ -6,6 +6,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from bot.delivery import ChannelRef
 from bot.digest.model import Digest
 from bot.net.ssrf import GuardSettings
-from bot.outbox import Outbox, register_outbox
+from bot.outbox import Outbox
 from bot.services import Services, open_services
 from bot.settings import Settings
 from handlers import ALL_COMMANDS, autocomplete, dispatch, parse_text
@@ -54,7 +55,6 @@ async def sv(template_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
     shutil.copy(template_db, db)
     services = await open_services(settings_for(db))
     yield services
-    register_outbox(services.store, None)
     await services.close()
 
 
@@ -173,6 +173,15 @@ async def test_conflicts_and_topics_answer_for_real_stories(sv: Services) -> Non
     assert any(line.startswith("s-") for line in topics.lines)
 
 
+async def test_commands_take_now_from_the_services_clock(sv: Services) -> None:
+    sv.clock = lambda: datetime(2024, 5, 6, 7, 0, tzinfo=UTC)  # a Monday
+    reply = await dispatch(req("subscribe malaria daily 08:00 UTC"), sv)
+    assert not reply.error and "next Mon 06 May 08:00" in reply.lines[0], reply.lines
+    sv.clock = lambda: datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+    listed = await dispatch(req("subscriptions"), sv)
+    assert "next Tue 07 May 08:00" in listed.lines[0], listed.lines
+
+
 async def test_subscribe_list_and_unsubscribe_within_the_channel(sv: Services) -> None:
     reply = await dispatch(req('subscribe "africa malaria" weekdays 09:00 Europe/Paris'), sv)
     assert not reply.error and reply.lines[0].startswith("sub-1 ·")
@@ -205,7 +214,7 @@ async def test_digest_posts_through_the_outbox_and_the_channel_remembers_it(
     sv: Services,
 ) -> None:
     gateway = Gateway()
-    register_outbox(sv.store, Outbox(sv.store, {"slack": gateway}, min_interval=0))
+    sv.outbox = Outbox(sv.store, {"slack": gateway}, min_interval=0, events=sv.events)
     first = await dispatch(req("digest"), sv)
     assert not first.error and first.lines[0].startswith("Posted")
     assert len(gateway.posts) == 1 and gateway.posts[0][0] == ChannelRef("slack", "T1", "C1")
@@ -358,11 +367,11 @@ async def test_undo_is_for_its_author_or_an_admin_in_the_same_workspace(sv: Serv
 async def test_undo_expires(sv: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import timedelta
 
-    import handlers.undo
+    from bot.subscriptions import UNDO_SECONDS
 
     reply = await dispatch(req("subscribe malaria"), sv)
-    later = handlers.undo.utcnow() + timedelta(seconds=handlers.undo.UNDO_SECONDS + 1)
-    monkeypatch.setattr(handlers.undo, "utcnow", lambda: later)
+    later = sv.clock() + timedelta(seconds=UNDO_SECONDS + 1)
+    monkeypatch.setattr(sv, "clock", lambda: later)
     expired = await dispatch(press(reply), sv)
     assert expired.error and "undo lasts 15 minutes" in expired.lines[0]
     assert await channel_subs(sv) == [("malaria", "daily 08:00")]

@@ -24,7 +24,7 @@ import inspect
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -34,6 +34,7 @@ import handlers
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import Digest
 from bot.errors import ConfigError
+from bot.logs import install_redaction as install_log_redaction
 from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
@@ -42,44 +43,11 @@ from handlers.base import CommandRequest, CommandSpec, Option, Reply, parse_acti
 
 log = logging.getLogger("newsbot.discord")
 
-# Interaction tokens (valid 15 minutes) sit in webhook and callback URLs that discord.py logs.
-# Gateway debug logs carry them as a payload's "token" field.
-_TOKEN_RES = (
-    re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?'\"]+"),
-    re.compile(r"""(["']token["']\s*:\s*["'])[^"']+"""),
-)
-
-
-class TokenRedactor(logging.Filter):
-    """Hide interaction tokens and the bot token in discord.py's and the adapter's logs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
-        for pattern in _TOKEN_RES:
-            redacted = pattern.sub(r"\1[redacted]", redacted)
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "[redacted]")
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-REDACTOR = TokenRedactor()
-
 
 def install_redaction(token: str | None = None) -> None:
-    if token:
-        REDACTOR.secrets.add(token)
-    names = ("discord.client", "discord.gateway", "discord.http", "discord.state")
-    for name in (*names, "discord.webhook.async_", "newsbot.discord"):
-        logger = logging.getLogger(name)
-        if REDACTOR not in logger.filters:
-            logger.addFilter(REDACTOR)
+    """Register the bot token with the process's log redaction (``bot.logs``; Discord's
+    interaction-token shapes are its entry in ``bot/platforms/registry.py``)."""
+    install_log_redaction([token])
 
 
 PLATFORM = "discord"
@@ -161,18 +129,20 @@ def _command(
                 default=inspect.Parameter.empty if option.required else None,
             )
         )
+    # inspect's documented override: discord.py reads the parameters from the signature.
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_rename__ = {  # type: ignore[attr-defined]
-        ident: option.name for ident, option in idents.items()
+    # discord.py's public decorators name, describe and complete each option.
+    app_commands.rename(**{ident: option.name for ident, option in idents.items()})(callback)
+    app_commands.describe(
+        **{ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()}
+    )(callback)
+    autocompletes = {
+        ident: _autocomplete_callback(spec, option, complete)
+        for ident, option in idents.items()
+        if option.autocomplete
     }
-    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-        ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()
-    }
-    autocompletes = {}
-    for ident, option in idents.items():
-        if option.autocomplete:
-            autocompletes[ident] = _autocomplete_callback(spec, option, complete)
-    callback.__discord_app_commands_param_autocomplete__ = autocompletes  # type: ignore[attr-defined]
+    if autocompletes:
+        app_commands.autocomplete(**autocompletes)(callback)
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name=name[:NAME_MAX],
         description=clip(description, DESCRIPTION_MAX),
@@ -185,7 +155,7 @@ def _command(
 
 def _autocomplete_callback(
     spec: CommandSpec, option: Option, complete: Completer
-) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]:
+) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
     async def suggest(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -323,7 +293,7 @@ class NewsBot(discord.Client):
         self.specs = tuple(specs if specs is not None else handlers.ALL_COMMANDS)
         self.sync_commands = sync_commands
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.tree.error(self._on_tree_error)
         self.group = build_news_group(self.specs, self.run_command, self.complete)
         self.tree.add_command(self.group)
         self.gateway = DiscordGateway(self)

@@ -83,6 +83,9 @@ class Store:
         self.path = path
         self.writable = writable
         self._write_lock = asyncio.Lock()
+        # What readers derive from this database and keep while it is open (e.g. the term
+        # statistics of ``bot.relevance``), by the deriving module's name.
+        self.derived: dict[str, object] = {}
 
     @classmethod
     async def open(
