@@ -37,6 +37,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from bot.models import utcnow
 from bot.storage import Store
 from bot.storage.store import from_iso
+from bot.storage.stories import count_live
 
 log = logging.getLogger("newsbot.health")
 
@@ -141,10 +142,7 @@ class StoreMetrics:
         originals, duplicates = await s.count_articles()
         self.articles.labels("original").set(originals)
         self.articles.labels("duplicate").set(duplicates)
-        self.stories.set(
-            await s.scalar("SELECT count(*) FROM stories WHERE active = 1 AND merged_into IS NULL")
-            or 0
-        )
+        self.stories.set(await count_live(s, active_only=True))
         by_status = dict(
             await s.fetchall("SELECT status, count(*) FROM deliveries GROUP BY status")
         )

@@ -40,8 +40,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from bot.errors import FetchError, ParseError, UserError
 from bot.ingest import Ingestor, not_stored
 from bot.models import Article, RawArticle, utcnow
@@ -52,6 +50,7 @@ from bot.sources.feeds import parse_feed_async
 from bot.sources.filters import ItemFilter
 from bot.sources.http import Fetcher, FetchStatusError, safe_url
 from bot.storage.store import Store, from_iso, to_iso
+from bot.storage.txn import WriteTxn
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +239,9 @@ class FeedPoller:
     async def aclose(self) -> None:
         await self.fetcher.aclose()
 
-    async def _mark_backfill(self, conn: aiosqlite.Connection, article: Article) -> None:
+    async def _mark_backfill(self, txn: WriteTxn, article: Article) -> None:
         if article.origin in self._backfill_origins and article.id is not None:
-            await conn.execute("UPDATE articles SET backfill = 1 WHERE id = ?", (article.id,))
+            await txn.mark_backfill(article.id)
 
     async def due_sources(self, now: datetime | None = None) -> list[dict[str, Any]]:
         now = now or self.clock()

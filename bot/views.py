@@ -13,7 +13,7 @@ from bot.query import parse_query, to_fts5
 from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import to_iso
-from bot.storage.story_refs import story_by_public_id
+from bot.storage.stories import resolve_public_id
 
 
 def article_json(article: Article, outlets: list[str] | None = None) -> dict[str, Any]:
@@ -127,11 +127,8 @@ async def resolve_story(sv: Services, ref: str, *, scope: Scope = EVERYTHING) ->
     """A story's row id from the id a user typed (a merged story's old id still works); a
     story of which ``scope`` sees no article is no story to it."""
     ref = ref.strip().lower()
-    found = await story_by_public_id(sv.store, ref)
-    if found is None:
-        raise UserError(_no_story(ref))
-    story_id = await sv.store.live_story_id(found)
-    if not await sv.store.story_visible(story_id, scope):
+    story_id = await resolve_public_id(sv.store, ref)
+    if story_id is None or not await sv.store.story_visible(story_id, scope):
         raise UserError(_no_story(ref))
     return story_id
 
