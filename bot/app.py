@@ -23,16 +23,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channel_digest import Target, missed_periods, run_subscription, tell_channel
-from bot.delivery import ChannelRef
+from bot.delivery import ChannelRef, PlatformRuntime
+from bot.events import Event
 from bot.health import HealthServer, start_health
 from bot.links import STOP_TIMEOUT_S, PlatformLink, link_states
-from bot.models import utcnow
 from bot.net.credentials import mask_in_text, masked
-from bot.outbox import Outbox, register_outbox
+from bot.outbox import Outbox
 from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
 from bot.platforms.registry import create_runtimes
 from bot.polling import FeedPoller, SourceInfo
 from bot.scheduler import (
+    Scheduler,
     add_interval_job,
     add_trigger_job,
     job_ids,
@@ -44,7 +45,7 @@ from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
 from bot.sources.http import guarded_fetcher
 from bot.storage.store import to_iso
-from bot.subscriptions import Subscriptions, unwatch, watch
+from bot.subscriptions import Subscriptions
 
 log = logging.getLogger("newsbot")
 
@@ -79,7 +80,7 @@ async def register_configured_feeds(sv: Services) -> None:
                 name=feed.name,
                 interval_s=feed.interval,
                 item_filter=feed.filter or "",  # the config is the truth: no filter clears it
-                now=utcnow(),
+                now=sv.clock(),
             )
 
 
@@ -151,16 +152,16 @@ class DigestJobs:
         self,
         sv: Services,
         outbox: Outbox,
-        scheduler: Any,
+        scheduler: Scheduler,
         jobs: Jobs,
         *,
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.sv = sv
         self.outbox = outbox
         self.scheduler = scheduler
         self.jobs = jobs
-        self.now = now
+        self.now = now or sv.clock
         self._signatures: dict[str, tuple[object, ...]] = {}
         self._lock = asyncio.Lock()
 
@@ -244,14 +245,16 @@ def _console_runtime() -> ConsoleRuntime:
     return ConsoleRuntime()
 
 
-def _create_runtimes(settings: Settings, sv: Services, secrets: Secrets) -> list[Any]:
+def _create_runtimes(settings: Settings, sv: Services, secrets: Secrets) -> list[PlatformRuntime]:
     return list(create_runtimes(settings, sv, secrets))
 
 
-def _link_runtimes(runtimes: list[Any], outbox: Outbox, jobs: Jobs) -> list[PlatformLink]:
+def _link_runtimes(
+    runtimes: list[PlatformRuntime], outbox: Outbox, jobs: Jobs
+) -> list[PlatformLink]:
     """Each platform connects in the background; its digests wait in the outbox until then."""
 
-    async def up(runtime: Any) -> None:
+    async def up(runtime: PlatformRuntime) -> None:
         outbox.add_gateway(runtime.gateway)
         if not jobs.stopping:
             counts = await outbox.flush()  # what waited for this platform
@@ -269,7 +272,7 @@ async def run_forever(
     stop: asyncio.Event | None = None,
     *,
     secrets: Secrets | None = None,
-    runtimes: list[Any] | None = None,
+    runtimes: list[PlatformRuntime] | None = None,
 ) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -280,8 +283,8 @@ async def run_forever(
     health: HealthServer | None = None
     jobs = Jobs()
     scheduler = make_scheduler()
-    outbox = Outbox(sv.store)
-    started: list[Any] = []
+    outbox = sv.outbox
+    started: list[PlatformRuntime] = []
     links: list[PlatformLink] = []
     poller: FeedPoller | None = None
     digests = DigestJobs(sv, outbox, scheduler, jobs)
@@ -294,7 +297,6 @@ async def run_forever(
             await console.start()
             started = [console]
         links = _link_runtimes(list(runtimes), outbox, jobs)
-        register_outbox(sv.store, outbox)
         health = await start_health(settings, sv.store, platforms=lambda: link_states(links))
 
         counts = await outbox.flush()  # digests stored before a crash or stop
@@ -302,9 +304,9 @@ async def run_forever(
             log.info("outbox at start: %s", counts)
         await digests.send_missed()
         await digests.reconcile()
-        watch(sv.store, digests.reconcile)
+        sv.events.subscribe(Event.SUBSCRIPTIONS_CHANGED, digests.reconcile)
 
-        now = utcnow()
+        now = sv.clock()
         add_interval_job(
             scheduler,
             "seeds",
@@ -330,7 +332,7 @@ async def run_forever(
             add_trigger_job(
                 scheduler,
                 "digest-console",
-                jobs.wrap("digest-console", lambda: console_digest(sv, outbox, timing, utcnow())),
+                jobs.wrap("digest-console", lambda: console_digest(sv, outbox, timing, sv.clock())),
                 timing.trigger,
                 misfire_grace_time=DIGEST_MISFIRE_GRACE_S,
             )
@@ -345,21 +347,20 @@ async def run_forever(
     finally:
         log.info("stopping: letting running jobs finish")
         jobs.stopping = True
-        unwatch(sv.store, digests.reconcile)
+        sv.events.unsubscribe(Event.SUBSCRIPTIONS_CHANGED, digests.reconcile)
         if scheduler.running:
             scheduler.pause()
         await jobs.wait(STOP_GRACE_S)
         if scheduler.running:
             scheduler.shutdown(wait=False)  # cancels what outlived the grace period
         await outbox.drain(DRAIN_GRACE_S)
-        register_outbox(sv.store, None)
         for link in reversed(links):
             await link.stop()
         for runtime in reversed(started):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(runtime.stop(), STOP_TIMEOUT_S)
-        # Let in-flight writes finish: taking the write lock waits for the current transaction.
-        async with sv.store._write_lock:
+        # Let in-flight writes finish: committed reads wait for the current transaction.
+        async with sv.store.committed():
             pass
         if poller is not None:
             await poller.aclose()

@@ -25,6 +25,7 @@ from bot.storage import Store
 from bot.storage import deliveries as dsql
 from bot.storage.scope import Scope
 from bot.storage.store import to_iso
+from bot.storage.stories import live_story_id
 from bot.subscriptions import Subscription, Subscriptions
 
 log = logging.getLogger("newsbot.digest")
@@ -65,7 +66,7 @@ async def compose_for(
     the sources the channel's workspace sees."""
     parts = []
     for target in targets or [Target()]:
-        story_id = await store.live_story_id(target.story_id) if target.story_id else None
+        story_id = await live_story_id(store, target.story_id) if target.story_id else None
         parts.append(
             await compose_digest(
                 store,

@@ -1,8 +1,8 @@
 """Delivery contracts: where a digest goes and how a platform reports failure.
 
-A platform adapter implements :class:`ChatGateway`; the outbox (stored digests sent with
-retries, marked sent with the platform's message id) only talks to this protocol, so core
-code never sees an SDK exception.
+A platform adapter implements :class:`ChatGateway` and runs as a :class:`PlatformRuntime`; the
+outbox (stored digests sent with retries, marked sent with the platform's message id) only
+talks to the gateway protocol, so core code never sees an SDK exception.
 """
 
 from __future__ import annotations
@@ -53,3 +53,22 @@ class ChatGateway(Protocol):
     async def notify_admins(self, workspace: str, text: str) -> None:
         """Tell the workspace's admins something once (e.g. a subscription was disabled)."""
         ...
+
+
+class PlatformRuntime(Protocol):
+    """A running chat platform (see ``bot/platforms/registry.py``).
+
+    ``await start()`` connects and returns once the platform runs in the background (it does
+    not block until shutdown); ``await stop()`` disconnects and is safe to call after a failed
+    or partial start. ``gateway`` posts digests for the outbox.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def gateway(self) -> ChatGateway: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

@@ -1,4 +1,8 @@
-"""``newsbot doctor``: configuration, database and credentials checks (never prints secrets)."""
+"""``newsbot doctor``: configuration, database and credentials checks (never prints secrets).
+
+What each chat platform would do with the secrets present is its registry entry's ``doctor``
+(``bot/platforms/registry.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError, StorageError
+from bot.platforms.registry import PLATFORMS
 from bot.settings import Secrets, Settings
 from bot.storage import SCHEMA_VERSION, Store
 
@@ -47,23 +52,14 @@ async def diagnose(settings: Settings, env: dict[str, str] | None = None) -> lis
     except ConfigError as exc:
         checks.append(_check("credentials", "fail", str(exc)))
         return checks
-    present = set(secrets.present())
+    present = frozenset(secrets.present())
     would_start = ["console channel", "feed and seed pollers", "scheduler"]
-    if "DISCORD_TOKEN" in present:
-        would_start.append("Discord")
-    if "SLACK_BOT_TOKEN" in present and (
-        "SLACK_APP_TOKEN" in present or "SLACK_SIGNING_SECRET" in present
-    ):
-        mode = "Socket Mode" if "SLACK_APP_TOKEN" in present else "HTTP mode"
-        would_start.append(f"Slack ({mode})")
-    elif "SLACK_BOT_TOKEN" in present:
-        checks.append(
-            _check(
-                "slack",
-                "warn",
-                "SLACK_BOT_TOKEN set but neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET",
-            )
-        )
+    for platform in PLATFORMS:
+        readiness = platform.doctor(present)
+        if readiness.starts:
+            would_start.append(readiness.starts)
+        if readiness.warning:
+            checks.append(_check(platform.name, "warn", readiness.warning))
     names = ", ".join(sorted(present)) or "none"
     checks.append(_check("credentials", "ok", f"present: {names} (values never shown)"))
     checks.append(_check("run", "ok", "would start: " + ", ".join(would_start)))

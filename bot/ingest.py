@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import aiosqlite
 from datasketch import MinHash
 
 from bot.dedup import NearDuplicateIndex
@@ -24,12 +23,13 @@ from bot.settings import Settings
 from bot.sources import Item, Progress, SourceContext, detect_kind, is_url, reader_for
 from bot.storage import Store
 from bot.storage.sources import FetchRecord, SourceRepo
+from bot.storage.txn import WriteTxn
 from bot.text.sanitize import clean_unicode
 
 log = logging.getLogger(__name__)
 
 Status = Literal["stored", "duplicate", "unchanged", "rejected"]
-ArticleHook = Callable[[aiosqlite.Connection, Article], Awaitable[None]]
+ArticleHook = Callable[[WriteTxn, Article], Awaitable[None]]
 """Called inside the article's write transaction after the article row exists."""
 
 
@@ -105,13 +105,12 @@ class Ingestor:
         sig = self.near.signature(article.text)
         for before in self.before_write:
             await before()
-        async with self.store.transaction() as conn:
+        async with self.store.write() as txn:
             await self._sync_near()
             known, how = await self._dedup(raw, article, sig)
             if known is not None:
                 return known
-            stored = await self.store.insert_article(
-                conn,
+            stored = await txn.insert_article(
                 article,
                 self.near.to_bytes(sig) if sig is not None and article.duplicate_of is None
                 else None,
@@ -120,11 +119,9 @@ class Ingestor:
                 return Outcome("unchanged", article)
             if article.duplicate_of is not None and article.story_id is not None:
                 # A copy joins its original's story (insert_article does not store story_id).
-                await conn.execute(
-                    "UPDATE articles SET story_id = ? WHERE id = ?", (article.story_id, article.id)
-                )
+                await txn.set_article_story(stored, article.story_id)
             for hook in self.hooks:
-                await hook(conn, article)
+                await hook(txn, article)
         if article.duplicate_of is None and sig is not None and article.id is not None:
             self.near.add(article.id, sig)
             self._near_upto = max(self._near_upto, article.id)
@@ -179,9 +176,9 @@ class Ingestor:
         kind = kind or detect_kind(locator)
         # the stored locator is valid text (a file name may not be); the file is read by its name
         loc = clean_unicode(source_locator(locator))
-        async with self.store.transaction() as conn:
-            source_id = await self.store.upsert_source(
-                conn, kind=kind, locator=loc, name=name, interval_s=interval_s, now=self.clock()
+        async with self.store.write() as txn:
+            source_id = await txn.upsert_source(
+                kind=kind, locator=loc, name=name, interval_s=interval_s, now=self.clock()
             )
         sources = SourceRepo(self.store)
         feed = await sources.feed(source_id) if is_url(locator) else None

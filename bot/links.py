@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
+from bot.delivery import PlatformRuntime
 from bot.errors import ConfigError
 
 log = logging.getLogger("newsbot")
@@ -38,8 +38,8 @@ class PlatformLink:
 
     def __init__(
         self,
-        runtime: Any,
-        on_up: Callable[[Any], Awaitable[None]],
+        runtime: PlatformRuntime,
+        on_up: Callable[[PlatformRuntime], Awaitable[None]],
         *,
         connect_timeout: float = CONNECT_TIMEOUT_S,
         retry_first: float = RETRY_FIRST_S,

@@ -13,6 +13,7 @@ from courlan import normalize_url
 from bot.models import Article, RawArticle
 from bot.net.credentials import without_credentials
 from bot.settings import Settings
+from bot.text.article_text import is_wire_slug
 from bot.text.fingerprint import content_hash
 from bot.text.sanitize import clean_optional, clean_unicode
 
@@ -99,6 +100,8 @@ def normalize(
                 settings.ingest.max_article_chars,
             )
         )
+    if title and is_wire_slug(title):
+        title = ""  # a desk's slug ("BC-NJ--Budget-Vote") is no headline
     if not title and text:
         title = text.split("\n", 1)[0][:120]
     if not title or not text:

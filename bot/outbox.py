@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +38,7 @@ from bot.delivery import ChannelRef, ChatGateway, DeliveryError
 from bot.digest.codec import decode_digest, encode_digest
 from bot.digest.compose import Composed
 from bot.digest.model import Digest
+from bot.events import Events
 from bot.models import utcnow
 from bot.storage import Store
 from bot.storage import deliveries as dsql
@@ -95,21 +95,6 @@ class OnceGateway(Protocol):
     async def post_digest_once(self, channel: ChannelRef, digest: Digest, key: str) -> str: ...
 
 
-_OUTBOXES: weakref.WeakKeyDictionary[Store, Outbox] = weakref.WeakKeyDictionary()
-
-
-def register_outbox(store: Store, outbox: Outbox | None) -> None:
-    """Make ``outbox`` the one command handlers use for this store (``None``: forget it)."""
-    if outbox is None:
-        _OUTBOXES.pop(store, None)
-    else:
-        _OUTBOXES[store] = outbox
-
-
-def outbox_for(store: Store) -> Outbox | None:
-    return _OUTBOXES.get(store)
-
-
 class Outbox:
     def __init__(
         self,
@@ -124,8 +109,10 @@ class Outbox:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         now: Callable[[], datetime] = utcnow,
+        events: Events | None = None,
     ) -> None:
         self.store = store
+        self.events = events  # told when a dead channel's subscriptions are disabled
         self.gateways: dict[str, ChatGateway] = dict(gateways or {})
         self.min_interval = min_interval
         self.max_attempts = max_attempts
@@ -304,7 +291,7 @@ class Outbox:
         """The channel is gone or denies access: fail its pending deliveries, disable its
         subscriptions and, if that disabled any, tell the workspace's admins (once)."""
         await dsql.fail_channel_pending(self.store, item.channel.key, error)
-        disabled = await Subscriptions(self.store).disable_channel(item.channel)
+        disabled = await Subscriptions(self.store, self.events).disable_channel(item.channel)
         if not disabled:
             return
         ids = ", ".join(s.public_id for s in disabled)

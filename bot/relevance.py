@@ -26,7 +26,6 @@ stored, so the subscriptions of one digest cycle share them.
 from __future__ import annotations
 
 import math
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -82,11 +81,9 @@ class _TermCache:
     entries: int = 0
 
 
-_CACHES: weakref.WeakKeyDictionary[Store, _TermCache] = weakref.WeakKeyDictionary()
-
-
 async def _cache(store: Store) -> _TermCache:
-    cache = _CACHES.setdefault(store, _TermCache())
+    cache = store.derived.setdefault(__name__, _TermCache())
+    assert isinstance(cache, _TermCache)
     version = await latest_article(store)
     if version != cache.version:
         cache.version = version

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, tzinfo
+from typing import TypeAlias
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -12,9 +13,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+Scheduler: TypeAlias = AsyncIOScheduler  # the type other modules name (never importing it)
 
 
-def make_scheduler() -> AsyncIOScheduler:
+def make_scheduler() -> Scheduler:
     return AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
 
 

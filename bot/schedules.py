@@ -17,8 +17,8 @@ postpone a digest that falls inside them to their end; the digests skipped that 
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import cached_property
@@ -171,13 +171,9 @@ def parse_timezone(name: str | None, default: str = "UTC") -> ZoneInfo:
         ) from None
 
 
-_ZONES: dict[str, str] = {}
-
-
+@functools.cache
 def _zone_names_casefold() -> dict[str, str]:
-    if not _ZONES:
-        _ZONES.update({z.casefold(): z for z in available_timezones()})
-    return _ZONES
+    return {z.casefold(): z for z in available_timezones()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,45 +279,3 @@ def is_timezone(token: str) -> bool:
     except UserError:
         return False
     return True
-
-
-def peel_schedule_words(tokens: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Split trailing schedule words off a command's words.
-
-    ``["ukraine", "election", "weekdays", "09:00", "Europe/Paris", "22:00-07:00"]`` ->
-    ``(["ukraine", "election"], {"schedule": "weekdays 09:00", "timezone": "Europe/Paris",
-    "quiet": "22:00-07:00"})``. Words that do not form a schedule stay in the topic.
-    """
-    rest = list(tokens)
-    found: dict[str, str] = {}
-    changed = True
-    while rest and changed:
-        changed = False
-        last = rest[-1]
-        if "timezone" not in found and is_timezone(last):
-            found["timezone"] = rest.pop()
-            changed = True
-        elif "quiet" not in found and ":" in last and _QUIET_RE.match(last) and len(rest) > 1:
-            found["quiet"] = rest.pop()
-            changed = True
-        elif "schedule" not in found:
-            for width in (5, 3, 2, 1):
-                if len(rest) <= width and width > 1:
-                    continue  # keep at least one word of topic
-                words = rest[-width:]
-                candidate = " ".join(words)
-                if width == 1 and " " not in candidate and candidate.lower() not in PRESET_WORDS:
-                    continue
-                if width in (2, 3) and words[0].lower() not in PRESET_WORDS:
-                    continue
-                try:
-                    parse_schedule(candidate)
-                except UserError:
-                    continue
-                if len(rest) == width:
-                    break  # nothing would be left for the topic
-                found["schedule"] = candidate
-                del rest[-width:]
-                changed = True
-                break
-    return rest, found

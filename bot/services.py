@@ -1,18 +1,30 @@
-"""The core services a command or a platform adapter works with, opened from Settings."""
+"""The core services a command or a platform adapter works with, opened from Settings.
+
+Everything a handler or a job needs is reached through :class:`Services` (explicit wiring, no
+module-level registry): the store, the ingestor, the story grouper, the outbox (it has the
+running platforms' gateways under ``newsbot run``; none in one-off CLI commands), the event
+registry (subscription and source changes), the clock every "now" comes from and the log of
+chat changes that may still be undone.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bot.digest.analyses import analysis_hook
+from bot.events import Events
 from bot.ingest import Ingestor
 from bot.logs import install_redaction
-from bot.models import IngestReport, IngestWarning
+from bot.models import IngestReport, IngestWarning, utcnow
+from bot.outbox import Outbox
 from bot.settings import Secrets, Settings
 from bot.storage import Store
 from bot.storage.scope import sync_shared
 from bot.stories.service import StoryService
+from bot.subscriptions import UndoLog
 
 
 @dataclass(slots=True)
@@ -21,6 +33,13 @@ class Services:
     store: Store
     ingestor: Ingestor
     stories: StoryService
+    events: Events = field(default_factory=Events)
+    clock: Callable[[], datetime] = utcnow
+    outbox: Outbox = field(init=False)
+    undo: UndoLog = field(default_factory=UndoLog)  # chat changes that may still be undone
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.store, now=lambda: self.clock(), events=self.events)
 
     async def sync_seeds(self) -> IngestReport:
         """Ingest the configured seed folders (already-known files are skipped cheaply)."""

@@ -2,7 +2,8 @@
 
 Every setting lives in one of the pydantic models below with its default; ``config/newsbot.toml``
 documents the same keys (a test keeps the two in step). Secrets never come from the TOML file:
-only from the environment (``DISCORD_TOKEN``...) or from a file named by ``<NAME>_FILE``.
+only from the environment or from a file named by ``<NAME>_FILE``; their names are the chat
+platforms' (``bot/platforms/registry.py``).
 A bad key or value raises :class:`ConfigError` naming the key and, when known, its line.
 """
 
@@ -28,14 +29,10 @@ from pydantic import (
 
 from bot.errors import ConfigError, UserError
 from bot.net.ssrf import GuardSettings
+from bot.platforms.registry import platform_names, secret_names
 
 DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
-SECRET_NAMES = (
-    "DISCORD_TOKEN",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-)
+SECRET_NAMES = secret_names()
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -278,6 +275,14 @@ class HealthSettings(_Section):
     port: int = Field(9108, ge=0, le=65535)
 
 
+class PermissionSettings(_Section):
+    """Who may subscribe, follow, unsubscribe (and undo that) in chat. Empty: everyone.
+    Server and workspace admins always may."""
+
+    manage_role: str = ""  # Discord: a role name or id
+    manage_users: list[str] = []  # Slack: user ids; ["admins"]: workspace admins only
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -295,6 +300,7 @@ class Settings(_Section):
     stories: StorySettings = StorySettings()
     digest: DigestSettings = DigestSettings()
     health: HealthSettings = HealthSettings()
+    permissions: PermissionSettings = PermissionSettings()
     logging: LogSettings = LogSettings()
 
     @property
@@ -409,7 +415,7 @@ def load_settings(
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
 
-    for section in ("discord", "slack", "secrets"):
+    for section in (*platform_names(), "secrets"):
         if section in data:
             raise ConfigError(
                 f"{path}: [{section}]: secrets belong in the environment "

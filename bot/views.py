@@ -13,6 +13,7 @@ from bot.query import parse_query, to_fts5
 from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import to_iso
+from bot.storage.stories import resolve_public_id
 
 
 def article_json(article: Article, outlets: list[str] | None = None) -> dict[str, Any]:
@@ -113,8 +114,8 @@ async def export_rows(sv: Services, what: str) -> list[dict[str, Any]]:
 async def _story_public_id(sv: Services, story_id: int | None) -> str | None:
     if story_id is None:
         return None
-    value = await sv.store.scalar("SELECT public_id FROM stories WHERE id = ?", (story_id,))
-    return str(value) if value is not None else None
+    heading = await sv.store.story_heading(story_id)
+    return heading[0] if heading else None
 
 
 # ------------------------------------------------------------------------------ stories
@@ -126,15 +127,8 @@ async def resolve_story(sv: Services, ref: str, *, scope: Scope = EVERYTHING) ->
     """A story's row id from the id a user typed (a merged story's old id still works); a
     story of which ``scope`` sees no article is no story to it."""
     ref = ref.strip().lower()
-    row = await sv.store.fetchone(
-        "SELECT coalesce(s.merged_into, s.id) FROM stories s WHERE s.public_id = ? UNION ALL "
-        "SELECT story_id FROM story_aliases WHERE public_id = ?",
-        (ref, ref),
-    )
-    if row is None:
-        raise UserError(_no_story(ref))
-    story_id = await sv.store.live_story_id(int(row[0]))
-    if not await sv.store.story_visible(story_id, scope):
+    story_id = await resolve_public_id(sv.store, ref)
+    if story_id is None or not await sv.store.story_visible(story_id, scope):
         raise UserError(_no_story(ref))
     return story_id
 

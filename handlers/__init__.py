@@ -10,19 +10,20 @@ take story or subscription ids; :func:`autocomplete` suggests them.
 from __future__ import annotations
 
 import logging
-import shlex
 from collections.abc import Mapping
+from dataclasses import replace
 
 from bot.errors import UserError
 from bot.health import observe_command
-from bot.schedules import peel_schedule_words
 from bot.services import Services
 from handlers import digest as _digest
+from handlers import parsing as _parsing
 from handlers import search as _search
 from handlers import sources as _sources
 from handlers import stories as _stories
 from handlers import subscriptions as _subs
-from handlers.base import CommandRequest, CommandSpec, Option, Reply
+from handlers import undo as _undo
+from handlers.base import CommandRequest, CommandSpec, Option, Reply, parse_action_id
 
 log = logging.getLogger("newsbot.handlers")
 
@@ -60,6 +61,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         "Get digests of a topic in this channel",
         _subs.subscribe,
         (Option("topic", "topic query, e.g. ukraine AND election"), _SCHEDULE, _TIMEZONE, _QUIET),
+        manages=True,
     ),
     CommandSpec(
         "follow",
@@ -71,12 +73,14 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
             _TIMEZONE,
             _QUIET,
         ),
+        manages=True,
     ),
     CommandSpec(
         "unsubscribe",
         "Stop a subscription of this channel",
         _subs.unsubscribe,
         (Option("subscription", "subscription id, e.g. sub-12", autocomplete="subscription"),),
+        manages=True,
     ),
     CommandSpec("subscriptions", "This channel's subscriptions", _subs.list_subscriptions),
     CommandSpec("digest", "This channel's digest, now", _digest.digest),
@@ -103,6 +107,16 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
 )
 
 COMMANDS: Mapping[str, CommandSpec] = {spec.name: spec for spec in ALL_COMMANDS}
+# What buttons run (``newsbot:<action>:<arg>``, see ``handlers.base.Button``): not slash commands.
+ACTIONS: Mapping[str, CommandSpec] = {
+    _undo.ACTION: CommandSpec(
+        _undo.ACTION,
+        "Undo a subscription change",
+        _undo.undo,
+        (Option("id", "the change's number"),),
+        manages=True,
+    ),
+}
 SOURCE_ACTIONS = ("add", "remove", "list", "status")
 
 
@@ -116,6 +130,22 @@ def help_reply() -> Reply:
     return Reply(title="newsbot commands", lines=lines, ephemeral=True)
 
 
+def manage_refusal(request: CommandRequest) -> str:
+    """The one line that refuses a subscription change to a member ``[permissions]`` exclude."""
+    who = request.managers or "members allowed by the bot's [permissions] setting"
+    return f"only {who} may change this channel's subscriptions"
+
+
+def action_request(base: CommandRequest, action_id: str) -> CommandRequest | None:
+    """A button press (``newsbot:<action>:<arg>``) as the request :func:`dispatch` runs;
+    ``None`` for an id that is not one of :data:`ACTIONS`."""
+    parsed = parse_action_id(action_id)
+    if parsed is None or parsed[0] not in ACTIONS:
+        return None
+    spec = ACTIONS[parsed[0]]
+    return replace(base, command=spec.name, args={spec.options[0].name: parsed[1]})
+
+
 def error_reply(message: str) -> Reply:
     first = (message.strip().splitlines() or ["something went wrong"])[0]
     return Reply(title="Error", lines=[first], ephemeral=True, error=True)
@@ -123,11 +153,14 @@ def error_reply(message: str) -> Reply:
 
 async def dispatch(request: CommandRequest, services: Services) -> Reply:
     """Run the subcommand; a user mistake becomes a one-line ephemeral error reply."""
-    spec = COMMANDS.get(request.command.strip().lower())
+    name = request.command.strip().lower()
+    spec = COMMANDS.get(name) or ACTIONS.get(name)
     if spec is None:
         return help_reply()
     if spec.admin_only and not request.is_admin:
         return error_reply(f"/{ROOT_COMMAND} {spec.name} is for workspace admins only")
+    if spec.manages and not request.may_manage:
+        return error_reply(manage_refusal(request))
     if any(o.required and not request.args.get(o.name, "").strip() for o in spec.options):
         usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
         return error_reply(f"usage: /{ROOT_COMMAND} {spec.name} {usage}")
@@ -150,59 +183,21 @@ async def autocomplete(
 
 
 def parse_text(text: str) -> tuple[str, dict[str, str]]:
-    """``subscribe "ukraine election" daily 08:00 Europe/Paris`` -> (command, options).
-
-    Options may be given as ``name=value``; otherwise positional words fill the options in
-    order, the last free-text option taking the rest. For subscribe/follow, a trailing time zone
-    and schedule (preset or 5-field cron) are recognised.
-    """
-    try:
-        tokens = shlex.split(text)
-    except ValueError:
-        tokens = text.split()
-    if not tokens:
-        return "help", {}
-    command = tokens[0].lower()
-    spec = COMMANDS.get(command)
-    if spec is None:
-        return command, {}
-    names = {o.name for o in spec.options}
-    args: dict[str, str] = {}
-    rest: list[str] = []
-    for token in tokens[1:]:
-        name, sep, value = token.partition("=")
-        if sep and name.lower() in names:
-            args[name.lower()] = value
-        else:
-            rest.append(token)
-    if command in ("subscribe", "follow"):
-        rest, found = peel_schedule_words(rest)
-        for name, value in found.items():
-            args.setdefault(name, value)
-    free = [o for o in spec.options if o.name not in args]
-    if command in ("subscribe", "follow"):
-        free = free[:1]  # the topic / story; schedule and zone were peeled off above
-    if command == "sources":
-        free = [o for o in free if o.name != "filter"]  # only as filter="...": words go to name
-    for i, option in enumerate(free):
-        if not rest:
-            break
-        if i == len(free) - 1 or (command == "search"):
-            args[option.name] = " ".join(rest)
-            rest = []
-        else:
-            args[option.name] = rest.pop(0)
-    return command, args
+    """Slash-command text to (subcommand, options): :func:`handlers.parsing.parse_text`."""
+    return _parsing.parse_text(text, COMMANDS)
 
 
 __all__ = [
+    "ACTIONS",
     "ALL_COMMANDS",
     "COMMANDS",
     "ROOT_COMMAND",
     "SOURCE_ACTIONS",
+    "action_request",
     "autocomplete",
     "dispatch",
     "error_reply",
     "help_reply",
+    "manage_refusal",
     "parse_text",
 ]

@@ -24,6 +24,8 @@ class CommandRequest:
     is_admin: bool  # checked server-side by the adapter (Manage Server / workspace admin)
     command: str  # subcommand name: "search", "story", "subscribe", ...
     args: Mapping[str, str] = field(default_factory=dict)
+    may_manage: bool = True  # may change subscriptions ([permissions], checked by the adapter)
+    managers: str = ""  # who may, in words, for the refusal: "members with the Editors role"
 
     @property
     def scope(self) -> Scope:
@@ -36,6 +38,33 @@ class Attachment:
     filename: str
     data: bytes
     content_type: str = "image/png"
+
+
+ACTION_PREFIX = "newsbot"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a reply: pressing it runs the ``action`` (a handler of
+    :data:`handlers.ACTIONS`) with ``arg``, through :func:`handlers.dispatch`."""
+
+    label: str
+    action: str  # e.g. "undo"
+    arg: str
+
+    @property
+    def action_id(self) -> str:
+        """Discord's ``custom_id`` and Slack's ``action_id``: ``newsbot:<action>:<arg>``."""
+        return f"{ACTION_PREFIX}:{self.action}:{self.arg}"
+
+
+def parse_action_id(value: str) -> tuple[str, str] | None:
+    """``newsbot:undo:7`` -> ``("undo", "7")``; ``None`` for anything else."""
+    prefix, _, rest = (value or "").partition(":")
+    action, sep, arg = rest.partition(":")
+    if prefix != ACTION_PREFIX or not sep or not action or not arg:
+        return None
+    return action, arg
 
 
 @dataclass(slots=True)
@@ -51,6 +80,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     ephemeral: bool = False
     error: bool = False
+    buttons: list[Button] = field(default_factory=list)  # under the reply's last message
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +101,4 @@ class CommandSpec:
     handler: Handler
     options: tuple[Option, ...] = ()
     admin_only: bool = False
+    manages: bool = False  # changes subscriptions: refused without ``request.may_manage``

@@ -11,8 +11,6 @@ digest comes back as a private preview and nothing is recorded.
 from __future__ import annotations
 
 from bot.channel_digest import Target, compose_for, describe_last, manual_key, tell_channel
-from bot.models import utcnow
-from bot.outbox import outbox_for
 from bot.services import Services
 from bot.subscriptions import Subscriptions
 from handlers.base import CommandRequest, Reply
@@ -27,12 +25,12 @@ def nothing_new(last: str) -> Reply:
 
 async def digest(request: CommandRequest, services: Services) -> Reply:
     ref = channel_of(request)
-    now = utcnow()
+    now = services.clock()
     subs = await Subscriptions(services.store).for_channel(ref, enabled_only=True)
     targets = [Target(s.topic_query, s.story_id) for s in subs] or [Target()]
     settings = services.settings.digest
-    outbox = outbox_for(services.store)
-    if outbox is None or request.platform not in outbox.gateways:
+    outbox = services.outbox
+    if request.platform not in outbox.gateways:
         composed = await compose_for(services.store, settings, ref, targets, now=now)
         if composed.digest.empty:
             return Reply(

@@ -12,13 +12,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.errors import FetchError, UserError
+from bot.events import Event
 from bot.ingest import source_locator
-from bot.models import utcnow
 from bot.net.ssrf import NetworkPolicy
 from bot.services import Services
 from bot.storage.scope import sync_shared
 from bot.storage.sources import FeedStatus, SourceRepo
-from bot.subscriptions import notify_changed
 from handlers.base import CommandRequest, Reply
 from handlers.source_check import check_source, preview_lines, source_options
 
@@ -99,8 +98,8 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
         )
     if action == "remove":
         row = await _row(services, wkey, url)
-        await store.remove_source(row.id, now=utcnow())
-        await notify_changed(store)
+        await store.remove_source(row.id, now=services.clock())
+        await services.events.emit(Event.SOURCES_CHANGED)
         return Reply(title="Source removed", lines=[url], ephemeral=True)
     if await repo.count(wkey) >= MAX_SOURCES_PER_WORKSPACE:
         raise UserError(f"this workspace has {MAX_SOURCES_PER_WORKSPACE} feeds already")
@@ -111,7 +110,7 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     shown = preview_lines(preview, name=name, item_filter=item_filter)
     existing = await repo.status(wkey, url)
     if existing is not None and not existing.enabled:
-        await repo.enable(existing.id, now=utcnow())
+        await repo.enable(existing.id, now=services.clock())
         if name or item_filter:
             async with store.transaction() as conn:
                 await store.upsert_source(
@@ -121,9 +120,9 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
                     workspace=wkey,
                     name=name,
                     item_filter=item_filter,
-                    now=utcnow(),
+                    now=services.clock(),
                 )
-        await notify_changed(store)
+        await services.events.emit(Event.SOURCES_CHANGED)
         return Reply(title="Source re-enabled", lines=shown, ephemeral=True)
     added = await store.add_feed_source(
         locator=url,
@@ -131,12 +130,12 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
         name=name,
         item_filter=item_filter,
         interval_s=MIN_INTERVAL_S,
-        now=utcnow(),
+        now=services.clock(),
     )
     if added is None:
         raise UserError(f"{url} is already one of this workspace's sources")
     await sync_shared(store, services.settings.sources.shared)  # an operator-shared URL
-    await notify_changed(store)
+    await services.events.emit(Event.SOURCES_CHANGED)
     return Reply(
         title="Source added",
         lines=[*shown, "The first fetch runs within a minute: /news sources status <url>."],

@@ -12,7 +12,6 @@ from bot.digest.conflicts import cap
 from bot.digest.conflicts import story_conflicts as find_story_conflicts
 from bot.digest.plot import coverage_png
 from bot.digest.times import when_text
-from bot.models import utcnow
 from bot.relevance import subscription_matches
 from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
@@ -47,7 +46,7 @@ async def story(request: CommandRequest, services: Services) -> Reply:
         services.settings.digest,
         key=f"preview:{data['id']}",
         channel=request.channel,
-        now=utcnow(),
+        now=services.clock(),
         story_id=story_id,
         scope=request.scope,
     )
@@ -62,9 +61,7 @@ async def story(request: CommandRequest, services: Services) -> Reply:
         for art in data["article_list"][:SOURCES_SHOWN]:
             link = f" <{art['url']}>" if art["url"] else ""
             lines.append(f"- {art['source']}: {art['title']}{link}")
-    else:
-        for s in digest.stories:
-            s.articles = s.articles[-SOURCES_SHOWN:]
+    # else the digest's story lists its newest sources and counts the others (bot/digest/layout)
     points = [(from_iso(c["published"]), str(c["source"])) for c in data["coverage"]]
     png = await asyncio.to_thread(_plot, data["title"], points)
     return Reply(
@@ -115,8 +112,8 @@ async def topics(request: CommandRequest, services: Services) -> Reply:
     return Reply(title="Active stories", lines=lines, ephemeral=True)
 
 
-def _when(s: Statement) -> str:
-    return when_text(s.published, s.dated, utcnow())
+def _when(s: Statement, now: datetime) -> str:
+    return when_text(s.published, s.dated, now)
 
 
 async def story_conflicts(
@@ -129,9 +126,10 @@ async def story_conflicts(
     """
     found = await find_story_conflicts(services.store, story_id, scope=scope)
     blocks: list[list[str]] = []
+    now = services.clock()
     for conflict in found.conflicts:
         block = [f"⚠ {conflict.kind}: {conflict.fact}"]
-        block.extend(f"  “{s.text}” — {s.outlet}, {_when(s)}" for s in conflict.statements)
+        block.extend(f"  “{s.text}” — {s.outlet}, {_when(s, now)}" for s in conflict.statements)
         blocks.append(block)
     return blocks
 

@@ -7,8 +7,6 @@ from datetime import datetime
 from bot.channel_digest import catch_up
 from bot.delivery import ChannelRef
 from bot.errors import UserError
-from bot.models import utcnow
-from bot.outbox import outbox_for
 from bot.query import parse_query
 from bot.relevance import subscription_matches
 from bot.schedules import Timing
@@ -16,6 +14,7 @@ from bot.services import Services
 from bot.subscriptions import Subscription, Subscriptions
 from bot.views import resolve_story
 from handlers.base import CommandRequest, Reply
+from handlers.undo import undo_button
 
 
 def stories(count: int) -> str:
@@ -43,10 +42,9 @@ async def describe(services: Services, sub: Subscription, now: datetime) -> str:
     if sub.topic_query is not None:
         what = f"topic “{sub.topic_query}”"
     else:
-        row = await services.store.fetchone(
-            "SELECT public_id, title FROM stories WHERE id = ?", (sub.story_id,)
-        )
-        what = f"story {row[0]} “{row[1]}”" if row else f"story #{sub.story_id}"
+        assert sub.story_id is not None
+        heading = await services.store.story_heading(sub.story_id)
+        what = f"story {heading[0]} “{heading[1]}”" if heading else f"story #{sub.story_id}"
     timing = sub.timing
     state = ""
     if not sub.enabled:
@@ -62,17 +60,22 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
     topic = " ".join(request.args["topic"].split())
     parse_query(topic)  # a malformed query is the user's to fix now, not at digest time
     timing = _timing(request, services)
-    sub = await Subscriptions(services.store).add(
+    subs = Subscriptions(services.store, services.events)
+    before = await _existing(subs, request, topic_query=topic)
+    sub = await subs.add(
         channel=channel_of(request),
         topic_query=topic,
         timing=timing,
         created_by=request.user,
-        now=utcnow(),
+        now=services.clock(),
+    )
+    undo = undo_button(
+        request, services, "updated" if before else "added", after=sub, before=before
     )
     matches = await subscription_matches(
         services.store, services.settings.digest, topic, scope=request.scope
     )
-    now = utcnow()
+    now = services.clock()
     lines = [await describe(services, sub, now)]
     caught_up = await _catch_up(services, sub)
     if caught_up is not None:
@@ -81,16 +84,32 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
         lines.append(f"{len(matches)} current stories match; the first digest brings them.")
     else:
         lines.append("No stored story matches yet; digests start when coverage arrives.")
-    return Reply(title="Subscribed", lines=lines)
+    return Reply(title="Subscribed", lines=lines, buttons=[undo])
+
+
+async def _existing(
+    subs: Subscriptions,
+    request: CommandRequest,
+    *,
+    topic_query: str | None = None,
+    story_id: int | None = None,
+) -> Subscription | None:
+    """The channel's enabled subscription that subscribing again would update, if any."""
+    for sub in await subs.for_channel(channel_of(request), enabled_only=True):
+        if sub.topic_query == topic_query and sub.story_id == story_id:
+            return sub
+    return None
 
 
 async def _catch_up(services: Services, sub: Subscription) -> str | None:
     """A new subscription's catch-up digest, posted now by the running bot (README:
     "Digests and subscriptions"); ``None`` outside it (nothing posted)."""
-    outbox = outbox_for(services.store)
-    if outbox is None or sub.platform not in outbox.gateways:
+    outbox = services.outbox
+    if sub.platform not in outbox.gateways:
         return None
-    told = await catch_up(services.store, services.settings.digest, outbox, sub, now=utcnow())
+    told = await catch_up(
+        services.store, services.settings.digest, outbox, sub, now=services.clock()
+    )
     if told.status == "sent":
         return f"Catch-up: {stories(told.stories)} posted in this channel; then on schedule."
     if told.status == "pending":
@@ -103,40 +122,46 @@ async def _catch_up(services: Services, sub: Subscription) -> str | None:
 async def follow(request: CommandRequest, services: Services) -> Reply:
     story_id = await resolve_story(services, request.args["story"], scope=request.scope)
     timing = _timing(request, services)
-    sub = await Subscriptions(services.store).add(
+    subs = Subscriptions(services.store, services.events)
+    before = await _existing(subs, request, story_id=story_id)
+    sub = await subs.add(
         channel=channel_of(request),
         story_id=story_id,
         timing=timing,
         created_by=request.user,
-        now=utcnow(),
+        now=services.clock(),
     )
-    lines = [await describe(services, sub, utcnow())]
+    undo = undo_button(
+        request, services, "updated" if before else "added", after=sub, before=before
+    )
+    lines = [await describe(services, sub, services.clock())]
     caught_up = await _catch_up(services, sub)
     if caught_up is not None:
         lines.append(caught_up)
-    return Reply(title="Following", lines=lines)
+    return Reply(title="Following", lines=lines, buttons=[undo])
 
 
 async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
-    subs = Subscriptions(services.store)
+    subs = Subscriptions(services.store, services.events)
     sub = await subs.get(
         request.args["subscription"], platform=request.platform, workspace=request.workspace
     )
     if sub.channel != request.channel and not request.is_admin:
         raise UserError(f"{sub.public_id} belongs to another channel: unsubscribe there")
     await subs.remove(sub)
-    return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."])
+    undo = undo_button(request, services, "removed", after=None, before=sub)
+    return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."], buttons=[undo])
 
 
 async def list_subscriptions(request: CommandRequest, services: Services) -> Reply:
-    subs = await Subscriptions(services.store).for_channel(channel_of(request))
+    subs = await Subscriptions(services.store, services.events).for_channel(channel_of(request))
     if not subs:
         return Reply(
             title="Subscriptions",
             lines=["This channel has no subscriptions: /news subscribe <topic> adds one."],
             ephemeral=True,
         )
-    now = utcnow()
+    now = services.clock()
     return Reply(
         title="Subscriptions",
         lines=[await describe(services, s, now) for s in subs],
@@ -148,7 +173,7 @@ async def complete_subscription(
     prefix: str, request: CommandRequest, services: Services
 ) -> list[tuple[str, str]]:
     """The workspace's subscriptions (this channel's first) matching ``prefix``."""
-    found = await Subscriptions(services.store).search_ids(
+    found = await Subscriptions(services.store, services.events).search_ids(
         prefix, platform=request.platform, workspace=request.workspace, limit=100
     )
     found.sort(key=lambda s: (s.channel != request.channel, s.id))

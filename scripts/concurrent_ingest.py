@@ -30,7 +30,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.backup import integrity  # noqa: E402
+from bot.storage.backup import integrity  # noqa: E402
 from bot.stories.evaluate import bcubed, gold_labels, read_jsonl  # noqa: E402
 from tests.ingest_procs import (  # noqa: E402
     Run,

@@ -64,11 +64,11 @@ async def _run(archive: Path, tmp: Path, steps: int) -> list[dict[str, Any]]:
                             for s in conflict.statements
                         ],
                     })  # fmt: skip
-        stories = await sv.store.fetchall(
-            "SELECT id, public_id, title FROM stories WHERE merged_into IS NULL ORDER BY id"
-        )
-        for sid, public, title in stories:
-            for c in await _command_conflicts(sv, int(sid)):
+        for sid in sorted(await sv.store.live_story_ids()):
+            heading = await sv.store.story_heading(sid)
+            assert heading is not None
+            public, title = heading
+            for c in await _command_conflicts(sv, sid):
                 out.append({"story": public, "title": title, "where": "command", **c})
     finally:
         await sv.close()

@@ -8,7 +8,8 @@ is mocked. Point the library here with :meth:`FakeDiscord.patch_discord` (``Rout
 What it does:
 
 * gateway: HELLO, HEARTBEAT_ACK for every heartbeat, READY and GUILD_CREATE after IDENTIFY,
-  INTERACTION_CREATE pushed by :meth:`FakeDiscord.interact` (slash command or autocomplete);
+  INTERACTION_CREATE pushed by :meth:`FakeDiscord.interact` (slash command or autocomplete)
+  and :meth:`FakeDiscord.press` (a button of a message the bot sent: a component interaction);
   honours ``compress=zlib-stream`` like Discord (one zlib stream, ``Z_SYNC_FLUSH`` per frame).
 * REST: ``/users/@me``, ``/oauth2/applications/@me``, command sync ``PUT``s, interaction
   callbacks, webhook follow-ups and ``@original`` edits/deletes, channel messages (JSON or
@@ -16,6 +17,9 @@ What it does:
 * scenarios: :meth:`FakeDiscord.inject` queues a canned answer (429 with ``Via`` and a JSON
   ``retry_after`` like Discord, 5xx, ...) for the next requests matching a method and path.
   Unknown channels answer 404 ``Unknown Channel``; channels in ``forbidden`` answer 403.
+* message limits like Discord: content over 2,000 characters, more than 10 embeds, or more
+  than 6,000 characters across a message's embeds (title, description, field names and
+  values, footer, author) answer 400 ``Invalid Form Body`` (code 50035).
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ import yarl
 from aiohttp import WSMsgType, web
 
 API_PREFIX = "/api/v10"
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_CHARS_MAX = 6000
 EPOCH_MS = 1420070400000
 
 
@@ -84,6 +91,27 @@ class FakeMember:
     user_id: str
     name: str
     permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
+    roles: list[str] = field(default_factory=list)  # role ids (``FakeDiscord.roles``)
+
+
+def embed_chars(embed: dict[str, Any]) -> int:
+    """The characters Discord counts toward a message's 6,000."""
+    size = len(embed.get("title") or "") + len(embed.get("description") or "")
+    size += len((embed.get("footer") or {}).get("text") or "")
+    size += len((embed.get("author") or {}).get("name") or "")
+    return size + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields") or [])
+
+
+def message_problem(body: dict[str, Any]) -> str | None:
+    """Why Discord would refuse this message body (``Invalid Form Body``), or ``None``."""
+    embeds = body.get("embeds") or []
+    if len(body.get("content") or "") > CONTENT_MAX:
+        return "Invalid Form Body: content must be 2000 or fewer in length"
+    if len(embeds) > EMBEDS_MAX:
+        return "Invalid Form Body: embeds must be 10 or fewer in length"
+    if sum(embed_chars(e) for e in embeds) > EMBED_CHARS_MAX:
+        return "Invalid Form Body: embeds exceed maximum size of 6000"
+    return None
 
 
 class FakeDiscord:
@@ -106,6 +134,7 @@ class FakeDiscord:
         self.identified = asyncio.Event()
         self.commands: list[dict[str, Any]] = []  # last synced command payloads
         self.messages: dict[str, dict[str, Any]] = {}  # message id -> message
+        self.roles: dict[str, str] = {}  # the first guild's roles besides @everyone: name -> id
         self._injected: list[Injected] = []
         self._token_channel: dict[str, str] = {}
         self._loading: set[str] = set()  # interaction tokens whose deferral is unresolved
@@ -222,10 +251,24 @@ class FakeDiscord:
     def guild_of_channel(self, channel_id: str) -> str | None:
         return next((g for g, chans in self.guilds.items() if channel_id in chans.values()), None)
 
-    def add_member(self, name: str, permissions: discord.Permissions | None = None) -> FakeMember:
+    def add_member(
+        self,
+        name: str,
+        permissions: discord.Permissions | None = None,
+        roles: tuple[str, ...] = (),
+    ) -> FakeMember:
+        """A member; ``roles`` names roles of :attr:`roles` (add them before connecting)."""
         return FakeMember(
-            snowflake(next(self._ids)), name, permissions or discord.Permissions.none()
+            snowflake(next(self._ids)),
+            name,
+            permissions or discord.Permissions.none(),
+            [self.roles[r] for r in roles],
         )
+
+    def add_role(self, name: str) -> str:
+        """A role of the first guild (before the bot connects); returns its id."""
+        self.roles[name] = snowflake(next(self._ids))
+        return self.roles[name]
 
     async def _send(self, payload: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -323,12 +366,16 @@ class FakeDiscord:
         }
         channels = self.guilds[guild_id]
         names = list(channels)
+        roles = [everyone]
+        if guild_id == self.guild_id:
+            for position, (role_name, role_id) in enumerate(self.roles.items(), start=1):
+                roles.append({**everyone, "id": role_id, "name": role_name, "position": position})
         return {
             "id": guild_id,
             "name": "Fake Guild",
             "owner_id": self.owner_id,
             "icon": None,
-            "roles": [everyone],
+            "roles": roles,
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -377,7 +424,7 @@ class FakeDiscord:
             "channel": {"id": channel_id, "type": 0, "guild_id": guild_id},
             "member": {
                 "user": self._user(member.user_id, member.name),
-                "roles": [],
+                "roles": member.roles,
                 "joined_at": "2024-01-01T00:00:00+00:00",
                 "permissions": str(member.permissions.value),
                 "flags": 0,
@@ -385,6 +432,48 @@ class FakeDiscord:
                 "mute": False,
             },
             "data": {"id": snowflake(next(self._ids)), "name": name, "type": 1, "options": options},
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": str(discord.Permissions.text().value),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": guild_id},
+            "context": 0,
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        self._token_channel[token] = channel_id
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def press(self, member: FakeMember, message_id: str, custom_id: str) -> dict[str, Any]:
+        """Push the INTERACTION_CREATE of ``member`` pressing a button of a message the bot
+        sent (type 3, ``data.custom_id``, the message with its components); returns it."""
+        message = self.messages[message_id]
+        ids = [c["custom_id"] for row in message["components"] for c in row["components"]]
+        assert custom_id in ids, f"{custom_id!r} is not a button of that message: {ids}"
+        interaction_id = snowflake(next(self._ids))
+        token = f"itoken-{interaction_id}"
+        channel_id = message["channel_id"]
+        guild_id = self.guild_of_channel(channel_id) or self.guild_id
+        payload: dict[str, Any] = {
+            "id": interaction_id,
+            "application_id": self.app_id,
+            "type": 3,
+            "token": token,
+            "version": 1,
+            "guild_id": guild_id,
+            "channel_id": channel_id,
+            "channel": {"id": channel_id, "type": 0, "guild_id": guild_id},
+            "member": {
+                "user": self._user(member.user_id, member.name),
+                "roles": member.roles,
+                "joined_at": "2024-01-01T00:00:00+00:00",
+                "permissions": str(member.permissions.value),
+                "flags": 0,
+                "deaf": False,
+                "mute": False,
+            },
+            "message": message,
+            "data": {"custom_id": custom_id, "component_type": 2},
             "locale": "en-US",
             "guild_locale": "en-US",
             "app_permissions": str(discord.Permissions.text().value),
@@ -463,6 +552,7 @@ class FakeDiscord:
         return {
             "content": body.get("content") or "",
             "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
             "attachments": attachments,
             "flags": flags,
         }
@@ -529,6 +619,8 @@ class FakeDiscord:
             return self._webhook(method, m.group(2), m.group(4), body, rec.files)
         m = re.fullmatch(r"/channels/(\d+)/messages", path)
         if method == "POST" and m:
+            if problem := message_problem(body):
+                return json_response({"message": problem, "code": 50035}, 400)
             channel_id = m.group(1)
             if channel_id in self.forbidden:
                 return json_response({"message": "Missing Permissions", "code": 50013}, 403)
@@ -575,6 +667,8 @@ class FakeDiscord:
         files: dict[str, bytes],
     ) -> web.Response:
         original = f"original:{token}"
+        if method in ("POST", "PATCH") and (problem := message_problem(body)):
+            return json_response({"message": problem, "code": 50035}, 400)
         if which is None and method == "POST":
             if token in self._loading and original in self.messages:
                 # Like Discord: the first follow-up after a deferral replaces the "thinking"

@@ -9,6 +9,9 @@ Behaviour that tests program:
   ``{"ok": false, "error": "ratelimited"}``, as Slack sends them.
 - ``errors["chat.postMessage"] = ["not_in_channel"]``: the next calls fail with those errors.
 - ``users``: ``users.info`` / ``users.list`` answers (``is_admin``, ``is_owner``).
+- ``views.open`` is checked (a trigger id, a modal of at most 100 blocks, selects of at most
+  100 options) and recorded in ``views``; tests then post the ``view_submission`` (and
+  ``block_actions``) payloads Slack would send.
 - Message limits are enforced like Slack: more than 50 blocks or a text object over 3,000
   characters -> ``invalid_blocks``; more than 12,000 characters of text -> ``msg_blocks_too_long``.
 Everything received is recorded with its arrival time (``calls``, ``posts``, ``responses``...).
@@ -57,6 +60,7 @@ class FakeSlack:
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     shared_files: list[dict[str, Any]] = field(default_factory=list)
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    views: list[dict[str, Any]] = field(default_factory=list)  # views.open calls
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -219,6 +223,22 @@ class FakeSlack:
             return {"ok": False, "error": problem}
         self.posts.append({**params, "ephemeral": True, "at": time.monotonic()})
         return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+
+    async def _m_views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not params.get("trigger_id") or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks") or []
+        if view.get("type") != "modal" or not 0 < len(blocks) <= 100:
+            return {"ok": False, "error": "invalid_arguments"}
+        for block in blocks:
+            options = (block.get("element") or {}).get("options")
+            if options is not None and not 0 < len(options) <= 100:
+                return {"ok": False, "error": "invalid_arguments"}
+        self.views.append({"trigger_id": params["trigger_id"], "view": view})
+        return {"ok": True, "view": {"id": f"V{len(self.views)}", **view}}
 
     async def _m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(params.get("user")))

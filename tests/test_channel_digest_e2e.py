@@ -28,7 +28,6 @@ import discord
 import pytest
 
 import bot.app as app
-from bot.outbox import outbox_for
 from bot.platforms.discord_adapter import DiscordRuntime
 from bot.platforms.slack_adapter import SlackConfig, SlackRuntime
 from bot.services import Services, open_services
@@ -74,11 +73,11 @@ async def running(
 ) -> AsyncIterator[list[Any]]:
     """``newsbot run`` in this event loop with the runtime ``factory`` builds; stops on exit."""
     made: list[Any] = []
-    stores: list[Any] = []
+    services: list[Services] = []
 
     def create(_settings: Settings, sv: Services, _secrets: object) -> list[Any]:
         made.append(factory(sv))
-        stores.append(sv.store)
+        services.append(sv)
         return list(made)
 
     monkeypatch.setattr(app, "_create_runtimes", create)
@@ -86,13 +85,18 @@ async def running(
     task = asyncio.create_task(app.run_forever(settings, stop))
     try:
         async with asyncio.timeout(15):
-            while not made or not _ready(made[0]) or outbox_for(stores[0]) is None:
+            while not made or not _ready(made[0]) or not _linked(made[0], services[0]):
                 assert not task.done(), task.exception()
                 await asyncio.sleep(0.05)
         yield made
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
+
+
+def _linked(runtime: Any, sv: Services) -> bool:
+    """The runtime's gateway is in the outbox: digests and ``/news digest`` reach it."""
+    return sv.outbox.gateways.get(runtime.gateway.platform) is runtime.gateway
 
 
 def _ready(runtime: Any) -> bool:

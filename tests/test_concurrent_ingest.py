@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from bot.backup import integrity
 from bot.services import open_services
 from bot.settings import Settings
+from bot.storage.backup import integrity
 from bot.stories.evaluate import bcubed, gold_labels
 from bot.views import export_rows, list_stories, search_articles, story_detail
 from tests.conftest import DUC, need

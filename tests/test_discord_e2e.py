@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 
 import handlers
-from bot.channel_digest import run_subscription
+from bot.channel_digest import Target, run_subscription, tell_channel
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.errors import ConfigError
@@ -78,6 +78,12 @@ class RecordingBot(NewsBot):
         finally:
             self.done(interaction.id).set()
 
+    async def run_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        try:
+            await super().run_button(interaction, custom_id)
+        finally:
+            self.done(interaction.id).set()
+
 
 @dataclass
 class Env:
@@ -86,6 +92,13 @@ class Env:
     services: Services
     admin: FakeMember
     user: FakeMember
+    editor: FakeMember  # has the "News editors" role
+
+    async def press(self, member: FakeMember, message_id: str, custom_id: str) -> list[Recorded]:
+        """Press a button of a message the bot sent; the requests the bot made for it."""
+        payload = await self.fake.press(member, message_id, custom_id)
+        await asyncio.wait_for(self.bot.done(int(payload["id"])).wait(), 15)
+        return self.for_token(payload["token"])
 
     async def command(
         self,
@@ -150,7 +163,8 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
             "seeds": {"folders": [str(SEEDS), str(tmp / "extra")]},
         }
     )
-    fake = FakeDiscord()
+    fake = FakeDiscord(channels=("general", "news", "alerts", "digests"))
+    fake.add_role("News editors")
     await fake.start()
     services = await open_services(settings)
     report = await services.sync_seeds()
@@ -164,8 +178,9 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
             view_channel=True, send_messages=True, use_application_commands=True
         )
         user = fake.add_member("reader", reader)
+        editor = fake.add_member("editor", reader, roles=("News editors",))
         try:
-            yield Env(fake, bot, services, admin, user)
+            yield Env(fake, bot, services, admin, user, editor)
         finally:
             await bot.close()
             await asyncio.wait_for(task, 5)
@@ -329,6 +344,93 @@ async def test_subscribe_list_and_unsubscribe_in_a_channel(env: Env) -> None:
     assert await Subscriptions(env.services.store).for_channel(ref) == []
 
 
+def _undo_button(followups: list[Recorded]) -> tuple[str, str]:
+    """The message id and custom_id of the one Undo button among a reply's follow-ups."""
+    found = [
+        (str(f.response["id"]), button)
+        for f in followups
+        for row in f.json.get("components") or []
+        for button in row["components"]
+    ]
+    assert len(found) == 1, found
+    message_id, button = found[0]
+    assert button["type"] == 2 and button["label"] == "Undo"
+    return message_id, str(button["custom_id"])
+
+
+async def test_undo_under_a_subscription_reverses_it_privately_for_its_author(env: Env) -> None:
+    ref = ChannelRef("discord", env.fake.guild_id, env.fake.channels["alerts"])
+    before = await Subscriptions(env.services.store).for_channel(ref)
+    followups = _assert_answered(
+        await env.command(env.user, "subscribe", channel="alerts", topic="zeppelin accord")
+    )
+    message_id, custom_id = _undo_button(followups)
+    assert re.fullmatch(r"newsbot:undo:\d+", custom_id)
+    subs = await Subscriptions(env.services.store).for_channel(ref)
+    assert [s.topic_query for s in subs] == [*(s.topic_query for s in before), "zeppelin accord"]
+    # Another member may not undo it: one private line, nothing changes.
+    stranger = _assert_ephemeral_error(await env.press(env.editor, message_id, custom_id))
+    assert "only the member who made this change" in stranger
+    assert len(await Subscriptions(env.services.store).for_channel(ref)) == len(subs)
+    # Its author may: deferred privately, answered privately, the subscription is gone.
+    answer = _assert_answered(await env.press(env.user, message_id, custom_id))
+    assert all(_flags(f) & EPHEMERAL for f in answer)
+    assert "removed: this channel no longer gets it" in _text(answer)
+    assert await Subscriptions(env.services.store).for_channel(ref) == before
+    # Unsubscribing has its Undo too: the subscription comes back.
+    followups = _assert_answered(
+        await env.command(env.user, "subscribe", channel="alerts", topic="zeppelin accord")
+    )
+    (sub,) = [
+        s
+        for s in await Subscriptions(env.services.store).for_channel(ref)
+        if s.topic_query == "zeppelin accord"
+    ]
+    removed = _assert_answered(
+        await env.command(env.user, "unsubscribe", channel="alerts", subscription=sub.public_id)
+    )
+    message_id, custom_id = _undo_button(removed)
+    answer = _assert_answered(await env.press(env.user, message_id, custom_id))
+    assert "restored" in _text(answer)
+    topics = [s.topic_query for s in await Subscriptions(env.services.store).for_channel(ref)]
+    assert topics.count("zeppelin accord") == 1
+    for s in await Subscriptions(env.services.store).for_channel(ref):
+        if s.topic_query == "zeppelin accord":
+            await Subscriptions(env.services.store).remove(s)
+
+
+async def test_manage_role_lets_only_its_members_and_admins_subscribe(env: Env) -> None:
+    from bot.settings import PermissionSettings
+
+    ref = ChannelRef("discord", env.fake.guild_id, env.fake.channels["news"])
+    subscriptions = Subscriptions(env.services.store)
+    before = {s.id for s in await subscriptions.for_channel(ref)}
+    original = env.services.settings
+    env.services.settings = original.model_copy(
+        update={"permissions": PermissionSettings(manage_role="News editors")}
+    )
+    try:
+        refused = _assert_ephemeral_error(
+            await env.command(env.user, "subscribe", channel="news", topic="grain deal")
+        )
+        assert refused.endswith(
+            " only members with the News editors role or Manage Server may change this "
+            "channel's subscriptions"
+        )
+        assert {s.id for s in await subscriptions.for_channel(ref)} == before
+        _assert_answered(await env.command(env.editor, "subscribe", channel="news", topic="grain"))
+        _assert_answered(await env.command(env.admin, "subscribe", channel="news", topic="wheat"))
+        added = [s for s in await subscriptions.for_channel(ref) if s.id not in before]
+        assert sorted(s.topic_query or "" for s in added) == ["grain", "wheat"]
+        listed = await env.command(env.user, "subscriptions", channel="news")
+        assert "grain" in _text(_followups(listed))  # reading stays open to everyone
+    finally:
+        env.services.settings = original
+        for s in await subscriptions.for_channel(ref):
+            if s.id not in before:
+                await subscriptions.remove(s)
+
+
 async def test_follow_subscribes_the_channel_to_one_story(env: Env) -> None:
     story = (await _story_ids(env))[0]
     _assert_answered(await env.command(env.user, "follow", channel="alerts", story=story))
@@ -451,6 +553,45 @@ async def test_scheduled_digest_lands_after_a_429_with_retry_after(env: Env) -> 
     assert sent[1] in env.fake.messages
 
 
+async def test_the_seed_digest_is_one_message_of_one_embed_per_story(env: Env) -> None:
+    """A channel's first digest of everything (the seed corpus and one hostile article), by
+    the digest path (tell_channel -> outbox -> discord.py -> Discord): one message, within
+    Discord's limits (the fake refuses more than 10 embeds or 6,000 characters)."""
+    channel_id = env.fake.channels["digests"]
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    outbox = Outbox(env.services.store, {"discord": env.bot.gateway}, min_interval=0)
+    told = await tell_channel(
+        env.services.store, env.services.settings.digest, outbox, ref, [Target()],
+        key="e2e:seed-digest", now=utcnow(),
+    )  # fmt: skip
+    assert told.status == "sent" and told.stories >= 2
+    (post,) = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")
+    assert post.status == 200
+    embeds = post.json["embeds"]
+    assert len(embeds) == told.stories
+    assert post.json["content"].startswith("**newsbot digest**")
+    putin = next(e for e in embeds if "Putin" in e["title"])
+    assert "**Sources (5)**" in putin["description"]
+    assert putin["description"].endswith("Full story: /news story " + _escaped_id(putin))
+
+
+def _escaped_id(embed: dict[str, Any]) -> str:
+    return str(embed["footer"]["text"].split(" · ")[0]).replace("-", "\\-")
+
+
+async def test_discord_refuses_a_message_over_its_embed_limits(env: Env) -> None:
+    """The fake holds the bot to Discord's limits: two embeds of 3,500 characters (each
+    within the 4,096 of a description, 7,000 together) are a 400 Invalid Form Body."""
+    channel_id = env.fake.channels["digests"]
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    with pytest.raises(DeliveryError):
+        await env.bot.gateway.send_payloads(
+            ref, [{"content": None, "embeds": [{"description": "x" * 3500}] * 2}]
+        )
+    refused = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")[-1]
+    assert refused.status == 400 and "6000" in refused.response["message"]
+
+
 async def test_gateway_posts_a_digest_without_pinging(env: Env) -> None:
     channel_id = env.fake.channels["general"]
     ref = ChannelRef("discord", env.fake.guild_id, channel_id)
@@ -515,7 +656,7 @@ async def test_interaction_and_bot_tokens_never_reach_logs(
         logging.getLogger("discord.http").debug("token bot-token-123456")
     text = caplog.text
     assert "aW50ZXJhY3Rpb24.tok" not in text and "aW50.tok" not in text
-    assert "bot-token-123456" not in text and text.count("[redacted]") == 3
+    assert "bot-token-123456" not in text and text.count("***") == 3
 
 
 # ------------------------------------------------------------------------------- runtime

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -219,7 +220,7 @@ def test_digest_embeds_ping_nobody_and_links_show_their_real_host() -> None:
     assert_no_pings(messages)
     text = json.dumps(messages, ensure_ascii=False)
     assert "bank.example" not in text  # user-info that would fake the host is dropped
-    assert "<https://news0.example/0> (news0.example)" in text
+    assert "](https://news0.example/0) — *Outlet 0* (news0.example)" in text
 
 
 def test_a_topic_story_footer_says_which_terms_it_matched() -> None:
@@ -231,3 +232,66 @@ def test_a_topic_story_footer_says_which_terms_it_matched() -> None:
     plain = StoryDigest(id="s-2", title="Other", known=False, outlets=["AP"])
     embed = render_discord(Digest("c", WHEN, [plain]))[0]["embeds"][0]
     assert embed["footer"]["text"] == "s-2 · AP"
+
+
+def _source(j: int, when: datetime, url: str | None = None) -> ArticleRef:
+    return ArticleRef(
+        f"a{j}", f"Headline {j}", url or f"https://news.example/{j}", f"Outlet {j}", when
+    )
+
+
+def test_a_story_is_one_compact_embed_linking_its_newest_sources_and_the_full_story() -> None:
+    """Title linked to the newest article, bullets with outlets, "Sources (5 of 61)" newest
+    first, "+56 more sources" and the command that shows the whole story."""
+    articles = [_source(j, WHEN + timedelta(hours=j)) for j in range(61)]
+    articles[60] = _source(60, WHEN + timedelta(hours=60), "javascript:alert(1)")
+    said = StatementRef("Talks resumed.", "a1", "Wire", WHEN)
+    story = StoryDigest("s-4f2a", "Talks", False, articles=articles, summary=[said, said])
+    (message,) = render_discord(Digest("c", WHEN, [story]))
+    (embed,) = message["embeds"]
+    assert embed["title"] == "New: Talks"
+    assert embed["url"] == "https://news.example/59"  # the newest with an http(s) URL
+    description = embed["description"]
+    assert description.count("• Talks resumed. — *Wire*") == 2
+    assert "**Sources (5 of 61)**" in description
+    shown = re.findall(r"Headline (\d+)", description)
+    assert shown == ["60", "59", "58", "57", "56"]
+    assert "[Headline 59](https://news.example/59) — *Outlet 59* (news.example)" in description
+    assert "javascript" not in description
+    assert description.endswith("+56 more sources · full story: /news story s\\-4f2a")
+
+
+def test_a_story_with_few_sources_lists_them_all_and_names_the_full_story() -> None:
+    story = StoryDigest("s-1", "Talks", True, articles=[_source(1, WHEN)], outlets=["Outlet 1"])
+    (embed,) = render_discord(Digest("c", WHEN, [story]))[0]["embeds"]
+    assert embed["title"] == "Update: Talks"
+    assert "**Sources (1)**" in embed["description"]
+    assert embed["description"].endswith("Full story: /news story s\\-1")
+
+
+def test_a_ten_story_digest_that_fits_is_one_message_of_ten_embeds() -> None:
+    said = StatementRef("Officials said the talks would resume on Monday.", "a", "Wire", WHEN)
+    stories = [
+        StoryDigest(f"s-{i:04x}", f"Story {i}", False, articles=[_source(i, WHEN)], summary=[said])
+        for i in range(10)
+    ]
+    digest = Digest("c", WHEN, stories, more_stories=4)
+    (message,) = render_discord(digest)
+    assert [e["title"] for e in message["embeds"]] == [f"New: Story {i}" for i in range(10)]
+    assert message["content"].startswith("**newsbot digest**")
+    assert message["content"].endswith("+4 more stories — `/news digest` shows the next ones")
+
+
+def test_a_digest_too_big_for_one_message_takes_the_fewest_and_keeps_every_story() -> None:
+    digest = _digest(12, long=True)
+    digest.more_stories = 3
+    messages = render_discord(digest)
+    assert_within_limits(messages)
+    titles = [e["title"] for m in messages for e in m["embeds"]]
+    assert titles == [render_discord(Digest("c", WHEN, [s]))[0]["embeds"][0]["title"]
+                      for s in digest.stories]  # fmt: skip
+    for a, b in itertools.pairwise(messages):  # no message could take the next one
+        moved = [*a["embeds"], b["embeds"][0]]
+        assert len(moved) > EMBEDS_PER_MESSAGE or sum(map(_embed_chars, moved)) > EMBED_TOTAL_MAX
+    assert "+3 more stories" in messages[-1]["content"]
+    assert messages[0]["content"].startswith("**newsbot digest**")

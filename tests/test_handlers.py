@@ -6,6 +6,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from bot.delivery import ChannelRef
 from bot.digest.model import Digest
 from bot.net.ssrf import GuardSettings
-from bot.outbox import Outbox, register_outbox
+from bot.outbox import Outbox
 from bot.services import Services, open_services
 from bot.settings import Settings
 from handlers import ALL_COMMANDS, autocomplete, dispatch, parse_text
@@ -54,7 +55,6 @@ async def sv(template_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
     shutil.copy(template_db, db)
     services = await open_services(settings_for(db))
     yield services
-    register_outbox(services.store, None)
     await services.close()
 
 
@@ -173,6 +173,15 @@ async def test_conflicts_and_topics_answer_for_real_stories(sv: Services) -> Non
     assert any(line.startswith("s-") for line in topics.lines)
 
 
+async def test_commands_take_now_from_the_services_clock(sv: Services) -> None:
+    sv.clock = lambda: datetime(2024, 5, 6, 7, 0, tzinfo=UTC)  # a Monday
+    reply = await dispatch(req("subscribe malaria daily 08:00 UTC"), sv)
+    assert not reply.error and "next Mon 06 May 08:00" in reply.lines[0], reply.lines
+    sv.clock = lambda: datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+    listed = await dispatch(req("subscriptions"), sv)
+    assert "next Tue 07 May 08:00" in listed.lines[0], listed.lines
+
+
 async def test_subscribe_list_and_unsubscribe_within_the_channel(sv: Services) -> None:
     reply = await dispatch(req('subscribe "africa malaria" weekdays 09:00 Europe/Paris'), sv)
     assert not reply.error and reply.lines[0].startswith("sub-1 ·")
@@ -184,7 +193,7 @@ async def test_subscribe_list_and_unsubscribe_within_the_channel(sv: Services) -
     assert (await dispatch(other, sv)).error
     assert await autocomplete("subscription", "", other, sv) == []
     assert await autocomplete("subscription", "sub", req("unsubscribe x"), sv) == [
-        ("sub-1 · africa malaria · weekdays 09:00", "sub-1")
+        ('sub-1 · "africa malaria" · weekdays 09:00', "sub-1")
     ]
     # Another channel of the same workspace needs an admin to remove it.
     assert (await dispatch(req("unsubscribe sub-1", channel="C2"), sv)).error
@@ -205,7 +214,7 @@ async def test_digest_posts_through_the_outbox_and_the_channel_remembers_it(
     sv: Services,
 ) -> None:
     gateway = Gateway()
-    register_outbox(sv.store, Outbox(sv.store, {"slack": gateway}, min_interval=0))
+    sv.outbox = Outbox(sv.store, {"slack": gateway}, min_interval=0, events=sv.events)
     first = await dispatch(req("digest"), sv)
     assert not first.error and first.lines[0].startswith("Posted")
     assert len(gateway.posts) == 1 and gateway.posts[0][0] == ChannelRef("slack", "T1", "C1")
@@ -238,7 +247,7 @@ async def test_digest_without_a_running_outbox_is_a_preview_that_records_nothing
             'subscribe "ukraine grain" daily 07:30 Europe/Kyiv',
             (
                 "subscribe",
-                {"topic": "ukraine grain", "schedule": "daily 07:30", "timezone": "Europe/Kyiv"},
+                {"topic": '"ukraine grain"', "schedule": "daily 07:30", "timezone": "Europe/Kyiv"},
             ),
         ),
         ("search trump AND putin", ("search", {"query": "trump AND putin"})),
@@ -254,3 +263,144 @@ def test_slash_command_text_becomes_a_request(
     text: str, expected: tuple[str, dict[str, str]]
 ) -> None:
     assert parse_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "typed"),
+    [
+        ("subscribe ukraine every tuesday", {"topic": "ukraine", "schedule": "every tuesday"}),
+        ("subscribe ukraine at 9am", {"topic": "ukraine", "schedule": "at 9am"}),
+        (
+            "subscribe ukraine daily 08:00 Europe/Pariss",
+            {"topic": "ukraine", "schedule": "daily 08:00", "timezone": "Europe/Pariss"},
+        ),
+    ],
+)
+async def test_slack_text_with_words_that_are_no_schedule_gets_discords_error(
+    sv: Services, text: str, typed: dict[str, str]
+) -> None:
+    """Slack sends text, Discord typed options: the same mistake, the same one-line error,
+    and no subscription (never the topic "ukraine every tuesday")."""
+    from_text = await dispatch(req(text), sv)
+    discord = CommandRequest(
+        platform="discord",
+        workspace="G1",
+        channel="C1",
+        user="U1",
+        is_admin=False,
+        command="subscribe",
+        args=typed,
+    )
+    from_options = await dispatch(discord, sv)
+    assert from_text.error and len(from_text.lines) == 1
+    assert from_text.lines == from_options.lines
+    assert "use hourly" in from_text.lines[0] or "time zone" in from_text.lines[0]
+    assert await sv.store.scalar("SELECT count(*) FROM subscriptions") == 0
+
+
+def press(
+    reply_or_id: object, *, user: str = "U1", admin: bool = False, **kw: str
+) -> CommandRequest:
+    """The request a press of a reply's (first) button makes, as the adapters build it."""
+    from handlers import action_request
+
+    button_id = reply_or_id if isinstance(reply_or_id, str) else reply_or_id.buttons[0].action_id  # type: ignore[attr-defined]
+    base = CommandRequest(
+        platform="slack",
+        workspace=kw.get("workspace", "T1"),
+        channel="C1",
+        user=user,
+        is_admin=admin,
+        command="",
+    )
+    request = action_request(base, button_id)
+    assert request is not None
+    return request
+
+
+async def channel_subs(sv: Services) -> list[tuple[str | None, str]]:
+    from bot.subscriptions import Subscriptions
+
+    subs = await Subscriptions(sv.store).for_channel(ChannelRef("slack", "T1", "C1"))
+    return [(s.topic_query, s.schedule) for s in subs]
+
+
+async def test_undo_reverses_a_subscribe_an_update_and_an_unsubscribe_once(sv: Services) -> None:
+    added = await dispatch(req("subscribe malaria daily 07:00"), sv)
+    assert [b.action_id for b in added.buttons] == ["newsbot:undo:1"]
+    updated = await dispatch(req("subscribe malaria weekdays 09:00"), sv)
+    assert await channel_subs(sv) == [("malaria", "weekdays 09:00")]
+    back = await dispatch(press(updated), sv)
+    assert back.ephemeral and not back.error and "back to daily 07:00" in back.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 07:00")]
+    again = await dispatch(press(updated), sv)
+    assert again.error and "can no longer be undone" in again.lines[0]
+    removed = await dispatch(req("unsubscribe sub-1"), sv)
+    assert await channel_subs(sv) == []
+    restored = await dispatch(press(removed), sv)
+    assert not restored.error and "sub-1 restored (daily 07:00 UTC)" in restored.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 07:00")]
+    follow = await dispatch(req(f"follow {await biggest_story(sv)}"), sv)
+    assert not (await dispatch(press(follow), sv)).error
+    assert await channel_subs(sv) == [("malaria", "daily 07:00")]
+    # The first "Subscribed" button still undoes that subscription, restored or not.
+    assert not (await dispatch(press(added), sv)).error
+    assert await channel_subs(sv) == []
+    # A subscription removed since: nothing to undo.
+    quake = await dispatch(req("subscribe quake"), sv)
+    await dispatch(req("unsubscribe sub-1"), sv)
+    gone = await dispatch(press(quake), sv)
+    assert not gone.error and "sub-1 was already removed" in gone.lines[0]
+
+
+async def test_undo_is_for_its_author_or_an_admin_in_the_same_workspace(sv: Services) -> None:
+    reply = await dispatch(req("subscribe malaria"), sv)
+    other_team = await dispatch(press(reply, workspace="T2", admin=True), sv)
+    assert other_team.error and "can no longer be undone" in other_team.lines[0]
+    stranger = await dispatch(press(reply, user="U2"), sv)
+    assert stranger.error and "only the member who made this change" in stranger.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 08:00")]
+    admin = await dispatch(press(reply, user="U3", admin=True), sv)
+    assert not admin.error and await channel_subs(sv) == []
+
+
+async def test_undo_expires(sv: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from bot.subscriptions import UNDO_SECONDS
+
+    reply = await dispatch(req("subscribe malaria"), sv)
+    later = sv.clock() + timedelta(seconds=UNDO_SECONDS + 1)
+    monkeypatch.setattr(sv, "clock", lambda: later)
+    expired = await dispatch(press(reply), sv)
+    assert expired.error and "undo lasts 15 minutes" in expired.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 08:00")]
+
+
+async def test_a_member_without_the_permission_is_refused_in_one_line(sv: Services) -> None:
+    from dataclasses import replace
+
+    reply = await dispatch(req("subscribe malaria"), sv)
+    for text in ("subscribe quake", f"follow {await biggest_story(sv)}", "unsubscribe sub-1"):
+        denied = replace(req(text), may_manage=False, managers="members with the Editors role")
+        refusal = await dispatch(denied, sv)
+        assert refusal.error and refusal.lines == [
+            "only members with the Editors role may change this channel's subscriptions"
+        ], text
+    refused_undo = await dispatch(replace(press(reply), may_manage=False), sv)
+    assert refused_undo.error and "may change this channel's subscriptions" in refused_undo.lines[0]
+    assert await channel_subs(sv) == [("malaria", "daily 08:00")]
+    listed = await dispatch(replace(req("subscriptions"), may_manage=False), sv)
+    assert not listed.error  # reading is not changing
+
+
+def test_a_button_id_that_is_no_action_is_not_a_request() -> None:
+    from handlers import action_request
+
+    base = CommandRequest(
+        platform="slack", workspace="T1", channel="C1", user="U1", is_admin=False, command=""
+    )
+    for value in ("newsbot:frobnicate:1", "other:undo:1", "newsbot:undo:", "newsbot:undo", ""):
+        assert action_request(base, value) is None, value
+    request = action_request(base, "newsbot:undo:7")
+    assert request is not None and request.command == "undo" and request.args == {"id": "7"}

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiosqlite
 import pytest
 
 from bot.ingest import Ingestor
@@ -16,6 +15,7 @@ from bot.models import Article, IngestWarning, RawArticle
 from bot.net.ssrf import GuardSettings
 from bot.settings import Settings
 from bot.storage import Store
+from bot.storage.txn import WriteTxn
 from tests.conftest import DUC, FEEDS, need
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -160,7 +160,7 @@ async def test_missing_time_is_first_seen_and_future_time_is_clamped(
 async def test_a_crash_inside_an_article_transaction_leaves_no_half_article(
     tmp_path: Path, ingestor: Ingestor
 ) -> None:
-    async def failing_hook(conn: aiosqlite.Connection, article: Article) -> None:
+    async def failing_hook(txn: WriteTxn, article: Article) -> None:
         if article.ext_id == "boom":
             raise RuntimeError("simulated crash after the article row was written")
 

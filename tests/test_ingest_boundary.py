@@ -140,7 +140,7 @@ def test_a_jsonl_line_with_a_lone_surrogate_is_stored_with_the_character_replace
         '"text": "\\ud800 lone surrogate text here"}\n'
         '{"id": "nul", "title": "Nul\\u0000 and \\u001b[2J escape", '
         '"text": "The harbour text\\u0000 holds\\u009b controls in its first paragraph today.'
-        '\\r\\nThe second paragraph says '
+        "\\r\\nThe second paragraph says "
         'the ferry line opens in May."}\n',
         "ascii",
     )
@@ -189,6 +189,40 @@ def test_each_warning_is_printed_once_as_one_line(tmp_path: Path) -> None:
         f"warning: {archive}:1: invalid JSON (Expecting value at column 1)",
         f"warning: {archive}:3: missing or empty 'text'",
     ]
+
+
+def test_every_bad_file_of_a_folder_or_seed_sync_is_one_warning_line(tmp_path: Path) -> None:
+    """Text files, their sidecars and a seed folder synced by `digest`: one line per bad
+    input, naming the file, whatever the log level (no log record repeats it)."""
+    from tests.ingest_procs import newsbot
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02 not text")
+    (folder / "empty.txt").write_text("", "utf-8")
+    good = "Council Approves New Budget\n\nThe council approved the budget on Tuesday."
+    (folder / "good.txt").write_text(good, "utf-8")
+    (folder / "good.txt.meta.json").write_text("{broken", "utf-8")
+    expected = {
+        f"warning: {folder / 'binary.txt'}: binary file, not article text",
+        f"warning: {folder / 'empty.txt'}: empty file",
+    }
+    for args in (("ingest", str(folder), "--no-progress"), ("-v", "ingest", str(folder))):
+        done = newsbot(tmp_path / f"n{len(args)}.db", *args)
+        assert done.returncode == 0, done.stderr
+        warnings = [
+            line
+            for line in done.stderr.splitlines()
+            if "binary" in line or "empty" in line or "meta.json" in line
+        ]
+        assert set(warnings) >= expected and len(warnings) == 3, done.stderr
+        assert len(set(warnings)) == 3  # each once
+    config = tmp_path / "c.toml"
+    config.write_text(f'[seeds]\nfolders = ["{folder}"]\n', "utf-8")
+    done = newsbot(tmp_path / "d.db", "--config", str(config), "digest")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 3 and set(lines) >= expected, done.stderr
 
 
 def test_an_article_that_fails_is_one_line_and_its_traceback_only_verbose(

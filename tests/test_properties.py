@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -222,7 +223,8 @@ def embed_chars(embed: dict[str, Any]) -> int:
 @given(DIGESTS)
 def test_discord_payloads_respect_every_limit_and_never_ping(digest: Digest) -> None:
     d = discord_render
-    for message in render_discord(digest):
+    messages = render_discord(digest)
+    for message in messages:
         assert len(message.get("content") or "") <= d.CONTENT_MAX
         embeds = message.get("embeds") or []
         assert len(embeds) <= d.EMBEDS_PER_MESSAGE
@@ -239,6 +241,27 @@ def test_discord_payloads_respect_every_limit_and_never_ping(digest: Digest) -> 
         for text in strings(message):
             assert not re.search(r"@(everyone|here)|<@[!&]?\d+>", text), text
             assert "\u202e" not in text
+
+
+@FAST
+@given(DIGESTS)
+def test_a_discord_digest_is_the_fewest_messages_and_keeps_every_story(digest: Digest) -> None:
+    """One embed per story, in order; a message ends only where the next embed would break
+    the 10-embed or 6,000-character limit (so a digest that fits is one message); the head is
+    on the first message and "+N more stories" on the last."""
+    d = discord_render
+    messages = render_discord(digest)
+    embeds = [e for m in messages for e in m["embeds"]]
+    assert len(embeds) == len(digest.stories)
+    assert [e["footer"]["text"].split(" · ")[0] for e in embeds] == [s.id for s in digest.stories]
+    for a, b in itertools.pairwise(messages):
+        grown = [*a["embeds"], b["embeds"][0]]
+        assert len(grown) > d.EMBEDS_PER_MESSAGE or sum(map(embed_chars, grown)) > d.EMBED_TOTAL_MAX
+    if sum(map(embed_chars, embeds)) <= d.EMBED_TOTAL_MAX and len(embeds) <= d.EMBEDS_PER_MESSAGE:
+        assert len(messages) == 1
+    assert messages[0]["content"].startswith("**newsbot digest**")
+    if digest.more_stories:
+        assert f"+{digest.more_stories} more stories" in messages[-1]["content"]
 
 
 _OUR_LINK = re.compile(r"<(https?://[^|>\s]+)\|[^<>]*>")
@@ -270,3 +293,31 @@ def test_slack_messages_respect_every_limit_and_carry_no_injected_markup(digest:
         for text in strings(message):
             text = _OUR_DATE.sub("", text)
             assert "<!" not in text and "<@" not in text
+
+
+def slack_chars(blocks: list[dict[str, Any]]) -> int:
+    objs = [o for b in blocks for o in [b.get("text"), *b.get("elements", [])]]
+    return sum(len(o["text"]) for o in objs if isinstance(o, dict) and "text" in o)
+
+
+@FAST
+@given(DIGESTS)
+def test_a_slack_digest_is_the_fewest_messages_and_keeps_every_story(digest: Digest) -> None:
+    """Each story's blocks end with a divider, stories in order; a message ends only where
+    the next story would break the 50-block or character limit (a digest that fits is one
+    message); "+N more stories" closes the last message."""
+    s = slack_render
+    messages = render_slack(digest)
+    blocks = [b for m in messages for b in m["blocks"]]
+    assert blocks[0]["type"] == "header"
+    assert sum(b["type"] == "divider" for b in blocks) == len(digest.stories)
+    for a, b in itertools.pairwise(messages):
+        ends = [i for i, block in enumerate(b["blocks"]) if block["type"] == "divider"]
+        story = b["blocks"][: ends[0] + 1] if ends else b["blocks"]
+        grown = [*a["blocks"], *story]
+        assert len(grown) > s.BLOCKS_MAX or slack_chars(grown) > s.MESSAGE_CHARS_MAX
+    if len(blocks) <= s.BLOCKS_MAX and slack_chars(blocks) <= s.MESSAGE_CHARS_MAX:
+        assert len(messages) == 1
+    if digest.more_stories:
+        last = messages[-1]["blocks"][-1]
+        assert last["elements"][0]["text"].startswith(f"+{digest.more_stories} more stories")

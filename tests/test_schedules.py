@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import UserError
-from bot.schedules import Timing, parse_quiet, parse_schedule, parse_timezone, peel_schedule_words
+from bot.schedules import Timing, parse_quiet, parse_schedule, parse_timezone
 
 
 def utc(*args: int) -> datetime:
@@ -88,17 +88,3 @@ def test_time_zones_are_iana_names_case_insensitively() -> None:
         parse_timezone("Mars/Olympus")
     with pytest.raises(UserError):
         parse_quiet("22-22")
-
-
-def test_trailing_schedule_words_are_peeled_off_a_topic() -> None:
-    words = ["ukraine", "grain", "deal", "weekdays", "09:00", "Europe/Kyiv", "22:00-07:00"]
-    rest, found = peel_schedule_words(words)
-    assert rest == ["ukraine", "grain", "deal"]
-    assert found == {
-        "schedule": "weekdays 09:00",
-        "timezone": "Europe/Kyiv",
-        "quiet": "22:00-07:00",
-    }
-    assert peel_schedule_words(["daily", "mail"]) == (["daily", "mail"], {})
-    rest, found = peel_schedule_words(["nasa", "0", "8", "*", "*", "1-5"])
-    assert rest == ["nasa"] and found == {"schedule": "0 8 * * 1-5"}

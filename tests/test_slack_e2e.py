@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import json
 import logging
 import re
 import time
@@ -23,7 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.channel_digest import period_key, run_subscription
+from bot.channel_digest import Target, period_key, run_subscription, tell_channel
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.plot import coverage_png
@@ -50,7 +51,7 @@ APP_TOKEN = "xapp-1-canary-app-5e21b"
 SIGNING_SECRET = "canary-signing-secret-0d94e1"
 TEAM = "T0FAKE"
 CHANNEL = "C0NEWS"
-ADMIN, MEMBER, ALLOWED = "U0ADMIN", "U0MEMBER", "U0ALLOWED"
+ADMIN, MEMBER, ALLOWED, OTHER = "U0ADMIN", "U0MEMBER", "U0ALLOWED", "U0OTHER"
 
 
 # ---------------------------------------------------------------------------------- fixtures
@@ -76,8 +77,15 @@ async def fake() -> AsyncIterator[FakeSlack]:
     slack = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=TEAM)
     slack.users = {
         ADMIN: {"id": ADMIN, "name": "ada", "is_admin": True, "is_owner": False},
-        MEMBER: {"id": MEMBER, "name": "max", "is_admin": False, "is_owner": False},
+        MEMBER: {
+            "id": MEMBER,
+            "name": "max",
+            "is_admin": False,
+            "is_owner": False,
+            "tz": "Asia/Kathmandu",
+        },
         ALLOWED: {"id": ALLOWED, "name": "al", "is_admin": False, "is_owner": False},
+        OTHER: {"id": OTHER, "name": "oz", "is_admin": False, "is_owner": False},
     }
     await slack.start()
     try:
@@ -140,6 +148,22 @@ class Slash:
             }
         )
         ts = str(timestamp if timestamp is not None else int(time.time()))
+        digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": "v0=" + digest.hexdigest(),
+        }
+        async with self.session.post(self.url, data=body, headers=headers) as response:
+            return response.status, await response.text()
+
+    async def interact(
+        self, payload: dict[str, Any], *, secret: str = SIGNING_SECRET
+    ) -> tuple[int, str]:
+        """Post an interactive payload (``view_submission``, ``block_actions``) the way Slack
+        does: a signed form with one ``payload`` field of JSON."""
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        ts = str(int(time.time()))
         digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
@@ -413,6 +437,28 @@ async def test_a_channel_the_bot_left_disables_its_subscription_and_tells_admins
     assert all(sub.public_id in p["text"] for p in fake.posts)
 
 
+async def test_the_seed_digest_is_one_message(
+    http_bot: SlackRuntime, fake: FakeSlack, services: Services
+) -> None:
+    """A channel's first digest of everything in the seed corpus, by the digest path
+    (tell_channel -> outbox -> slack_sdk -> Slack): one chat.postMessage within Slack's
+    limits (the fake refuses more than 50 blocks or 12,000 characters)."""
+    outbox = Outbox(services.store, {"slack": http_bot.gateway})
+    ref = ChannelRef("slack", TEAM, CHANNEL)
+    told = await tell_channel(
+        services.store, services.settings.digest, outbox, ref, [Target()],
+        key="e2e:seed-digest", now=datetime.now(UTC),
+    )  # fmt: skip
+    assert told.status == "sent" and told.stories >= 1
+    (call,) = fake.calls_of("chat.postMessage")
+    assert call.status == 200
+    (post,) = fake.posts
+    kinds = [b["type"] for b in post["blocks"]]
+    assert kinds[0] == "header" and kinds.count("divider") == told.stories
+    text = _text(post)
+    assert "Sources (5)" in text and "Full story: /news story s-" in text
+
+
 async def test_a_long_digest_is_split_and_paced_one_message_per_second(fake: FakeSlack) -> None:
     gateway = SlackGateway(make_client(BOT_TOKEN, base_url=fake.api_url))
     ts = await gateway.post_digest(ChannelRef("slack", TEAM, CHANNEL), _big_digest(14))
@@ -512,3 +558,162 @@ async def test_factory_reads_secrets_and_http_settings(services: Services) -> No
     assert runtime is not None and runtime.mode == "http"
     assert runtime.config.admin_allowlist == (ALLOWED, "U0OTHER")
     assert SIGNING_SECRET not in repr(runtime.config) and BOT_TOKEN not in repr(runtime.config)
+
+
+# --------------------------------------------------------------------- modal, undo, permissions
+
+
+def _submission(view: dict[str, Any], topic: str, schedule: str, zone: str) -> dict[str, Any]:
+    """The ``view_submission`` Slack sends when the subscribe form is submitted."""
+    values = {
+        "topic": {"value": {"type": "plain_text_input", "value": topic}},
+        "schedule": {"value": {"type": "static_select", "selected_option": {"value": schedule}}},
+        "timezone": {"value": {"type": "static_select", "selected_option": {"value": zone}}},
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": MEMBER, "team_id": TEAM, "name": "max"},
+        "api_app_id": "A0FAKE",
+        "token": "deprecated-verification-token",
+        "trigger_id": "4.5.6",
+        "view": {
+            **view,
+            "id": "V1",
+            "team_id": TEAM,
+            "app_id": "A0FAKE",
+            "state": {"values": values},
+            "hash": "1.abc",
+        },
+    }
+
+
+def _press(button: dict[str, Any], fake: FakeSlack, user: str = MEMBER) -> dict[str, Any]:
+    """The ``block_actions`` Slack sends when ``user`` presses ``button`` in the channel."""
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": user, "team_id": TEAM},
+        "api_app_id": "A0FAKE",
+        "token": "deprecated-verification-token",
+        "trigger_id": "7.8.9",
+        "container": {"type": "message", "message_ts": "1.000001", "channel_id": CHANNEL},
+        "channel": {"id": CHANNEL, "name": "news"},
+        "message": {"type": "message", "ts": "1.000001", "text": "Subscribed"},
+        "response_url": fake.response_url(),
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": "b1",
+                "value": button["value"],
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+
+
+def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+async def _topics(services: Services) -> list[tuple[str | None, str, str]]:
+    subs = await Subscriptions(services.store).for_channel(ChannelRef("slack", TEAM, CHANNEL))
+    return [(s.topic_query, s.schedule, s.timezone) for s in subs]
+
+
+async def test_subscribe_alone_opens_a_form_whose_submission_subscribes_the_channel(
+    slash: Slash, fake: FakeSlack, services: Services
+) -> None:
+    status, body = await slash("subscribe")
+    assert (status, body) == (200, "")
+    await fake.wait_for(lambda: fake.views)
+    [opened] = fake.views
+    assert opened["trigger_id"] == "1.2.3"  # the slash command's trigger
+    view = opened["view"]
+    assert [b["block_id"] for b in view["blocks"]] == ["topic", "schedule", "timezone"]
+    zones = [o["value"] for o in view["blocks"][2]["element"]["options"]]
+    assert {"UTC", "Europe/Paris", "Asia/Kathmandu"} <= set(zones) and len(zones) <= 100
+    # The user's own zone (users.info "tz") is preselected, even one not in the usual list.
+    assert view["blocks"][2]["element"]["initial_option"]["value"] == "Asia/Kathmandu"
+    assert view["blocks"][1]["element"]["initial_option"]["value"] == "daily 08:00"
+    assert fake.responses == [] and await _topics(services) == []
+    # A topic that is no query: the form says so, next to the field; nothing is stored.
+    status, body = await slash.interact(_submission(view, "ukraine AND", "daily 08:00", "UTC"))
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "errors" and "topic" in answer["errors"]
+    assert await _topics(services) == []
+    # Submitted: the same handler as /news subscribe, answered in the channel with an Undo.
+    form = _submission(view, "putin", "weekdays 09:00", "Europe/Paris")
+    assert await slash.interact(form) == (200, "")
+    await fake.wait_for(lambda: any("Subscribed" in _text(p) for p in fake.posts))
+    assert await _topics(services) == [("putin", "weekdays 09:00", "Europe/Paris")]
+    [post] = [p for p in fake.posts if "Subscribed" in _text(p)]
+    assert post["channel"] == CHANNEL and not post.get("ephemeral")
+    [undo] = _buttons(post)
+    assert undo["text"]["text"] == "Undo" and undo["action_id"].startswith("newsbot:undo:")
+
+
+async def test_undo_button_reverses_a_subscription_and_answers_privately(
+    slash: Slash, fake: FakeSlack, services: Services
+) -> None:
+    reply = await slash.reply("subscribe putin daily 07:00")
+    [undo] = _buttons(reply)
+    before = len(fake.responses)
+    # Someone else pressing it is told privately, and nothing changes.
+    status, _ = await slash.interact(_press(undo, fake, user=OTHER))
+    assert status == 200
+    [refusal] = [r["body"] for r in await fake.wait_responses(before + 1)][before:]
+    assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
+    assert "only the member who made this change" in _text(refusal)
+    assert await _topics(services) == [("putin", "daily 07:00", "UTC")]
+    status, _ = await slash.interact(_press(undo, fake))
+    assert status == 200
+    [done] = [r["body"] for r in await fake.wait_responses(before + 2)][before + 1 :]
+    assert done["response_type"] == "ephemeral" and "removed" in _text(done)
+    assert await _topics(services) == []
+    # Unsubscribe's Undo brings it back.
+    await slash.reply("subscribe putin daily 07:00")
+    [sub] = await Subscriptions(services.store).for_channel(ChannelRef("slack", TEAM, CHANNEL))
+    removed = await slash.reply(f"unsubscribe {sub.public_id}")
+    count = len(fake.responses)
+    await slash.interact(_press(_buttons(removed)[0], fake))
+    restored = (await fake.wait_responses(count + 1))[count]["body"]
+    assert "restored" in _text(restored)
+    assert await _topics(services) == [("putin", "daily 07:00", "UTC")]
+
+
+async def test_trailing_words_that_are_no_schedule_get_discords_error_on_slack(
+    slash: Slash, services: Services
+) -> None:
+    from bot.errors import UserError
+    from bot.schedules import parse_schedule
+
+    reply = await slash.reply("subscribe ukraine every tuesday")
+    assert reply["response_type"] == "ephemeral" and _is_error(reply)
+    with pytest.raises(UserError) as discord_error:  # what Discord's schedule option gets
+        parse_schedule("every tuesday")
+    assert str(discord_error.value) in _text(reply)
+    assert await _topics(services) == []  # never the topic "ukraine every tuesday"
+
+
+async def test_manage_users_limits_who_subscribes_with_a_one_line_refusal(
+    slash: Slash, fake: FakeSlack, services: Services
+) -> None:
+    from bot.settings import PermissionSettings
+
+    services.settings = services.settings.model_copy(
+        update={"permissions": PermissionSettings(manage_users=[ALLOWED])}
+    )
+    refused = await slash.reply("subscribe putin", user=MEMBER)
+    assert _is_error(refused) and refused["response_type"] == "ephemeral"
+    assert "only the members listed in [permissions] manage_users and workspace admins" in _text(
+        refused
+    )
+    alone = await slash.reply("subscribe", user=MEMBER)  # no form for who may not use it
+    assert _is_error(alone) and fake.views == []
+    assert not _is_error(await slash.reply("subscribe putin", user=ALLOWED))
+    assert not _is_error(await slash.reply("subscribe kyiv", user=ADMIN))
+    assert [t for t, _, _ in await _topics(services)] == ["putin", "kyiv"]
+    assert not _is_error(await slash.reply("subscriptions", user=MEMBER))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -165,6 +166,57 @@ def test_a_topic_story_says_which_terms_it_matched_escaped() -> None:
     story = _story(1)
     story.matched_terms = ["concorde", "<!channel>"]
     texts = _texts(render_slack(Digest(channel="c", generated_at=WHEN, stories=[story])))
-    matched = [t for t in texts if t.startswith("matched:")]
+    matched = [t.split("\n")[0] for t in texts if t.startswith("matched:")]
     assert matched and "concorde" in matched[0] and "<!channel>" not in matched[0]
     assert not [t for t in _texts(render_slack(Digest("c", WHEN, [_story(2)]))) if "matched" in t]
+
+
+def test_a_story_is_compact_title_linked_sources_newest_first_and_the_full_story() -> None:
+    articles = [
+        ArticleRef(f"a{j}", f"Headline {j}", f"https://news.example/{j}", f"Outlet {j}",
+                   WHEN + timedelta(hours=j))
+        for j in range(61)
+    ]  # fmt: skip
+    said = StatementRef("Talks resumed.", "a1", "Wire", WHEN)
+    story = StoryDigest("s-4f2a", "Talks", False, articles=articles, summary=[said, said])
+    story.outlets = [f"Outlet {j}" for j in range(61)]
+    (message,) = render_slack(Digest("c", WHEN, [story]))
+    header, section, context, divider = message["blocks"]
+    assert header["type"] == "header" and divider == {"type": "divider"}
+    assert section["text"]["text"] == (
+        "*New:* <https://news.example/60|Headline 60>".replace("Headline 60", "Talks")
+        + "\n• Talks resumed. — _Wire_" * 2
+    )
+    (small,) = context["elements"]
+    lines = small["text"].split("\n")
+    assert lines[0] == "Outlet 0, Outlet 1, Outlet 2 +58 more outlets"
+    assert lines[1] == "*Sources (5 of 61)*"
+    assert [re.findall(r"\|Headline (\d+)>", t)[0] for t in lines[2:7]] == [
+        "60", "59", "58", "57", "56"
+    ]  # fmt: skip
+    assert lines[2] == "• <https://news.example/60|Headline 60> — _Outlet 60_ (news.example)"
+    assert lines[7:] == ["+56 more sources · full story: /news story s-4f2a"]
+
+
+def test_a_ten_story_digest_that_fits_is_one_message() -> None:
+    stories = [_story(i, url=f"https://news.example/{i}") for i in range(10)]
+    digest = Digest("c", WHEN, stories, more_stories=2)
+    (message,) = render_slack(digest)
+    _assert_within_limits([message])
+    texts = _texts([message])
+    titles = [t.split("\n")[0] for t in texts if t.startswith("*New:*")]
+    assert titles == [f"*New:* <https://news.example/{i}|Talks on Ukraine {i}>" for i in range(10)]
+    assert texts[-1] == "+2 more stories — `/news digest` shows the next ones"
+
+
+def test_a_digest_too_big_for_one_message_takes_the_fewest_and_keeps_every_story() -> None:
+    digest = Digest(channel="c", generated_at=WHEN, stories=[_story(i) for i in range(60)])
+    messages = render_slack(digest)
+    _assert_within_limits(messages)
+    titles = [t for t in _texts(messages) if t.startswith("*New:*")]
+    assert len(titles) == 60 and titles == [f"*New:* Talks on Ukraine {i}" + t[t.index("\n"):]
+                      for i, t in enumerate(titles)]  # fmt: skip
+    for a, b in itertools.pairwise(messages):  # the next story did not fit
+        story = b["blocks"][: b["blocks"].index({"type": "divider"}) + 1]
+        chars = sum(len(t) for t in _texts([{"text": "", "blocks": a["blocks"] + story}]))
+        assert len(a["blocks"]) + len(story) > BLOCKS_MAX or chars > MESSAGE_CHARS_MAX

@@ -80,12 +80,12 @@ async def test_a_failed_transaction_leaves_nothing_behind(db_path: Path) -> None
     store = await Store.open(db_path)
     try:
         with pytest.raises(RuntimeError):
-            async with store.transaction() as conn:
-                await store.insert_article(conn, _article("half"), None)
+            async with store.write() as txn:
+                await txn.insert_article(_article("half"), None)
                 raise RuntimeError("crash mid-ingest")
         assert await store.article_by_ext_id("half") is None
-        async with store.transaction() as conn:
-            await store.insert_article(conn, _article("whole"), None)
+        async with store.write() as txn:
+            await txn.insert_article(_article("whole"), None)
         assert await store.article_by_ext_id("whole") is not None
     finally:
         await store.close()
@@ -96,11 +96,11 @@ async def test_duplicates_are_not_indexed_for_search_but_list_their_outlets(
 ) -> None:
     store = await Store.open(db_path)
     try:
-        async with store.transaction() as conn:
-            orig = await store.insert_article(conn, _article("o", text="volcano erupts"), None)
+        async with store.write() as txn:
+            orig = await txn.insert_article(_article("o", text="volcano erupts"), None)
             copy = _article("c", text="volcano erupts")
             copy.outlet, copy.duplicate_of = "Other", orig
-            await store.insert_article(conn, copy, None)
+            await txn.insert_article(copy, None)
         hits = await store.search('"volcano"')
         assert [h.article.ext_id for h in hits] == ["o"]
         assert await store.outlets_of(orig) == ["Outlet", "Other"]
@@ -112,10 +112,10 @@ async def test_duplicates_are_not_indexed_for_search_but_list_their_outlets(
 async def test_search_ranks_only_the_newest_matches_when_there_are_many(db_path: Path) -> None:
     store = await Store.open(db_path)
     try:
-        async with store.transaction() as conn:
+        async with store.write() as txn:
             for i in range(5):
                 text = "harbour " * (5 - i) + f"story number {i}"
-                await store.insert_article(conn, _article(f"h{i}", text=text), None)
+                await txn.insert_article(_article(f"h{i}", text=text), None)
         best_overall = await store.search('"harbour"', limit=1)
         assert best_overall[0].article.ext_id == "h0"  # most mentions
         recent = await store.search('"harbour"', limit=5, window=3)

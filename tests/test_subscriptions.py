@@ -10,9 +10,10 @@ import pytest
 
 from bot.delivery import ChannelRef
 from bot.errors import UserError
+from bot.events import Event, Events
 from bot.schedules import Timing
 from bot.storage import Store
-from bot.subscriptions import Subscriptions, parse_subscription_id, watch
+from bot.subscriptions import MAX_PER_CHANNEL, Subscriptions, parse_subscription_id
 
 NOW = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 DAILY = Timing.parse("daily 08:00", "UTC")
@@ -21,7 +22,7 @@ DAILY = Timing.parse("daily 08:00", "UTC")
 @pytest.fixture
 async def subs(tmp_path: Path) -> AsyncIterator[Subscriptions]:
     store = await Store.open(tmp_path / "s.db")
-    yield Subscriptions(store)
+    yield Subscriptions(store, Events())
     await store.close()
 
 
@@ -87,13 +88,23 @@ async def test_disabling_a_channel_reports_its_subscriptions_only_the_first_time
     assert await subs.all_enabled() == []
 
 
-async def test_changes_reach_the_watchers(subs: Subscriptions) -> None:
-    calls: list[int] = []
+async def test_changes_reach_the_listeners_of_its_event_registry(subs: Subscriptions) -> None:
+    calls: list[str] = []
 
     async def listener() -> None:
-        calls.append(1)
+        calls.append("told")
 
-    watch(subs.store, listener)
+    async def failing() -> None:
+        raise RuntimeError("a listener's failure never undoes the change")
+
+    async def elsewhere() -> None:
+        calls.append("another registry was told")
+
+    assert subs.events is not None
+    subs.events.subscribe(Event.SUBSCRIPTIONS_CHANGED, failing)
+    subs.events.subscribe(Event.SUBSCRIPTIONS_CHANGED, listener)
+    subs.events.subscribe(Event.SOURCES_CHANGED, elsewhere)
+    Events().subscribe(Event.SUBSCRIPTIONS_CHANGED, elsewhere)  # a second Services' registry
     sub = await subs.add(
         channel=ChannelRef("slack", "T", "C"),
         story_id=None,
@@ -103,7 +114,31 @@ async def test_changes_reach_the_watchers(subs: Subscriptions) -> None:
         now=NOW,
     )
     await subs.remove(sub)
-    assert len(calls) == 2
+    assert calls == ["told", "told"]
+    assert len(await subs.all_enabled()) == 0
+
+
+async def test_a_full_channel_refuses_another_subscription_and_stores_nothing(
+    subs: Subscriptions,
+) -> None:
+    full, other = ChannelRef("slack", "T", "C"), ChannelRef("slack", "T", "D")
+    for n in range(MAX_PER_CHANNEL):
+        await subs.add(channel=full, topic_query=f"t{n}", timing=DAILY, created_by="u", now=NOW)
+    with pytest.raises(UserError, match=f"has {MAX_PER_CHANNEL} subscriptions already"):
+        await subs.add(channel=full, topic_query="one more", timing=DAILY, created_by="u", now=NOW)
+    assert len(await subs.for_channel(full)) == MAX_PER_CHANNEL
+    await subs.add(channel=other, topic_query="one more", timing=DAILY, created_by="u", now=NOW)
+    assert len(await subs.all_enabled()) == MAX_PER_CHANNEL + 1
+
+
+async def test_the_last_digest_time_never_moves_back(subs: Subscriptions) -> None:
+    channel = ChannelRef("slack", "T", "C")
+    sub = await subs.add(channel=channel, topic_query="a", timing=DAILY, created_by="u", now=NOW)
+    later = NOW.replace(day=7)
+    await subs.mark_digest(sub.id, later)
+    await subs.mark_digest(sub.id, NOW)
+    stored = await subs.by_id(sub.id)
+    assert stored is not None and stored.last_digest_at == later
 
 
 @pytest.mark.parametrize("text", ["sub-12", "SUB-12", "12", " sub12 "])

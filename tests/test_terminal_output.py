@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.models import Article, utcnow
 from bot.storage import Store
+from bot.storage.txn import WriteTxn
 from tests.conftest import SEEDS
 
 runner = CliRunner()
@@ -56,7 +57,7 @@ async def _plant(db: Path, hostile: str) -> str:
             content_hash=f"h{next(_n)}", url=f"https://example.org/{hostile}",
         )  # fmt: skip
         async with store.transaction() as conn:
-            await store.insert_article(conn, article, None)
+            await WriteTxn(conn).insert_article(article, None)
             await conn.execute(
                 "UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article.id)
             )

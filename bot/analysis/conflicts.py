@@ -19,9 +19,9 @@ that are reported speech carry "claim by NAME". The pair judge is swappable: pas
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -166,21 +166,16 @@ def prepare(statements: Sequence[Statement]) -> list[Prepared]:
         by_article.setdefault(st.article_id, []).append(st)
     prepared: dict[Statement, Prepared] = {}
     for sts in by_article.values():
-        key = tuple(sts)
-        cached = _PREPARED.get(key)
-        if cached is None:
-            cached = prepare_article(sts)
-            _PREPARED[key] = cached
-            if len(_PREPARED) > _PREPARED_MAX:
-                _PREPARED.popitem(last=False)
-        else:
-            _PREPARED.move_to_end(key)
-        prepared.update(zip(sts, cached, strict=True))
+        prepared.update(zip(sts, _prepared_article(tuple(sts)), strict=True))
     return [prepared[st] for st in statements]
 
 
-_PREPARED: OrderedDict[tuple[Statement, ...], list[Prepared]] = OrderedDict()
-_PREPARED_MAX = 2048  # articles
+PREPARED_MAX = 2048  # articles whose preparation is kept (least recently used dropped)
+
+
+@functools.lru_cache(maxsize=PREPARED_MAX)
+def _prepared_article(statements: tuple[Statement, ...]) -> list[Prepared]:
+    return prepare_article(list(statements))
 
 
 def prepare_article(sts: list[Statement]) -> list[Prepared]:

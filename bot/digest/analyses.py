@@ -16,8 +16,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import aiosqlite
-
 from bot.analysis import ArticleText
 from bot.analysis.analyzed import (
     ANALYSIS_VERSION,
@@ -30,13 +28,9 @@ from bot.analysis.analyzed import (
 from bot.models import Article
 from bot.storage import Store
 from bot.storage.store import from_iso, to_iso
+from bot.storage.txn import StoredAnalysis, WriteTxn
 
 log = logging.getLogger(__name__)
-
-_UPSERT = (
-    "INSERT OR REPLACE INTO article_analysis (article_id, version, term_ids, term_lens, vocab, "
-    "detail) VALUES (?, ?, ?, ?, ?, ?)"
-)
 
 
 def article_text(a: Article) -> ArticleText:
@@ -48,8 +42,8 @@ def article_text(a: Article) -> ArticleText:
     )  # fmt: skip
 
 
-def _row(a: AnalyzedArticle) -> tuple[Any, ...]:
-    return (a.id, ANALYSIS_VERSION, *a.known.to_bytes(), dump_detail(a))
+def _stored(a: AnalyzedArticle) -> StoredAnalysis:
+    return StoredAnalysis(a.id, ANALYSIS_VERSION, *a.known.to_bytes(), dump_detail(a))
 
 
 def _analyze(article: Article) -> AnalyzedArticle | None:
@@ -63,21 +57,18 @@ def _analyze(article: Article) -> AnalyzedArticle | None:
         return None
 
 
-async def analysis_hook(conn: aiosqlite.Connection, article: Article) -> None:
+async def analysis_hook(txn: WriteTxn, article: Article) -> None:
     """Ingest hook: store the analysis of a new original, or of a copy whose text differs
     from its original's (an edited copy can change a fact); exact copies are not analysed."""
     if article.id is None:
         return
     if article.duplicate_of is not None:
-        async with conn.execute(
-            "SELECT content_hash FROM articles WHERE id = ?", (article.duplicate_of,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None or row[0] == article.content_hash:
+        original_hash = await txn.content_hash(article.duplicate_of)
+        if original_hash is None or original_hash == article.content_hash:
             return
     analysis = _analyze(article)
     if analysis is not None:
-        await conn.execute(_UPSERT, _row(analysis))
+        await txn.save_analyses([_stored(analysis)])
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
@@ -117,8 +108,8 @@ async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, Ana
     done = {a.id: x for a in articles if a.id is not None and (x := _analyze(a)) is not None}
     if done and store.writable:  # a read-only store (a preview) analyses in memory only
         log.info("analysing %d article(s) with no current stored analysis", len(done))
-        async with store.transaction() as conn:
-            await conn.executemany(_UPSERT, [_row(a) for a in done.values()])
+        async with store.write() as txn:
+            await txn.save_analyses([_stored(a) for a in done.values()])
     return {k: v for k, v in done.items() if k is not None}
 
 
@@ -134,9 +125,7 @@ async def known_texts(store: Store, articles: Sequence[Article]) -> dict[int, Kn
     return found
 
 
-async def load_analyses(
-    store: Store, articles: Sequence[Article]
-) -> dict[int, AnalyzedArticle]:
+async def load_analyses(store: Store, articles: Sequence[Article]) -> dict[int, AnalyzedArticle]:
     """The full analysis of each article, by article id."""
     ids = [a.id for a in articles if a.id is not None]
     rows = await _rows(store, "term_ids, term_lens, vocab, detail", ids)

@@ -1,10 +1,12 @@
-"""Plain-text/markdown rendering of a Digest for the console channel and the CLI."""
+"""Plain-text rendering of a Digest for the console channel and the CLI, in the compact
+layout every renderer shares (:mod:`bot.digest.layout`)."""
 
 from __future__ import annotations
 
 import textwrap
 from datetime import datetime
 
+from bot.digest.layout import story_layout
 from bot.digest.model import Digest, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import statement_time
@@ -25,33 +27,28 @@ def _bullet(text: str, attribution: str, indent: str = "  ") -> list[str]:
     return textwrap.wrap(body, WIDTH, initial_indent=f"{indent}• ", subsequent_indent=f"{indent}  ")
 
 
+FULL_STORY = "newsbot story"  # the command that shows a story in full, locally
+
+
 def render_story(story: StoryDigest, now: datetime) -> list[str]:
-    label = "UPDATE" if story.known else "NEW"
-    lines = [f"■ [{label}] {story.title}  ({story.id})"]
-    outlets = ", ".join(story.outlets)
-    lines.append(f"  {len(story.articles)} new article(s) · {outlets}")
-    if story.matched_terms:
-        lines.append(f"  matched: {', '.join(story.matched_terms)}")
-    if story.summary:
-        lines.append("  Summary:")
-        for s in story.summary:
-            lines.extend(_bullet(s.text, s.source, "    "))
-    if story.new:
-        lines.append("  What's new:")
-        for s in story.new:
-            lines.extend(_bullet(s.text, s.source, "    "))
-    if story.conflicts:
-        lines.append("  Conflicts:")
-        for c in story.conflicts:
-            lines.append(f"    ⚠ {c.kind}: {c.fact}")
-            for s in c.statements:
-                claim = f" (claim by {s.claim_by})" if s.claim_by else ""
-                when = statement_time(s, now)
-                lines.extend(_bullet(f"“{s.text}”{claim}", f"{s.source}, {when}", "      "))
+    """A story in the compact layout every renderer shares (:mod:`bot.digest.layout`)."""
+    layout = story_layout(story)
+    lines = [f"■ [{layout.label.upper()}] {story.title}  ({story.id})"]
+    if about := layout.about():
+        lines.append(f"  {about}")
+    for s in layout.bullets:
+        lines.extend(_bullet(s.text, s.source))
+    for c in layout.conflicts:
+        lines.append(f"  ⚠ {c.kind}: {c.fact}")
+        for s in c.statements:
+            claim = f" (claim by {s.claim_by})" if s.claim_by else ""
+            when = statement_time(s, now)
+            lines.extend(_bullet(f"“{s.text}”{claim}", f"{s.source}, {when}", "    "))
     if note := more_conflicts_note(story):
-        lines.append(f"    {note}")
-    lines.append("  Sources:")
-    for a in story.articles:
+        lines.append(f"  {note}")
+    if layout.sources:
+        lines.append(f"  {layout.sources_heading()}, newest first:")
+    for a in layout.sources:
         link = f" <{a.url}>" if a.url else ""
         lines.extend(
             textwrap.wrap(
@@ -61,6 +58,7 @@ def render_story(story: StoryDigest, now: datetime) -> list[str]:
                 subsequent_indent="      ",
             )
         )
+    lines.append(f"  {layout.full_story(FULL_STORY)}")
     return lines
 
 
@@ -69,7 +67,8 @@ def render_digest(digest: Digest) -> str:
     if digest.topic:
         head += f" · topic: {digest.topic}"
     if digest.empty:
-        return head + "\nNothing new since the last digest."
+        more = f"\n{more_stories_line(digest)}" if digest.more_stories else ""
+        return head + "\nNothing new since the last digest." + more
     lines = [head, ""]
     for story in digest.stories:
         lines.extend(render_story(story, digest.generated_at))

@@ -24,7 +24,7 @@ import inspect
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -34,52 +34,20 @@ import handlers
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import Digest
 from bot.errors import ConfigError
+from bot.logs import install_redaction as install_log_redaction
 from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
 from bot.settings import Secrets, Settings
-from handlers.base import CommandRequest, CommandSpec, Option, Reply
+from handlers.base import CommandRequest, CommandSpec, Option, Reply, parse_action_id
 
 log = logging.getLogger("newsbot.discord")
 
-# Interaction tokens (valid 15 minutes) sit in webhook and callback URLs that discord.py logs.
-# Gateway debug logs carry them as a payload's "token" field.
-_TOKEN_RES = (
-    re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?'\"]+"),
-    re.compile(r"""(["']token["']\s*:\s*["'])[^"']+"""),
-)
-
-
-class TokenRedactor(logging.Filter):
-    """Hide interaction tokens and the bot token in discord.py's and the adapter's logs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
-        for pattern in _TOKEN_RES:
-            redacted = pattern.sub(r"\1[redacted]", redacted)
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "[redacted]")
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-REDACTOR = TokenRedactor()
-
 
 def install_redaction(token: str | None = None) -> None:
-    if token:
-        REDACTOR.secrets.add(token)
-    names = ("discord.client", "discord.gateway", "discord.http", "discord.state")
-    for name in (*names, "discord.webhook.async_", "newsbot.discord"):
-        logger = logging.getLogger(name)
-        if REDACTOR not in logger.filters:
-            logger.addFilter(REDACTOR)
+    """Register the bot token with the process's log redaction (``bot.logs``; Discord's
+    interaction-token shapes are its entry in ``bot/platforms/registry.py``)."""
+    install_log_redaction([token])
 
 
 PLATFORM = "discord"
@@ -110,6 +78,17 @@ def is_admin(interaction: discord.Interaction) -> bool:
         return False
     perms = interaction.permissions
     return perms.administrator or perms.manage_guild
+
+
+def may_manage(interaction: discord.Interaction, role: str) -> bool:
+    """``[permissions] manage_role``: with a role set, only members with it (by name or id)
+    and admins may change subscriptions; without one, everyone may."""
+    role = role.strip()
+    if not role or is_admin(interaction):
+        return True
+    roles = getattr(interaction.user, "roles", ())
+    wanted = role.casefold()
+    return any(str(r.id) == role or r.name.casefold() == wanted for r in roles)
 
 
 def _actions(spec: CommandSpec) -> tuple[str, ...]:
@@ -150,18 +129,20 @@ def _command(
                 default=inspect.Parameter.empty if option.required else None,
             )
         )
+    # inspect's documented override: discord.py reads the parameters from the signature.
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_rename__ = {  # type: ignore[attr-defined]
-        ident: option.name for ident, option in idents.items()
+    # discord.py's public decorators name, describe and complete each option.
+    app_commands.rename(**{ident: option.name for ident, option in idents.items()})(callback)
+    app_commands.describe(
+        **{ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()}
+    )(callback)
+    autocompletes = {
+        ident: _autocomplete_callback(spec, option, complete)
+        for ident, option in idents.items()
+        if option.autocomplete
     }
-    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-        ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()
-    }
-    autocompletes = {}
-    for ident, option in idents.items():
-        if option.autocomplete:
-            autocompletes[ident] = _autocomplete_callback(spec, option, complete)
-    callback.__discord_app_commands_param_autocomplete__ = autocompletes  # type: ignore[attr-defined]
+    if autocompletes:
+        app_commands.autocomplete(**autocompletes)(callback)
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name=name[:NAME_MAX],
         description=clip(description, DESCRIPTION_MAX),
@@ -174,7 +155,7 @@ def _command(
 
 def _autocomplete_callback(
     spec: CommandSpec, option: Option, complete: Completer
-) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]:
+) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
     async def suggest(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -232,6 +213,45 @@ def build_news_group(
     return group
 
 
+class ActionButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"^newsbot:(?P<action>[a-z]+):(?P<arg>\S+)$",
+):
+    """A reply's button (``custom_id`` ``newsbot:<action>:<arg>``), answered by whichever
+    bot process is running when it is pressed (discord.py matches the id's template)."""
+
+    def __init__(self, custom_id: str, label: str = "") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or None, custom_id=custom_id, style=discord.ButtonStyle.secondary
+            )
+        )
+        self.custom_id_value = custom_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ActionButton:
+        return cls(match.group(0))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = interaction.client
+        if isinstance(client, NewsBot):
+            await client.run_button(interaction, self.custom_id_value)
+
+
+def _button_view(rows: Sequence[Mapping[str, Any]]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for row in rows:
+        for button in row.get("components") or []:
+            view.add_item(ActionButton(str(button["custom_id"]), str(button.get("label") or "")))
+    return view
+
+
 def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A rendered payload as discord.py ``send()`` keywords, never pinging anyone."""
     kwargs: dict[str, Any] = {
@@ -246,6 +266,8 @@ def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
     ]
     if files:
         kwargs["files"] = files
+    if payload.get("components"):
+        kwargs["view"] = _button_view(payload["components"])
     return kwargs
 
 
@@ -271,18 +293,20 @@ class NewsBot(discord.Client):
         self.specs = tuple(specs if specs is not None else handlers.ALL_COMMANDS)
         self.sync_commands = sync_commands
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.tree.error(self._on_tree_error)
         self.group = build_news_group(self.specs, self.run_command, self.complete)
         self.tree.add_command(self.group)
         self.gateway = DiscordGateway(self)
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionButton)
         if self.sync_commands:
             await self.tree.sync()
 
     def request_for(
         self, interaction: discord.Interaction, spec: CommandSpec, args: Mapping[str, str]
     ) -> CommandRequest:
+        role = self.services.settings.permissions.manage_role.strip()
         return CommandRequest(
             platform=PLATFORM,
             workspace=str(interaction.guild_id or ""),
@@ -291,7 +315,27 @@ class NewsBot(discord.Client):
             is_admin=is_admin(interaction),
             command=spec.name,
             args=dict(args),
+            may_manage=may_manage(interaction, role),
+            managers=f"members with the {role} role or Manage Server" if role else "",
         )
+
+    async def run_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        """A ``newsbot:<action>:<arg>`` button: acknowledged at once (privately), then the
+        action runs through ``handlers.dispatch`` like a command and answers privately."""
+        spec = handlers.ACTIONS.get((parse_action_id(custom_id) or ("", ""))[0])
+        request = self.request_for(interaction, spec, {}) if spec else None
+        pressed = handlers.action_request(request, custom_id) if request else None
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        if pressed is None:
+            reply = handlers.error_reply("this button no longer does anything")
+        else:
+            try:
+                reply = await handlers.dispatch(pressed, self.services)
+            except Exception:
+                log.exception("/news button %s failed", pressed.command)
+                reply = handlers.error_reply("something went wrong; the error was logged")
+        reply.ephemeral = True
+        await self.send_followups(interaction, reply)
 
     async def run_command(
         self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]

@@ -1,5 +1,9 @@
 """Digest -> Discord message payloads (content + embeds as dicts), within Discord's limits.
 
+A digest is one message where it fits: one compact embed per story (:mod:`bot.digest.layout`:
+title linked to the newest article, bullets with their outlets, conflicts, "Sources (5 of 61)"
+newest first, the ``/news story`` command for the rest), in the fewest messages.
+
 Limits: content 2,000 chars; embed title 256, description 4,096, 25 fields (name 256, value
 1,024), footer 2,048, 6,000 chars across all embeds of a message, 10 embeds per message.
 Content never pings: mentions and markdown are escaped here and ``allowed_mentions`` is none
@@ -9,15 +13,17 @@ where messages are sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
+from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
-from handlers.base import Attachment, Reply
+from handlers.base import Attachment, Button, Reply
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -27,7 +33,16 @@ FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
 EMBED_TOTAL_MAX = 6000
 EMBEDS_PER_MESSAGE = 10
+FOOTER_MAX = 2048
 REPLY_MESSAGES_MAX = 5  # a command answer never floods a channel
+# A compact digest clips what it quotes; the full story is one command away.
+BULLET_MAX = 300  # a bullet's statement
+QUOTE_MAX = 220  # a statement quoted in a conflict
+HEADLINE_MAX = 90  # a source's headline
+OUTLET_MAX = 60
+URL_MAX = 400  # a longer URL is not linked (a story stays far below the description limit)
+
+T = TypeVar("T")
 
 _MARKDOWN_RE = re.compile(r"([\\*_~`|<>\[\]()#-])")
 # Bidi overrides/isolates and zero-width characters: they can disguise text, links or mentions.
@@ -60,24 +75,37 @@ def unmention(text: str) -> str:
     return _INVISIBLE_RE.sub("", text).replace("@", "@\u200b")
 
 
-def _bullet(s: StatementRef) -> str:
+def _bullet(s: StatementRef, limit: int = BULLET_MAX) -> str:
     claim = f" (claim by {escape(s.claim_by)})" if s.claim_by else ""
-    return f"• {escape(s.text)}{claim} — *{escape(s.source)}*"
+    return f"• {escape(clip(s.text, limit))}{claim} — *{escape(clip(s.source, OUTLET_MAX))}*"
 
 
-def _description(story: StoryDigest, now: datetime) -> str:
+def _source(article: ArticleRef) -> str:
+    """``• [Headline](url) — *Outlet* (host)``: the link's real host is shown beside it."""
+    headline = escape(clip(article.title, HEADLINE_MAX))
+    outlet = escape(clip(article.source, OUTLET_MAX))
+    url = display_url(article.url)
+    if url is None or len(url) > URL_MAX:
+        return f"• {headline} — *{outlet}*"
+    return f"• [{headline}]({url}) — *{outlet}* ({host_of(url)})"
+
+
+def _description(layout: StoryLayout, now: datetime) -> str:
+    """Bullets, conflicts, sources newest first, and the command that shows the full story."""
     parts: list[str] = []
-    if story.summary:
-        parts.append("\n".join(_bullet(s) for s in story.summary))
-    if story.new:
-        parts.append("**What's new**\n" + "\n".join(_bullet(s) for s in story.new))
-    for c in story.conflicts:
-        rows = [f"⚠️ **{escape(c.kind)}**: {escape(c.fact)}"]
+    if layout.bullets:
+        parts.append("\n".join(_bullet(s) for s in layout.bullets))
+    for c in layout.conflicts:
+        rows = [f"⚠️ **{escape(c.kind)}**: {escape(clip(c.fact, BULLET_MAX))}"]
         for s in c.statements:
-            rows.append(f"> {_bullet(s)}, {discord_time(s, now)}")
+            rows.append(f"> {_bullet(s, QUOTE_MAX)}, {discord_time(s, now)}")
         parts.append("\n".join(rows))
-    if note := more_conflicts_note(story):
+    if note := more_conflicts_note(layout.story):
         parts.append(escape(note))
+    sources = [f"**{layout.sources_heading()}**"] if layout.sources else []
+    sources.extend(_source(a) for a in layout.sources)
+    sources.append(escape(layout.full_story(CHAT_STORY)))
+    parts.append("\n".join(sources))
     return clip("\n\n".join(parts), DESCRIPTION_MAX)
 
 
@@ -88,75 +116,67 @@ def _embed_size(embed: dict[str, Any]) -> int:
     return size
 
 
-def _footer(story: StoryDigest) -> str:
-    matched = f" · matched: {', '.join(story.matched_terms)}" if story.matched_terms else ""
-    return f"{story.id} · {', '.join(story.outlets)}{matched}"
+def _footer(layout: StoryLayout) -> str:
+    return " · ".join(p for p in (layout.id, layout.about()) if p)
 
 
 def story_embed(story: StoryDigest, now: datetime) -> dict[str, Any]:
-    label = "Update" if story.known else "New story"
+    """One story as one embed: its title links to its newest article with an http(s) URL."""
+    return layout_embed(story_layout(story), now)
+
+
+def layout_embed(layout: StoryLayout, now: datetime) -> dict[str, Any]:
+    """The embed of a story's compact layout."""
     embed: dict[str, Any] = {
-        "title": clip(f"{label}: {escape(story.title)}", TITLE_MAX),
-        "description": _description(story, now),
-        "footer": {"text": clip(unmention(_footer(story)), 2048)},
-        "fields": [],
+        "title": clip(f"{layout.label}: {escape(layout.story.title)}", TITLE_MAX),
+        "description": _description(layout, now),
+        "footer": {"text": clip(unmention(_footer(layout)), FOOTER_MAX)},
     }
-    first = next((display_url(a.url) for a in story.articles if display_url(a.url)), None)
-    if first:
-        embed["url"] = first
-    for article in story.articles[:FIELDS_MAX]:
-        url = display_url(article.url) if article.url else None
-        value = (
-            f"{escape(article.title)}\n<{url}> ({host_of(url)})" if url else escape(article.title)
-        )
-        embed["fields"].append(
-            {
-                "name": clip(escape(article.source), FIELD_NAME_MAX),
-                "value": clip(value, FIELD_VALUE_MAX),
-                "inline": False,
-            }
-        )
-    while _embed_size(embed) > EMBED_TOTAL_MAX and embed["fields"]:
-        embed["fields"].pop()
+    link = next((url for a in layout.newest if (url := display_url(a.url))), None)
+    if link:
+        embed["url"] = link
     if _embed_size(embed) > EMBED_TOTAL_MAX:
         room = EMBED_TOTAL_MAX - (_embed_size(embed) - len(embed["description"]))
         embed["description"] = clip(embed["description"], max(room, 1))
     return embed
 
 
-def render_discord(digest: Digest) -> list[dict[str, Any]]:
-    """One or more message payloads ``{"content", "embeds"}`` that each respect the limits."""
+def _digest_head(digest: Digest) -> str:
     head = f"**newsbot digest** · {digest.generated_at:%d %b %Y %H:%M} UTC"
     if digest.topic:
         head += f" · topic: {escape(digest.topic)}"
+    return head
+
+
+def render_discord(digest: Digest) -> list[dict[str, Any]]:
+    """Message payloads ``{"content", "embeds"}``, each within Discord's limits: one embed per
+    story, in as few messages as the limits allow (one when the digest fits: at most 10
+    embeds and 6,000 characters across them); the head line on the first message, "+N more
+    stories" on the last."""
+    head = _digest_head(digest)
     if digest.empty:
-        return [
-            {
-                "content": clip(head + "\nNothing new since the last digest.", CONTENT_MAX),
-                "embeds": [],
-            }
-        ]
-    messages: list[dict[str, Any]] = []
-    current: list[dict[str, Any]] = []
-    total = 0
-    for story in digest.stories:
-        embed = story_embed(story, digest.generated_at)
-        size = _embed_size(embed)
-        if current and (len(current) == EMBEDS_PER_MESSAGE or total + size > EMBED_TOTAL_MAX):
-            messages.append({"content": None, "embeds": current})
-            current, total = [], 0
-        current.append(embed)
-        total += size
-    if current:
-        messages.append({"content": None, "embeds": current})
+        head += "\nNothing new since the last digest."
+        return [{"content": clip(_with_more(head, digest), CONTENT_MAX), "embeds": []}]
+    now = digest.generated_at
+    stories = [(layout, layout_embed(layout, now)) for layout in map(story_layout, digest.stories)]
+    # A later per-message part (e.g. the actions of the message's stories) is built here from
+    # each group's layouts.
+    messages: list[dict[str, Any]] = [
+        {"content": None, "embeds": [embed for _, embed in group]}
+        for group in pack(stories, lambda item: _embed_size(item[1]))
+    ]
     messages[0]["content"] = clip(head, CONTENT_MAX)
-    if digest.more_stories:
-        last = messages[-1]
-        more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
-        last["content"] = clip(
-            f"{last['content']}\n{more}" if last["content"] else more, CONTENT_MAX
-        )
+    last = messages[-1]
+    last["content"] = clip(_with_more(last["content"] or "", digest), CONTENT_MAX) or None
     return messages
+
+
+def _with_more(text: str, digest: Digest) -> str:
+    """``text`` and, when the digest left stories out, the line that says so."""
+    if not digest.more_stories:
+        return text
+    more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
+    return f"{text}\n{more}" if text else more
 
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
@@ -201,17 +221,20 @@ def _chunks(lines: list[str], limit: int) -> list[str]:
     return chunks
 
 
-def _pack_embeds(embeds: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    groups: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
+def pack(items: Sequence[T], size: Callable[[T], int]) -> list[list[T]]:
+    """Items (each one embed) in order, in the fewest messages of at most 10 embeds and
+    6,000 characters across them: a message is closed only when the next item does not fit
+    (for items kept in order, filling each message in turn needs the fewest)."""
+    groups: list[list[T]] = []
+    current: list[T] = []
     total = 0
-    for embed in embeds:
-        size = _embed_size(embed)
-        if current and (len(current) == EMBEDS_PER_MESSAGE or total + size > EMBED_TOTAL_MAX):
+    for item in items:
+        n = size(item)
+        if current and (len(current) == EMBEDS_PER_MESSAGE or total + n > EMBED_TOTAL_MAX):
             groups.append(current)
             current, total = [], 0
-        current.append(embed)
-        total += size
+        current.append(item)
+        total += n
     if current:
         groups.append(current)
     return groups
@@ -242,7 +265,7 @@ def render_reply(reply: Reply) -> list[dict[str, Any]]:
     ] or [{"title": title}]
     messages: list[dict[str, Any]] = []
     if reply.lines or reply.digest is None:
-        messages = [{"content": None, "embeds": group} for group in _pack_embeds(embeds)]
+        messages = [{"content": None, "embeds": group} for group in pack(embeds, _embed_size)]
     if reply.digest is not None:
         messages.extend(render_discord(reply.digest))
     if len(messages) > REPLY_MESSAGES_MAX:
@@ -260,4 +283,16 @@ def render_reply(reply: Reply) -> list[dict[str, Any]]:
         messages[0]["embeds"][0]["image"] = {"url": f"attachment://{image.filename}"}
     for i, message in enumerate(messages):
         message["attachments"] = files if i == 0 else []
+    if reply.buttons and messages:
+        messages[-1]["components"] = button_rows(reply.buttons)
     return messages
+
+
+def button_rows(buttons: Sequence[Button]) -> list[dict[str, Any]]:
+    """A reply's buttons as action rows (at most 5 buttons a row, 5 rows), grey, labels
+    clipped to Discord's 80 characters; ``custom_id`` is the button's ``newsbot:…`` id."""
+    items = [
+        {"type": 2, "style": 2, "label": clip(b.label, 80), "custom_id": b.action_id}
+        for b in buttons[:25]
+    ]
+    return [{"type": 1, "components": items[i : i + 5]} for i in range(0, len(items), 5)]

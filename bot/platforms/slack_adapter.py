@@ -18,10 +18,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery import ChatGateway
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserError
 from bot.platforms.slack_gateway import (
     PERMANENT_ERRORS,
     PLATFORM,
@@ -47,19 +48,19 @@ from bot.platforms.slack_gateway import (
 )
 from bot.platforms.slack_logging import SOCKET_LOG, install_redaction
 from bot.platforms.slack_render import render_reply
+from bot.query import parse_query
+from bot.schedules import parse_timezone
 from bot.services import Services
 from bot.settings import SECRET_NAMES, Secrets, Settings
-from handlers import COMMANDS, dispatch, error_reply, help_reply, parse_text
-from handlers.base import CommandRequest, Reply
+from bot.subscriptions import MAX_TOPIC_CHARS
+from handlers import COMMANDS, action_request, dispatch, error_reply, help_reply, parse_text
+from handlers.base import ACTION_PREFIX, CommandRequest, Reply
 
 COMMAND = "/news"
 DEFAULT_PATH = "/slack/events"
 RESPONSE_URL_POSTS_MAX = 5  # Slack accepts 5 posts per response_url within 30 minutes
 ADMIN_CACHE_SECONDS = 300.0
-_PHRASE_RE = re.compile(r'"[^"]*\s[^"]*"')
-_BARE_QUOTE_RE = re.compile(r'(?<!\\)"')
 _LINK_RE = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
-_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
 log = install_redaction()
 
@@ -80,6 +81,7 @@ class AdminCheck:
         self.ttl = ttl
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self.zones: dict[tuple[str, str], str] = {}  # the user's Slack time zone, when known
 
     async def __call__(self, team: str, user: str) -> bool:
         if user in self.allowlist:
@@ -97,6 +99,8 @@ class AdminCheck:
             )
             return False  # fail closed, do not cache
         info = response.get("user") or {}
+        if isinstance(info.get("tz"), str) and info["tz"]:
+            self.zones[key] = info["tz"]
         admin = bool(
             (info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
             and not info.get("deleted")
@@ -106,22 +110,109 @@ class AdminCheck:
         return admin
 
 
-def _shield(match: re.Match[str]) -> str:
-    return "".join("\\" + c if c.isspace() or c == '"' else c for c in match.group(0))
-
-
 def parse_command(text: str) -> tuple[str, dict[str, str]]:
-    """``/news`` text -> (subcommand, options) with ``handlers.parse_text``.
+    """``/news`` text -> (subcommand, options): Slack's escaping undone, then the shared
+    parse (``handlers.parse_text``: quoted phrases kept, schedule words peeled)."""
+    return parse_text(unslack(text))
 
-    Quoted phrases are kept with their quotes (``search "peace talks" AND kyiv`` searches the
-    phrase); smart quotes count as quotes, and apostrophes (``Trump's``) are plain characters.
-    """
-    text = unslack(text).translate(_SMART_QUOTES).strip()
-    text = text.replace("\\", "\\\\").replace("'", "\\'")
-    text = _PHRASE_RE.sub(_shield, text)
-    if len(_BARE_QUOTE_RE.findall(text)) % 2:  # an unbalanced quote is just a character
-        text = _BARE_QUOTE_RE.sub('\\\\"', text)
-    return parse_text(text)
+
+SUBSCRIBE_FORM = f"{ACTION_PREFIX}:subscribe-form"
+SCHEDULE_CHOICES = (
+    "hourly",
+    "daily 07:00",
+    "daily 08:00",
+    "daily 12:00",
+    "daily 18:00",
+    "weekdays 08:00",
+    "weekdays 09:00",
+    "weekly mon 09:00",
+    "weekly fri 16:00",
+)
+TIMEZONE_CHOICES = (
+    "UTC", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin",
+    "Europe/Madrid", "Europe/Rome", "Europe/Amsterdam", "Europe/Stockholm", "Europe/Warsaw",
+    "Europe/Athens", "Europe/Kyiv", "Europe/Istanbul", "Europe/Moscow", "Africa/Lagos",
+    "Africa/Cairo", "Africa/Johannesburg", "Africa/Nairobi", "Asia/Dubai", "Asia/Karachi",
+    "Asia/Kolkata", "Asia/Dhaka", "Asia/Bangkok", "Asia/Jakarta", "Asia/Singapore",
+    "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Seoul", "Asia/Tokyo", "Australia/Perth",
+    "Australia/Sydney", "Pacific/Auckland", "Pacific/Honolulu", "America/Anchorage",
+    "America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York",
+    "America/Toronto", "America/Mexico_City", "America/Bogota", "America/Lima",
+    "America/Santiago", "America/Sao_Paulo", "America/Argentina/Buenos_Aires",
+)  # fmt: skip
+
+
+def _option(value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": value[:75]}, "value": value}
+
+
+def _select(block_id: str, label: str, values: Sequence[str], initial: str) -> dict[str, Any]:
+    choices = list(dict.fromkeys([initial, *values]))[:100]  # Slack: at most 100 options
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {
+            "type": "static_select",
+            "action_id": "value",
+            "options": [_option(v) for v in choices],
+            "initial_option": _option(initial),
+        },
+    }
+
+
+def subscribe_modal(channel: str, schedule: str, timezone: str) -> dict[str, Any]:
+    """The ``/news subscribe`` form: a topic, a schedule and a time zone (the configured
+    schedule and the user's own zone, else the configured one, preselected); the channel rides
+    in ``private_metadata``."""
+    zone = parse_timezone(timezone).key
+    return {
+        "type": "modal",
+        "callback_id": SUBSCRIBE_FORM,
+        "private_metadata": json.dumps({"channel": channel}),
+        "title": {"type": "plain_text", "text": "Subscribe"},
+        "submit": {"type": "plain_text", "text": "Subscribe"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "topic",
+                "label": {"type": "plain_text", "text": "Topic"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": 'Words, "phrases", AND/OR/NOT; /news topics <topic> previews it.',
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "max_length": MAX_TOPIC_CHARS,
+                    "placeholder": {"type": "plain_text", "text": "ukraine AND election"},
+                },
+            },
+            _select("schedule", "Schedule", SCHEDULE_CHOICES, schedule),
+            _select("timezone", "Time zone", TIMEZONE_CHOICES, zone),
+        ],
+    }
+
+
+def submitted_subscription(view: Mapping[str, Any]) -> dict[str, str]:
+    """The form's values as the ``subscribe`` command's options."""
+    values = (view.get("state") or {}).get("values") or {}
+    args: dict[str, str] = {}
+    for name in ("topic", "schedule", "timezone"):
+        field_ = (values.get(name) or {}).get("value") or {}
+        value = field_.get("value") or (field_.get("selected_option") or {}).get("value")
+        if value:
+            args[name] = str(value)
+    return args
+
+
+def modal_channel(view: Mapping[str, Any]) -> str:
+    try:
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
+    except ValueError:
+        return ""
+    return str(meta.get("channel", "")) if isinstance(meta, dict) else ""
 
 
 def unslack(text: str) -> str:
@@ -157,21 +248,109 @@ class NewsCommand:
         await ack()
         team = str(command.get("team_id", ""))
         user = str(command.get("user_id", ""))
-        request = CommandRequest(
+        request = await self.request(team, str(command.get("channel_id", "")), user, name, args)
+        modal = name == "subscribe" and not args and request.may_manage
+        if modal and await self.open_subscribe_modal(command, request):
+            return
+        await self.run(request, command)
+
+    async def request(
+        self, team: str, channel: str, user: str, name: str, args: Mapping[str, str]
+    ) -> CommandRequest:
+        """A request with the user's rights: admin (``users.info``/allow-list) and
+        ``[permissions] manage_users``."""
+        admin = await self.admin(team, user)
+        managers = [u.strip() for u in self.services.settings.permissions.manage_users]
+        managers = [u for u in managers if u]
+        return CommandRequest(
             platform=PLATFORM,
             workspace=team,
-            channel=str(command.get("channel_id", "")),
+            channel=channel,
             user=user,
-            is_admin=await self.admin(team, user),
+            is_admin=admin,
             command=name,
-            args=args,
+            args=dict(args),
+            may_manage=not managers or admin or user in managers,
+            managers=(
+                "workspace admins"
+                if managers == ["admins"]
+                else "the members listed in [permissions] manage_users and workspace admins"
+            )
+            if managers
+            else "",
         )
+
+    async def run(
+        self, request: CommandRequest, command: Mapping[str, Any], *, private: bool = False
+    ) -> None:
+        """Dispatch and answer (through the response URL when there is one)."""
         try:
             reply = await dispatch(request, self.services)
         except Exception:
-            log.exception("slack: /news %s failed", name)
+            log.exception("slack: /news %s failed", request.command)
             reply = error_reply("Something went wrong; the error was logged.")
+        if private:
+            reply.ephemeral = True
         await self.send_reply(command, reply)
+
+    async def open_subscribe_modal(
+        self, command: Mapping[str, Any], request: CommandRequest
+    ) -> bool:
+        """``/news subscribe`` alone: the subscribe form (``views.open``); False if Slack
+        refused it (the usage line is answered instead)."""
+        trigger = str(command.get("trigger_id") or "")
+        if not trigger:
+            return False
+        digest = self.services.settings.digest
+        zone = self.admin.zones.get((request.workspace, request.user), digest.timezone)
+        try:
+            parse_timezone(zone)
+        except UserError:
+            zone = digest.timezone
+        view = subscribe_modal(request.channel, digest.schedule, zone)
+        try:
+            await self.client.views_open(trigger_id=trigger, view=view)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "slack: cannot open the subscribe form: %s", delivery_error("views.open", exc)
+            )
+            return False
+        return True
+
+    async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The subscribe form submitted: the same ``subscribe`` handler as the command. A
+        malformed topic is shown on the form; the answer is posted in the channel."""
+        args = submitted_subscription(view)
+        try:
+            parse_query(args.get("topic", ""))
+        except UserError as exc:
+            await ack(response_action="errors", errors={"topic": str(exc)[:150]})
+            return
+        await ack()
+        team = str((body.get("team") or {}).get("id") or view.get("team_id") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = modal_channel(view)
+        request = await self.request(team, channel, user, "subscribe", args)
+        await self.run(request, {"channel_id": channel, "user_id": user})
+
+    async def on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A ``newsbot:<action>:<arg>`` button: acknowledged, run through
+        ``handlers.dispatch``, answered privately to whoever pressed it."""
+        await ack()
+        team = str((body.get("team") or {}).get("id") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = str((body.get("channel") or {}).get("id") or "")
+        base = await self.request(team, channel, user, "", {})
+        request = action_request(base, str(action.get("action_id", "")))
+        command = {
+            "channel_id": channel,
+            "user_id": user,
+            "response_url": body.get("response_url") or "",
+        }
+        if request is None:
+            await self.send_reply(command, error_reply("This button no longer does anything."))
+            return
+        await self.run(request, command, private=True)
 
     async def send_reply(self, command: Mapping[str, Any], reply: Reply) -> None:
         messages = render_reply(reply)
@@ -226,6 +405,7 @@ class NewsCommand:
                 {
                     **message,
                     "response_type": response_type,
+                    "replace_original": False,  # a button's answer never replaces its message
                     "unfurl_links": False,
                     "unfurl_media": False,
                 }
@@ -278,6 +458,8 @@ def build_app(
     )
     listener = NewsCommand(services, client, AdminCheck(client, admin_allowlist))
     app.command(command)(listener.__call__)
+    app.view(SUBSCRIBE_FORM)(listener.on_submit)
+    app.action(re.compile(rf"^{ACTION_PREFIX}:"))(listener.on_button)
     return app, listener
 
 

@@ -1,5 +1,9 @@
 """Digests and command replies -> Slack Block Kit messages, within Slack's limits.
 
+A digest is one message where it fits: each story compact (:mod:`bot.digest.layout`: a
+section with its linked title, bullets and conflicts, a context line with "Sources (5 of 61)"
+newest first and the ``/news story`` command for the rest, a divider), in the fewest messages.
+
 Limits: 50 blocks per message, 3,000 characters per text object, 150 per header, and a
 conservative 12,000 characters of text per message (Slack rejects long messages with
 ``msg_blocks_too_long`` below the documented sums). Untrusted text is escaped (``&``, ``<``,
@@ -15,17 +19,25 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.digest.model import Digest, StatementRef, StoryDigest
+from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
+from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
-from handlers.base import Reply
+from handlers.base import Button, Reply
 
 BLOCKS_MAX = 50
 TEXT_MAX = 3000
 HEADER_MAX = 150
 CONTEXT_ELEMENTS_MAX = 10
 MESSAGE_CHARS_MAX = 12_000
+# A compact digest clips what it quotes; the full story is one command away.
+BULLET_MAX = 300  # a bullet's statement
+QUOTE_MAX = 220  # a statement quoted in a conflict
+HEADLINE_MAX = 90  # a source's headline
+TITLE_MAX = 200  # a story's title
+OUTLET_MAX = 60
+URL_MAX = 400  # a longer URL is not linked (five sources and a title fit in a text object)
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -87,9 +99,9 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": mrkdwn(text)}
 
 
-def _bullet(s: StatementRef) -> str:
+def _bullet(s: StatementRef, limit: int = BULLET_MAX) -> str:
     claim = f" (claim by {escape(s.claim_by)})" if s.claim_by else ""
-    return f"• {escape(s.text)}{claim} — _{escape(s.source)}_"
+    return f"• {escape(clip(s.text, limit))}{claim} — _{escape(clip(s.source, OUTLET_MAX))}_"
 
 
 def _sections(rows: Sequence[str], *, first: str = "") -> list[Block]:
@@ -108,38 +120,52 @@ def _sections(rows: Sequence[str], *, first: str = "") -> list[Block]:
     return blocks
 
 
+def _linkable(url: str | None) -> str | None:
+    """A URL a digest links: http(s), and short enough that a clipped text never cuts it."""
+    safe = safe_url(url)
+    return safe if safe and len(safe) <= URL_MAX else None
+
+
+def _title(layout: StoryLayout) -> str:
+    """``*New:* <url|Title>`` (the newest article with an http(s) URL), else bold text."""
+    url = next((u for a in layout.newest if (u := _linkable(a.url))), None)
+    title = clip(layout.story.title, TITLE_MAX)
+    heading = link(url, title) if url else escape(title)
+    return f"*{layout.label}:* {heading}"
+
+
+def _source(article: ArticleRef) -> str:
+    """``<url|Headline> — _Outlet_ (host)``: a link's real host is shown beside it."""
+    headline = clip(article.title, HEADLINE_MAX)
+    outlet = escape(clip(article.source, OUTLET_MAX))
+    url = _linkable(article.url)
+    if url is None:
+        return f"{escape(headline)} — _{outlet}_"
+    return f"{link(url, headline)} — _{outlet}_ ({escape(host_of(url))})"
+
+
 def story_blocks(story: StoryDigest, now: datetime) -> list[Block]:
-    label = "Update" if story.known else "New story"
-    blocks: list[Block] = [
-        _section(f"*{label}: {escape(story.title)}*  `{escape(story.id)}`"),
-    ]
-    if story.matched_terms:
-        matched = escape(", ".join(story.matched_terms))
-        blocks.append({"type": "context", "elements": [mrkdwn(f"matched: {matched}")]})
-    if story.summary:
-        blocks.extend(_sections([_bullet(s) for s in story.summary]))
-    if story.new:
-        blocks.extend(_sections([_bullet(s) for s in story.new], first="*What's new*"))
-    for c in story.conflicts:
-        rows = [f":warning: *{escape(c.kind)}*: {escape(c.fact)}"]
-        for s in c.statements:
-            rows.append(f">{_bullet(s)}, {slack_time(s, now)}")
-        blocks.extend(_sections(rows))
+    """One story's blocks (:func:`layout_blocks` of its compact layout)."""
+    return layout_blocks(story_layout(story), now)
+
+
+def layout_blocks(layout: StoryLayout, now: datetime) -> list[Block]:
+    """One story, compact: a section (title, bullets, conflicts), then in small print its
+    outlets and matched terms, its sources newest first and the command for the rest."""
+    story = layout.story
+    rows = [_bullet(s) for s in layout.bullets]
+    for c in layout.conflicts:
+        rows.append(f":warning: *{escape(c.kind)}*: {escape(clip(c.fact, BULLET_MAX))}")
+        rows.extend(f">{_bullet(s, QUOTE_MAX)}, {slack_time(s, now)}" for s in c.statements)
     if note := more_conflicts_note(story):
-        blocks.extend(_sections([escape(note)]))
-    links: list[dict[str, Any]] = []
-    for a in story.articles[:CONTEXT_ELEMENTS_MAX]:
-        url = safe_url(a.url)
-        title = clip(a.title, 200)
-        text = (
-            f"{escape(a.source)}: {link(url, title)} ({escape(host_of(url))})"
-            if url
-            else f"{escape(a.source)}: {escape(title)}"
-        )
-        links.append(mrkdwn(text))
-    if links:
-        blocks.append({"type": "context", "elements": links})
-    blocks.append({"type": "divider"})
+        rows.append(escape(note))
+    blocks = _sections(rows, first=_title(layout))
+    lines = [escape(about)] if (about := layout.about()) else []
+    if layout.sources:
+        lines.append(f"*{layout.sources_heading()}*")
+    lines.extend(f"• {_source(a)}" for a in layout.sources)
+    lines.append(escape(layout.full_story(CHAT_STORY)))
+    blocks.append({"type": "context", "elements": [mrkdwn("\n".join(lines))]})
     return blocks
 
 
@@ -198,18 +224,28 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
         "type": "header",
         "text": {"type": "plain_text", "text": clip(escape_plain(head), HEADER_MAX)},
     }
+    more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
+    more_line: list[Block] = (
+        [{"type": "context", "elements": [mrkdwn(more)]}] if digest.more_stories else []
+    )
     if digest.empty:
-        return [[header, _section("Nothing new since the last digest.")]]
-    groups = [story_blocks(s, digest.generated_at) for s in digest.stories]
+        return [[header, _section("Nothing new since the last digest."), *more_line]]
+    # A story's blocks stay together; a later per-story part (its actions) goes before the
+    # divider that closes it.
+    groups = [
+        [*layout_blocks(layout, digest.generated_at), {"type": "divider"}]
+        for layout in map(story_layout, digest.stories)
+    ]
     groups[0] = [header, *groups[0]]
-    if digest.more_stories:
-        more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
-        groups.append([{"type": "context", "elements": [mrkdwn(more)]}])
+    if more_line:
+        groups.append(more_line)
     return groups
 
 
 def render_slack(digest: Digest) -> list[Message]:
-    """Messages ``{"text", "blocks"}``; each has at most 50 blocks and 12,000 text chars."""
+    """Messages ``{"text", "blocks"}``; each has at most 50 blocks and 12,000 text chars. A
+    digest that fits is one message; else the fewest, a story never split between two
+    unless it alone exceeds a message."""
     return pack(_digest_groups(digest), escape_plain(_digest_head(digest)))
 
 
@@ -226,4 +262,24 @@ def render_reply(reply: Reply) -> list[Message]:
     groups: list[list[Block]] = [first]
     if reply.digest is not None:
         groups.extend(_digest_groups(reply.digest))
+    if reply.buttons:
+        groups.append([button_block(reply.buttons)])
     return pack(groups, escape_plain(reply.title.strip()) or "newsbot")
+
+
+def button_block(buttons: Sequence[Button]) -> Block:
+    """An ``actions`` block of a reply's buttons (at most 25; labels within 75 characters);
+    ``action_id`` is the button's ``newsbot:…`` id, which the adapter's action listener
+    matches."""
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": clip(escape_plain(b.label), 75)},
+                "action_id": b.action_id,
+                "value": b.arg,
+            }
+            for b in buttons[:25]
+        ],
+    }

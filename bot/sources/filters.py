@@ -12,6 +12,7 @@ item's title and text (HTML reduced to text) with the search index's stemming an
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -23,14 +24,9 @@ from bot.text.html import html_to_text
 
 MAX_FILTER_CHARS = 500
 
-_matcher: TextMatcher | None = None
-
-
+@functools.cache
 def _shared_matcher() -> TextMatcher:
-    global _matcher
-    if _matcher is None:
-        _matcher = TextMatcher()
-    return _matcher
+    return TextMatcher()
 
 
 def _all_terms(node: Node) -> list[Term]:

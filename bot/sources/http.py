@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import httpx
 
 from bot.errors import FetchError
+from bot.net.credentials import is_secret_param
 from bot.net.ssrf import BlockedAddress, GuardedTransport, NetworkPolicy, Resolver
 from bot.settings import FetchSettings, Settings
 from bot.sources.retrieve import Retrieved, Validators
@@ -47,7 +48,6 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 GZIP_MAGIC = b"\x1f\x8b"
-_SECRET_PARAMS = ("key", "token", "secret", "password", "passwd", "auth", "sig", "session")
 
 
 class FetchStatusError(FetchError):
@@ -70,16 +70,9 @@ def safe_url(url: str | httpx.URL) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_is_secret_param(k) for k, _ in pairs):
-            query = urlencode(
-                [(k, "***" if _is_secret_param(k) else v) for k, v in pairs], safe="*"
-            )
+        if any(is_secret_param(k) for k, _ in pairs):
+            query = urlencode([(k, "***" if is_secret_param(k) else v) for k, v in pairs], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _is_secret_param(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_PARAMS)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

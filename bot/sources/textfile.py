@@ -1,7 +1,9 @@
 """Plain-text article files (the seed corpus): headline + body saved from a news page.
 
 An optional sidecar ``NAME.meta.json`` may give ``outlet``, ``url``, ``published`` and ``title``.
-Without one, the outlet is a desk/agency byline found in the text, else the file's stem.
+Without one, the outlet is the one the text names (a desk or agency byline, "By NAME, OUTLET",
+a wire dateline "(AP) --", a closing credit "— Reuters", "Distributed by …", a copyright
+line), else the file's name (``000_b00dc54c.txt``, so it reads as a file, not an outlet).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ async def read_text_file(locator: str, ctx: SourceContext) -> AsyncIterator[Item
         origin=str(path),
         url=meta.get("url"),
         ext_id=path.stem,
-        outlet=meta.get("outlet") or parsed.byline_outlet or path.stem,
+        outlet=meta.get("outlet") or parsed.byline_outlet or path.name,
         published=published,
     )
     if ctx.progress:

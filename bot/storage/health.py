@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.storage.sources import FeedCounts, SourceRepo
 from bot.storage.store import Store, from_iso
+from bot.storage.stories import count_live
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +39,7 @@ class HealthRepo:
     async def counts(self) -> StoreCounts:
         s = self.store
         originals, duplicates = await s.count_articles()
-        stories = await s.scalar(
-            "SELECT count(*) FROM stories WHERE active = 1 AND merged_into IS NULL"
-        )
+        stories = await count_live(s, active_only=True)
         digests = {
             str(status): int(n)
             for status, n in await s.fetchall(

@@ -2,7 +2,8 @@
 
 Writes go through :meth:`Store.transaction`, which takes the store's asyncio lock and runs
 ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on any error), so one article's ingest is atomic
-and writers never interleave. Reads may run at any time.
+and writers never interleave; :meth:`Store.write` is the same transaction as a typed handle
+(``bot.storage.txn``), the one code outside ``bot.storage`` uses. Reads may run at any time.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +23,13 @@ from bot.errors import StorageError
 from bot.models import Article
 from bot.storage.migrate import LATEST, migrate
 from bot.storage.scope import EVERYTHING, REMOVED, Scope, record_arrival
+from bot.storage.stories import live_sql
+from bot.storage.times import from_iso, to_iso
+from bot.storage.txn import ReadTxn, WriteTxn
 
 SCHEMA_VERSION = LATEST
 BUSY_RETRIES = 3  # extra waits for the write lock beyond the busy timeout
 SEARCH_RANK_WINDOW = 5000  # newest matches ranked by bm25 (keeps common-word queries fast)
-
-
-def to_iso(dt: datetime) -> str:
-    """Datetimes are stored as ISO 8601 UTC text, so text order is time order."""
-    return dt.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 _ARTICLE_COLS = (
@@ -83,6 +78,9 @@ class Store:
         self.path = path
         self.writable = writable
         self._write_lock = asyncio.Lock()
+        # What readers derive from this database and keep while it is open (e.g. the term
+        # statistics of ``bot.relevance``), by the deriving module's name.
+        self.derived: dict[str, object] = {}
 
     @classmethod
     async def open(
@@ -136,11 +134,18 @@ class Store:
                 await self.conn.commit()
 
     @asynccontextmanager
-    async def committed(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def write(self) -> AsyncIterator[WriteTxn]:
+        """One write transaction as a typed handle (:class:`WriteTxn`): the form code outside
+        ``bot.storage`` uses (ingest and its hooks); :meth:`transaction` is its connection."""
+        async with self.transaction() as conn:
+            yield WriteTxn(conn)
+
+    @asynccontextmanager
+    async def committed(self) -> AsyncIterator[ReadTxn]:
         """Reads that see only committed rows: waits for this process's open write
         transaction (which shares the connection) to end, and keeps others from starting."""
         async with self._write_lock:
-            yield self.conn
+            yield ReadTxn(self.conn)
 
     async def _begin_immediate(self) -> None:
         """Take the database's write lock; another process holding it longer than the busy
@@ -161,7 +166,7 @@ class Store:
         row = await self.fetchone(
             "SELECT count(*), count(*) FILTER (WHERE s.article_count != c.n) FROM stories s "
             "JOIN (SELECT story_id, count(*) AS n FROM articles WHERE duplicate_of IS NULL "
-            "GROUP BY story_id) c ON c.story_id = s.id WHERE s.merged_into IS NULL"
+            f"GROUP BY story_id) c ON c.story_id = s.id WHERE {live_sql('s')}"
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -196,31 +201,17 @@ class Store:
         item_filter: str | None = None,
         now: datetime,
     ) -> int:
-        """Return the id of the source at ``locator``, creating it if needed (inside a txn).
-
-        ``name``, ``interval_s`` and ``item_filter`` update an existing row when given
-        (``item_filter=""`` clears the filter).
-        """
-        async with conn.execute(
-            "SELECT id FROM sources WHERE workspace = ? AND locator = ?", (workspace, locator)
-        ) as cur:
-            row = await cur.fetchone()
-        if row:
-            if name is not None or interval_s is not None or item_filter is not None:
-                await conn.execute(
-                    "UPDATE sources SET name = COALESCE(?, name), "
-                    "interval_s = COALESCE(?, interval_s), "
-                    "item_filter = CASE WHEN ? IS NULL THEN item_filter ELSE NULLIF(?, '') END "
-                    "WHERE id = ?",
-                    (name, interval_s, item_filter, item_filter, row[0]),
-                )
-            return int(row[0])
-        cur2 = await conn.execute(
-            "INSERT INTO sources (kind, locator, workspace, name, interval_s, item_filter, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (kind, locator, workspace, name, interval_s or 900.0, item_filter or None, to_iso(now)),
+        """:meth:`WriteTxn.upsert_source` inside the transaction of ``conn`` (for callers that
+        still hold :meth:`transaction`'s connection)."""
+        return await WriteTxn(conn).upsert_source(
+            kind=kind,
+            locator=locator,
+            name=name,
+            interval_s=interval_s,
+            workspace=workspace,
+            item_filter=item_filter,
+            now=now,
         )
-        return int(cur2.lastrowid or 0)
 
     async def add_feed_source(
         self,
@@ -280,49 +271,6 @@ class Store:
         )
 
     # ---------------------------------------------------------------- articles
-    async def insert_article(
-        self, conn: aiosqlite.Connection, article: Article, minhash: bytes | None
-    ) -> int | None:
-        """Insert one article inside the caller's transaction; returns its row id, or ``None``
-        when an article with its ``ext_id`` exists (the conflict clause: never an error)."""
-        cur = await conn.execute(
-            "INSERT INTO articles (ext_id, source_id, guid, url, canonical_url, outlet, title, "
-            "text, summary_raw, published_at, first_seen_at, content_hash, minhash, "
-            "duplicate_of, origin, dated, backfill) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (ext_id) DO NOTHING",
-            (
-                article.ext_id,
-                article.source_id,
-                article.guid,
-                article.url,
-                article.canonical_url,
-                article.outlet,
-                article.title,
-                article.text,
-                article.summary_raw,
-                to_iso(article.published_at),
-                to_iso(article.first_seen_at),
-                article.content_hash,
-                minhash,
-                article.duplicate_of,
-                article.origin,
-                int(article.dated),
-                int(article.backfill),
-            ),
-        )
-        if cur.rowcount != 1:
-            return None
-        article.id = int(cur.lastrowid or 0)
-        if article.source_id is not None:
-            await record_arrival(
-                conn,
-                article_id=article.id,
-                source_id=article.source_id,
-                original_id=article.duplicate_of,
-            )
-        return article.id
-
     async def link_source(self, article: Article, source_id: int | None) -> None:
         """``article`` (already stored) arrived again through ``source_id``: visible to that
         source's owner too (no write when it is known already)."""
@@ -432,15 +380,6 @@ class Store:
             "SELECT id FROM articles WHERE story_id = ? AND backfill = 1", (story_id,)
         )
         return {int(r[0]) for r in rows}
-
-    async def live_story_id(self, story_id: int) -> int:
-        """The story ``story_id`` now is: merged stories followed to the one they joined."""
-        for _ in range(32):  # merge chains are short; the bound guards against a cycle
-            nxt = await self.scalar("SELECT merged_into FROM stories WHERE id = ?", (story_id,))
-            if nxt is None:
-                break
-            story_id = int(nxt)
-        return story_id
 
     async def story_outlets(
         self, story_id: int, *, scope: Scope = EVERYTHING
@@ -579,7 +518,7 @@ class Store:
         active = "" if include_inactive else " AND st.active = 1"
         lim = f" LIMIT {int(limit)}" if limit else ""
         rows = await self.fetchall(
-            f"SELECT st.id FROM stories st WHERE st.merged_into IS NULL{active} AND {visible} "
+            f"SELECT st.id FROM stories st WHERE {live_sql()}{active} AND {visible} "
             f"ORDER BY st.last_seen_at DESC, st.id{lim}",
             params,
         )
@@ -595,7 +534,7 @@ class Store:
         visible, vparams = self._story_visible_sql(scope)
         rows = await self.fetchall(
             f"SELECT public_id, shown FROM (SELECT st.public_id, {title} AS shown, st.active, "
-            f"st.last_seen_at FROM stories st WHERE st.merged_into IS NULL AND {visible}) "
+            f"st.last_seen_at FROM stories st WHERE {live_sql()} AND {visible}) "
             "WHERE (? = '' OR public_id LIKE ? OR lower(shown) LIKE ?) "
             "ORDER BY active DESC, last_seen_at DESC LIMIT ?",
             (*tparams, *vparams, p, f"{p}%", f"%{p}%", limit),

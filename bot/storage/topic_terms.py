@@ -1,18 +1,27 @@
-"""Per-story statistics of one query term, read from the FTS5 index (no article text is read).
+"""Which stories a query's terms occur in, read from the FTS5 index (no article text is read).
 
 For a term (a word or a phrase) the index gives every original article containing it with its
 BM25 score for that term alone; dividing by the term's IDF (computed as FTS5 computes it)
 leaves the saturated, length-normalised term frequency, a headline hit weighted
 ``TITLE_WEIGHT`` times a body hit. :func:`term_postings` sums that per story.
+
+For topics of exact meaning (:mod:`bot.topics`), :func:`query_hits` gives the articles a whole
+boolean query matches and :func:`stories_with_phrase` which stories contain one term, both on
+the articles a scope sees. Queries come in parsed (:class:`bot.query.Query`), never as FTS5
+text, so another backend answers the same calls with its own full-text index.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.query import Query, to_fts5
+from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import Store
 
 TITLE_WEIGHT = 3.0  # a headline occurrence counts as this many body occurrences
@@ -67,3 +76,48 @@ async def term_postings(
     stories, inverse = np.unique(sids[keep], return_inverse=True)
     sums = np.bincount(inverse, weights=weights[keep], minlength=len(stories)).astype(np.float64)
     return hits, stories, sums
+
+
+QUERY_TITLE_WEIGHT = 4.0  # query_hits' BM25 weight of a headline (the search ranking's)
+QUERY_HIT_WINDOW = 5000  # the best-ranked articles query_hits returns
+
+
+@dataclass(frozen=True, slots=True)
+class StoryHit:
+    """One article a query matched: its story and its BM25 score (higher is better)."""
+
+    story_id: int
+    score: float
+
+
+async def query_hits(
+    store: Store, query: Query, *, scope: Scope = EVERYTHING, limit: int = QUERY_HIT_WINDOW
+) -> list[StoryHit]:
+    """The articles of a story, among those ``scope`` sees, matching ``query``: best first, at
+    most ``limit``, one :class:`StoryHit` per article."""
+    visible, params = scope.articles("a")
+    rows = await store.fetchall(
+        f"SELECT a.story_id, -bm25(articles_fts, {QUERY_TITLE_WEIGHT}, 1.0) "
+        "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+        f"WHERE articles_fts MATCH ? AND a.story_id IS NOT NULL AND {visible} "
+        "ORDER BY rank LIMIT ?",
+        (to_fts5(query), *params, int(limit)),
+    )
+    return [StoryHit(int(r[0]), float(r[1])) for r in rows]
+
+
+async def stories_with_phrase(
+    store: Store, words: tuple[str, ...], story_ids: Sequence[int], *, scope: Scope = EVERYTHING
+) -> set[int]:
+    """Those of ``story_ids`` with an article ``scope`` sees that contains the phrase."""
+    if not story_ids:
+        return set()
+    visible, params = scope.articles("a")
+    marks = ",".join("?" * len(story_ids))
+    rows = await store.fetchall(
+        "SELECT DISTINCT a.story_id FROM articles_fts JOIN articles a "
+        f"ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? AND a.story_id IN ({marks}) "
+        f"AND {visible}",
+        (fts_phrase(words), *story_ids, *params),
+    )
+    return {int(r[0]) for r in rows}

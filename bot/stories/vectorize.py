@@ -16,6 +16,7 @@ articles arrive (nothing is fitted on the future of the stream). Vectors are L2-
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -112,22 +113,17 @@ def top_terms(vec: SparseVec, k: int) -> SparseVec:
     return SparseVec(vec.idx[order], vec.val[order])
 
 
-_WORDS: dict[str, str] = {}  # lower-cased token -> content word ("" when dropped)
-_ENTITY_RUNS: dict[tuple[str, bool], tuple[str, ...]] = {}
-_CACHE_SIZE = 200_000
+_CACHE_SIZE = 200_000  # tokens and capitalised runs whose features are memoised
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _content_word(low: str) -> str:
-    word = _WORDS.get(low)
-    if word is None:
-        word = low.replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        if len(word) < 2 or word in STOP_WORDS:
-            word = ""
-        if len(_WORDS) >= _CACHE_SIZE:
-            _WORDS.clear()
-        _WORDS[low] = word
+    """A lower-cased token's content word ("" when dropped)."""
+    word = low.replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) < 2 or word in STOP_WORDS:
+        word = ""
     return word
 
 
@@ -168,16 +164,11 @@ def entities(text: str) -> list[str]:
     """
     out: list[str] = []
     for m in _CAP_RUN_RE.finditer(text):
-        key = (m.group(0), _is_sentence_start(text, m.start()))
-        feats = _ENTITY_RUNS.get(key)
-        if feats is None:
-            if len(_ENTITY_RUNS) >= _CACHE_SIZE:
-                _ENTITY_RUNS.clear()
-            feats = _ENTITY_RUNS[key] = _run_entities(*key)
-        out.extend(feats)
+        out.extend(_run_entities(m.group(0), _is_sentence_start(text, m.start())))
     return out
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _run_entities(run: str, start: bool) -> tuple[str, ...]:
     lows = [_entity_word(w) for w in run.split(" ")]
     while lows and lows[0] in _ENTITY_STOP:

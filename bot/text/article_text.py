@@ -224,10 +224,60 @@ def _is_nav_list(line: str) -> bool:
     return all(_word_count(p) <= _NAV_ITEM_MAX_WORDS and not _ends_full_stop(p) for p in parts)
 
 
+# Wire slugs: the desk's label of a story ("BC-NJ--Budget-Vote", "NBA-LABOR-2",
+# "GUADALAJARA-ARCHITECTURE, 10-28", "a0123 AM-Mideast-Peace, 1st Ld-Writethru 0543").
+_SLUG_PART = r"[A-Za-z0-9&]+"
+_SLUG_WORD_RE = re.compile(rf"^{_SLUG_PART}(?:-{{1,2}}{_SLUG_PART})+$")
+_SLUG_CODE_RE = re.compile(
+    r"^(?:\d{1,2}-\d{1,2}|\d{3,4}|[a-z]\d{4}|\d+(?:st|nd|rd|th)|\(?undated\)?|\d{1,2})$",
+    re.IGNORECASE,
+)
+_SLUG_QUALIFIERS = frozenset(
+    {
+        "ld", "writethru", "ld-writethru", "lead", "urgent", "advisory", "adv", "correction",
+        "corrected", "sub", "insert", "add", "bjt", "update", "takes", "--", "-",
+    }
+)  # fmt: skip
+_WIRE_PREFIX_RE = re.compile(r"^(?:BC|AM|PM|BN|BP)-", re.IGNORECASE)
+SLUG_MAX_TOKENS = 8
+
+
+def _strong_slug_word(token: str) -> bool:
+    """A word only a wire desk writes: all capitals joined by hyphens ("NBA-LABOR-2"), a
+    wire prefix ("BC-…", "AM-…") or a double hyphen ("NJ--Budget")."""
+    if not _SLUG_WORD_RE.match(token):
+        return False
+    letters = [p for p in re.split(r"-+", token) if any(c.isalpha() for c in p)]
+    all_caps = bool(letters) and all(p.isupper() for p in letters) and len(letters) >= 2
+    return all_caps or bool(_WIRE_PREFIX_RE.match(token)) or "--" in token
+
+
+def is_wire_slug(line: str) -> bool:
+    """Whether ``line`` is a wire slug line: slug words, dates ("10-28"), word counts and
+    version marks ("1st Ld-Writethru") only, with at least one word a desk's slug. An
+    all-capitals headline ("NATIVE-AMERICANS HOPE FOR A NEW WORLD") has ordinary words too."""
+    tokens = [t for t in re.split(r"[\s,;:]+", line.strip().strip("()")) if t]
+    if not tokens or len(tokens) > SLUG_MAX_TOKENS:
+        return False
+    strong = False
+    for token in tokens:
+        if _strong_slug_word(token):
+            strong = True
+        elif not (
+            _SLUG_CODE_RE.match(token)
+            or token.casefold() in _SLUG_QUALIFIERS
+            or (_SLUG_WORD_RE.match(token) and token.split("-")[0].casefold() in _SLUG_QUALIFIERS)
+        ):
+            return False
+    return strong
+
+
 def furniture_reason(line: str, title: str = "") -> str | None:
     """Why ``line`` is page furniture (a short name for the rule), or ``None`` for content."""
     if not _HAS_LETTER_RE.search(line):
         return "no-letters"
+    if is_wire_slug(line):
+        return "wire-slug"
     if title and line.casefold() == title.casefold():
         return "repeated-title"
     n = _word_count(line)
@@ -562,10 +612,132 @@ def _headline_index(lines: Sequence[str]) -> int | None:
     return None
 
 
+# An outlet's name as credits write it: capitalised words ("Knight Ridder Newspapers",
+# "The New York Times Syndicate", "AFP"), a few connectors between them.
+_OUTLET_CONNECTORS = frozenset({"of", "the", "and", "&", "de", "la", "el", "for"})
+_OUTLET_MAX_WORDS = 6
+_ROLE_WORDS = frozenset(
+    {"writer", "writers", "correspondent", "reporter", "editor", "columnist", "contributor"}
+)
+_ROLE_MODIFIERS = frozenset(
+    {
+        "staff", "senior", "chief", "special", "science", "medical", "political", "business",
+        "sports", "diplomatic", "military", "legal", "health", "economics", "environment",
+        "religion", "technology", "national", "foreign", "financial", "news", "contributing",
+    }
+)  # fmt: skip
+# "By Jane Doe, Reuters", "By Jane Doe | The Riverside Ledger", "By JANE DOE Knight Ridder
+# Newspapers", "By Jane Doe, Associated Press Writer".
+_BY_OUTLET_RE = re.compile(
+    r"^By\s+(?:(?P<person>[^,|(]{2,60}?)\s*[,|]\s*(?P<name>[^,|()]+?)"
+    r"|(?:[A-Z][A-Z.'’-]+\s+){1,4}(?P<after_caps>[A-Z][a-z][^,|()]*?))\s*\.?$"
+)
+# Credits that name the outlet: "(Distributed by New York Times Special Features)", "For use
+# by clients of the New York Times News Service", "Copyright 1999 Slate", "© 2025 The Ledger".
+_CREDIT_OUTLET_RES = (
+    re.compile(
+        r"^\(?\s*(?:distributed|syndicated|supplied)\s+by\s+(?P<name>[^()]+?)\s*\)?\.?$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^\(?\s*for\s+use\s+by\s+(?:clients\s+of\s+(?P<name>[^()]+?)"
+        r"|(?P<name2>[^()]+?)\s+clients)\s*\)?\.?(?:\s*\([a-z]\))?$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:copyright\s*(?:\(c\)|©)?|©|\(c\))\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*,?\s*)?"
+        r"(?:by\s+)?(?P<name>[^.,]+?)[.,]?(?:\s+all\s+rights\s+reserved\.?)?$",
+        re.IGNORECASE,
+    ),
+    # A closing credit line: "— Reuters", "-- The New York Times Syndicate."
+    re.compile(r"^(?:--|[—–-])\s*(?P<name>[^-—–].*?)\s*\.?$"),
+)
+CREDIT_SCAN_LINES = 4
+# Words that make a name an outlet's, where a person or a place could stand in the same spot
+# ("By Jane Doe, Washington", "— Abraham Lincoln").
+_OUTLET_WORDS = frozenset(
+    {
+        "news", "newspaper", "newspapers", "times", "post", "press", "journal", "tribune",
+        "herald", "gazette", "telegraph", "guardian", "agency", "service", "services",
+        "syndicate", "daily", "weekly", "magazine", "review", "chronicle", "observer",
+        "independent", "star", "sun", "mail", "express", "standard", "courier", "ledger",
+        "register", "record", "bulletin", "monitor", "examiner", "dispatch", "inquirer",
+        "wire", "media", "network", "radio", "tv", "television", "broadcasting", "online",
+        "features", "reuters", "bloomberg", "xinhua", "tass", "kyodo", "yonhap", "interfax",
+        "post-dispatch", "star-telegram", "post-intelligencer", "constitution", "globe",
+        "world", "report", "reporter", "insider", "today", "digest", "current", "bureau",
+    }
+)  # fmt: skip
+_NOT_OUTLETS = frozenset({"m.d", "md", "ph.d", "phd", "jr", "sr", "ii", "iii", "esq"})
+
+
+def _named_outlet(name: str) -> str | None:
+    """:func:`outlet_name`, but only a name with an outlet's word in it, or an acronym
+    ("AP", "AFP"): where a person or a place could stand instead."""
+    found = outlet_name(name)
+    if found is None:
+        return None
+    tokens = found.replace(".", "").split()
+    if len(tokens) == 1 and tokens[0].isupper() and 2 <= len(tokens[0]) <= 6:
+        return None if tokens[0].casefold() in _NOT_OUTLETS else found
+    return found if any(t.casefold() in _OUTLET_WORDS for t in found.split()) else None
+
+
+def outlet_name(text: str) -> str | None:
+    """``text`` if it is shaped like an outlet's name (trailing job titles removed:
+    "Associated Press Science Writer" -> "Associated Press"), else ``None``."""
+    tokens = text.strip().strip(".").split()
+    if tokens and tokens[-1].casefold() in _ROLE_WORDS:
+        tokens.pop()
+        while tokens and tokens[-1].casefold() in _ROLE_MODIFIERS:
+            tokens.pop()
+    while tokens and tokens[0].casefold() == "the" and not tokens[0][0].isupper():
+        tokens.pop(0)
+    if not tokens or len(tokens) > _OUTLET_MAX_WORDS:
+        return None
+    for token in tokens:
+        if token.casefold() in _OUTLET_CONNECTORS:
+            continue
+        if not token[0].isupper() or not re.fullmatch(r"[\w.&'’-]+", token) or token.isdigit():
+            return None
+    if tokens[-1].casefold() in _OUTLET_CONNECTORS:
+        return None
+    if all(t.casefold() in _GENERIC_BYLINE_WORDS for t in tokens):
+        return None
+    return " ".join(tokens)
+
+
+def _by_outlet(line: str) -> str | None:
+    """The outlet a byline names after the author ("By Jane Doe, Reuters")."""
+    match = _BY_OUTLET_RE.match(line[:_BYLINE_SCAN_CHARS])
+    if not match:
+        return None
+    name = match.group("name") or match.group("after_caps") or ""
+    return _named_outlet(name)
+
+
+def credit_outlet(lines: Sequence[str]) -> str | None:
+    """The outlet a credit among the last lines names ("— Reuters", "Distributed by …",
+    "Copyright 2025 …", "For use by clients of …")."""
+    for line in reversed(lines[-CREDIT_SCAN_LINES:]):
+        if _word_count(line) > 14:
+            continue
+        for i, pattern in enumerate(_CREDIT_OUTLET_RES):
+            match = pattern.match(line.strip())
+            if match:
+                name = next((g for g in match.groups() if g), "")
+                dash = i == len(_CREDIT_OUTLET_RES) - 1  # "— NAME" could be anyone's name
+                found = _named_outlet(name) if dash else outlet_name(name)
+                if found:
+                    return found
+    return None
+
+
 def _byline_facts(
     head: Sequence[str], first_paragraph: str | None
 ) -> tuple[datetime | None, str | None]:
-    """The dateline and desk outlet from the byline area (short lines near the headline)."""
+    """The dateline and outlet from the byline area (short lines near the headline): a desk
+    ("EPN Desk"), a byline naming its outlet ("By Jane Doe, Reuters"), a wire dateline."""
     dateline: datetime | None = None
     outlet: str | None = None
     area = [line for line in head if not is_prose(line) or furniture_reason(line) is not None]
@@ -573,7 +745,7 @@ def _byline_facts(
         if dateline is None and (hit := _find_date(line[:_BYLINE_SCAN_CHARS])) is not None:
             dateline = hit[0]
         if outlet is None:
-            outlet = _desk_outlet(line)
+            outlet = _desk_outlet(line) or _by_outlet(line)
     if first_paragraph and (dash := _DATELINE_DASH_RE.search(first_paragraph[:120])):
         wire = first_paragraph[: dash.end()]
         if dateline is None and (hit := _find_date(wire)) is not None:
@@ -600,6 +772,8 @@ def parse_text_article(text: str) -> ParsedText:
     head = rest[:BYLINE_AREA_LINES]
     first_paragraph = body_lines[0] if body_lines else None
     dateline, outlet = _byline_facts(head, first_paragraph)
+    if outlet is None:
+        outlet = credit_outlet(rest) or credit_outlet(lines[:index])
     return ParsedText(
         title=title, body="\n".join(body_lines), dateline=dateline, byline_outlet=outlet
     )
