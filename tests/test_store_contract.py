@@ -14,7 +14,6 @@ from bot.errors import UserError
 from bot.models import Article
 from bot.query import parse_query
 from bot.storage import Store
-from tests.pgtest import pg_url  # noqa: F401  (fixture)
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 
 from bot.storage.dialect import to_postgres
 
@@ -123,10 +124,11 @@ class PgConnection:
     async def connect(
         cls, conninfo: str, id_tables: frozenset[str] = frozenset(), password: str | None = None
     ) -> PgConnection:
-        extra = {"password": password} if password else {}
+        if password:  # a keyword libpq adds to the URL's parameters, never shown
+            conninfo = psycopg.conninfo.make_conninfo(conninfo, password=password)
         try:
             raw = await psycopg.AsyncConnection.connect(
-                conninfo, autocommit=True, cursor_factory=psycopg.AsyncClientCursor, **extra
+                conninfo, autocommit=True, cursor_factory=psycopg.AsyncClientCursor
             )
         except psycopg.Error as exc:
             raise _mapped(exc) from None
