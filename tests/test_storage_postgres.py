@@ -25,6 +25,14 @@ def test_placeholders_become_psycopg_ones_outside_literals_only() -> None:
     )
 
 
+def test_null_safe_comparisons_with_a_value_become_distinct_from() -> None:
+    sql = "UPDATE a SET s = ? WHERE d = ? AND s IS NOT ? AND t IS ? AND u IS NULL"
+    assert to_postgres(sql, frozenset()) == (
+        "UPDATE a SET s = %s WHERE d = %s AND s IS DISTINCT FROM %s "
+        "AND t IS NOT DISTINCT FROM %s AND u IS NULL"
+    )
+
+
 def test_insert_or_ignore_and_replace_become_on_conflict() -> None:
     ignore = to_postgres(
         "INSERT OR IGNORE INTO article_sources (article_id, source_id) VALUES (?, ?)",

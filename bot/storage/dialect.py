@@ -9,7 +9,9 @@ PostgreSQL spells differently, statement by statement (cached):
 - ``INSERT OR REPLACE INTO t (cols) ...`` → ``... ON CONFLICT (key) DO UPDATE SET col =
   EXCLUDED.col`` (``key`` from :data:`REPLACE_KEYS`);
 - an ``INSERT`` into a table with an ``id`` column gets ``RETURNING id`` (the cursor's
-  ``lastrowid``).
+  ``lastrowid``);
+- ``x IS ?`` / ``x IS NOT ?`` (SQLite's null-safe comparison with a value) →
+  ``IS NOT DISTINCT FROM`` / ``IS DISTINCT FROM``.
 
 SQLite's scalar ``max(a, b)`` / ``min(a, b)`` and ``max(boolean)`` are functions the
 PostgreSQL schema defines (``migrations_pg/0001_core.sql``), so they need no rewriting here.
@@ -30,6 +32,8 @@ REPLACE_KEYS: dict[str, str] = {
 }
 
 _INSERT_RE = re.compile(r"^\s*INSERT\s+(?:OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)", re.I)
+_IS_NOT_RE = re.compile(r"\bIS\s+NOT\s+\?", re.I)
+_IS_RE = re.compile(r"\bIS\s+\?", re.I)
 _COLS_RE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\w+\s*\(([^)]*)\)", re.I)
 
 
@@ -74,6 +78,7 @@ def to_postgres(sql: str, id_tables: frozenset[str], *, returning: bool = True) 
             text += f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
         if returning and table in id_tables and not re.search(r"\bRETURNING\b", text, re.I):
             text += " RETURNING id"
+    text = _IS_RE.sub("IS NOT DISTINCT FROM ?", _IS_NOT_RE.sub("IS DISTINCT FROM ?", text))
     return _placeholders(text)
 
 

@@ -29,7 +29,7 @@ from bot.net.credentials import masked
 from bot.query import Query, to_fts5
 from bot.storage import fulltext
 from bot.storage.backend import ID_TABLES, POSTGRESQL, SQLITE, kind_of, pg_conninfo, pg_password
-from bot.storage.migrate import LATEST, migrate, pg_migrate
+from bot.storage.migrate import LATEST, PG_LATEST, migrate, pg_migrate
 from bot.storage.pg import PgConnection
 from bot.storage.scope import EVERYTHING, REMOVED, Scope, record_arrival
 
@@ -203,6 +203,15 @@ class Store:
                 if not busy or attempt == BUSY_RETRIES:
                     raise
                 await asyncio.sleep(0.05 * (attempt + 1))
+
+    async def schema_state(self) -> tuple[int, int, str]:
+        """(schema version, the version this newsbot knows, integrity): SQLite's
+        ``quick_check``; PostgreSQL checks its own pages, so ``ok`` once it answers."""
+        if self.postgres:
+            version = await self.scalar("SELECT coalesce(max(version), 0) FROM schema_version")
+            return int(version or 0), PG_LATEST, str(await self.scalar("SELECT 'ok'"))
+        version = await self.scalar("PRAGMA user_version")
+        return int(version or 0), LATEST, str(await self.scalar("PRAGMA quick_check"))
 
     async def story_consistency(self) -> tuple[int, int]:
         """(live stories holding originals, those whose ``article_count`` differs from the
