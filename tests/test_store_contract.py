@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery import ChannelRef
 from bot.errors import UserError
 from bot.models import Article
 from bot.query import parse_query
-from bot.storage import Store
+from bot.schedules import Timing
+from bot.storage import Store, deliveries
+from bot.storage.subscriptions import SubscriptionRepo
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -197,3 +200,50 @@ async def test_story_reads_run_on_both_backends(store: Store) -> None:
     assert await store.story_suggestions("dam") == [("s-1a2b", "Dam burst")]
     assert await store.live_story_ids() == [story]
     assert await store.story_consistency() == (1, 1)  # article_count was never set
+
+
+async def test_subscriptions_save_once_per_topic_and_respect_the_channel_limit(
+    store: Store,
+) -> None:
+    repo = SubscriptionRepo(store)
+    chan = ChannelRef("discord", "G1", "C1")
+    daily = Timing.parse("daily 08:00", "UTC", None)
+    hourly = Timing.parse("hourly", "UTC", None)
+    args = {"channel": chan, "story_id": None, "created_by": "u", "created_at": NOW}
+    first = await repo.save(topic_query="ukraine", timing=daily, max_enabled=2, **args)
+    again = await repo.save(topic_query="ukraine", timing=hourly, max_enabled=2, **args)
+    other = await repo.save(topic_query="volcano", timing=daily, max_enabled=2, **args)
+    full = await repo.save(topic_query="election", timing=daily, max_enabled=2, **args)
+    assert first is not None and again == first and other not in (None, first) and full is None
+    subs = await repo.for_channel(chan)
+    assert [(s.topic_query, s.schedule) for s in subs] == [
+        ("ukraine", "hourly"),
+        ("volcano", "daily 08:00"),
+    ]
+    await repo.mark_digest(first, NOW)
+    marked = await repo.by_id(first)
+    assert marked is not None and marked.last_digest_at == NOW
+
+
+async def test_deliveries_are_idempotent_and_remember_what_they_showed(store: Store) -> None:
+    (orig,) = await _insert(store, _article("m1"))
+    assert orig is not None
+    shown = [(7, [orig], ["A statement."])]
+    args = {"channel_key": "discord:G1:C1", "payload": "{}", "subscription_id": None}
+    first = await deliveries.insert_pending(
+        store, idempotency_key="sub-1:2025-03-01", shown=shown, now=NOW, **args
+    )
+    twice = await deliveries.insert_pending(
+        store, idempotency_key="sub-1:2025-03-01", shown=shown, now=NOW, **args
+    )
+    assert first is not None and twice is None
+    assert await deliveries.pending_ids(store, "discord:G1:C1") == [first]
+    await deliveries.mark_sent(
+        store, first, channel_key="discord:G1:C1", message_id="m-1", shown=shown, now=NOW
+    )
+    assert await deliveries.pending_ids(store) == []
+    assert await deliveries.last_told_at(store, "discord:G1:C1") == NOW
+    items = await store.fetchall(
+        "SELECT story_id, article_id, statement FROM delivered_items ORDER BY rowid"
+    )
+    assert items == [(7, orig, None), (7, None, "A statement.")]
