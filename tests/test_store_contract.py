@@ -209,11 +209,17 @@ async def test_subscriptions_save_once_per_topic_and_respect_the_channel_limit(
     chan = ChannelRef("discord", "G1", "C1")
     daily = Timing.parse("daily 08:00", "UTC", None)
     hourly = Timing.parse("hourly", "UTC", None)
-    args = {"channel": chan, "story_id": None, "created_by": "u", "created_at": NOW}
-    first = await repo.save(topic_query="ukraine", timing=daily, max_enabled=2, **args)
-    again = await repo.save(topic_query="ukraine", timing=hourly, max_enabled=2, **args)
-    other = await repo.save(topic_query="volcano", timing=daily, max_enabled=2, **args)
-    full = await repo.save(topic_query="election", timing=daily, max_enabled=2, **args)
+
+    async def save(topic: str, timing: Timing) -> int | None:
+        return await repo.save(
+            channel=chan, topic_query=topic, story_id=None, timing=timing,
+            created_by="u", created_at=NOW, max_enabled=2,
+        )  # fmt: skip
+
+    first = await save("ukraine", daily)
+    again = await save("ukraine", hourly)
+    other = await save("volcano", daily)
+    full = await save("election", daily)
     assert first is not None and again == first and other not in (None, first) and full is None
     subs = await repo.for_channel(chan)
     assert [(s.topic_query, s.schedule) for s in subs] == [
@@ -229,13 +235,15 @@ async def test_deliveries_are_idempotent_and_remember_what_they_showed(store: St
     (orig,) = await _insert(store, _article("m1"))
     assert orig is not None
     shown = [(7, [orig], ["A statement."])]
-    args = {"channel_key": "discord:G1:C1", "payload": "{}", "subscription_id": None}
-    first = await deliveries.insert_pending(
-        store, idempotency_key="sub-1:2025-03-01", shown=shown, now=NOW, **args
-    )
-    twice = await deliveries.insert_pending(
-        store, idempotency_key="sub-1:2025-03-01", shown=shown, now=NOW, **args
-    )
+
+    async def queue(key: str) -> int | None:
+        return await deliveries.insert_pending(
+            store, channel_key="discord:G1:C1", idempotency_key=key, payload="{}",
+            shown=shown, subscription_id=None, now=NOW,
+        )  # fmt: skip
+
+    first = await queue("sub-1:2025-03-01")
+    twice = await queue("sub-1:2025-03-01")
     assert first is not None and twice is None
     assert await deliveries.pending_ids(store, "discord:G1:C1") == [first]
     await deliveries.mark_sent(
