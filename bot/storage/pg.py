@@ -42,9 +42,10 @@ def _mapped(exc: psycopg.Error) -> sqlite3.Error:
 
 
 def _param(value: Any) -> Any:
-    # SQLite stores booleans as 0/1 and the schema keeps INTEGER flags on both backends.
+    # SQLite takes a boolean as 0/1 anywhere. An untyped literal '1'/'0' does the same here:
+    # PostgreSQL reads it as 1/0 beside an INTEGER flag and as true/false in a condition.
     if isinstance(value, bool):
-        return int(value)
+        return "1" if value else "0"
     if isinstance(value, memoryview):
         return bytes(value)
     return value
