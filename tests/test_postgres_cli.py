@@ -57,9 +57,7 @@ def test_the_seed_digest_on_postgresql_is_the_sqlite_one(
 
 def test_search_and_doctor_on_postgresql(config: Path, pg_url: str) -> None:
     assert runner.invoke(app, ["--db", pg_url, "ingest", str(SEEDS)]).exit_code == 0
-    found = runner.invoke(
-        app, ["--db", pg_url, "search", '"phone call" putin', "--format", "json"]
-    )
+    found = runner.invoke(app, ["--db", pg_url, "search", '"phone call" putin', "--format", "json"])
     assert found.exit_code == 0, found.output
     results = json.loads(found.stdout)["results"]
     assert results and all("snippet" in r for r in results)
