@@ -3,7 +3,7 @@
 Commands: ingest, digest, stories, story, search, export, sources import|export, run, doctor,
 backup.
 
-Global options ``--config FILE`` / ``NEWSBOT_CONFIG`` and ``--db FILE`` / ``NEWSBOT_DB``. Every
+Global options ``--config FILE`` / ``NEWSBOT_CONFIG`` and ``--db FILE|URL`` / ``NEWSBOT_DB``. Every
 command that prints data takes ``--format text|json``; the JSON shapes are documented in README.
 Exit codes: 0 ok, 1 nothing could be done (e.g. nothing ingested), 2 bad configuration or usage.
 """
@@ -79,7 +79,12 @@ def _global(
         typer.Option("--config", envvar="NEWSBOT_CONFIG", help="Config file (TOML)."),
     ] = None,
     db: Annotated[
-        str | None, typer.Option("--db", envvar="NEWSBOT_DB", help="SQLite database file.")
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="NEWSBOT_DB",
+            help="SQLite database file, or postgresql://USER@HOST:PORT/DB (preview).",
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
@@ -452,7 +457,7 @@ def backup(
 
     s = settings()
     try:
-        report = backup_database(s.db_path, dest, overwrite=force)
+        report = backup_database(s.db_target, dest, overwrite=force)
     except UserError as exc:
         say_err(f"error: {exc}")
         raise typer.Exit(2) from None

@@ -12,7 +12,8 @@ from typing import Any
 from bot.errors import ConfigError, StorageError
 from bot.platforms.registry import PLATFORMS
 from bot.settings import Secrets, Settings
-from bot.storage import SCHEMA_VERSION, Store
+from bot.storage import Store
+from bot.storage.backend import shown
 
 
 def _check(name: str, status: str, detail: str) -> dict[str, str]:
@@ -22,20 +23,20 @@ def _check(name: str, status: str, detail: str) -> dict[str, str]:
 async def diagnose(settings: Settings, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = [_check("config", "ok", "settings loaded and valid")]
     try:
-        store = await Store.open(settings.db_path)
+        store = await Store.open(settings.db_target)
     except StorageError as exc:
         checks.append(_check("database", "fail", str(exc)))
     else:
         try:
-            version = await store.scalar("PRAGMA user_version")
-            integrity = await store.scalar("PRAGMA quick_check")
+            version, latest, integrity = await store.schema_state()
             originals, dups = await store.count_articles()
-            status = "ok" if integrity == "ok" and version == SCHEMA_VERSION else "fail"
+            status = "ok" if integrity == "ok" and version == latest else "fail"
             checks.append(
                 _check(
                     "database",
                     status,
-                    f"{settings.db_path} schema v{version}, integrity {integrity}, "
+                    f"{shown(settings.db_target)} ({store.backend}) schema v{version}, "
+                    f"integrity {integrity}, "
                     f"{originals} articles + {dups} duplicates",
                 )
             )

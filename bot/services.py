@@ -66,7 +66,7 @@ async def open_services(settings: Settings, *, write: bool = True) -> Services:
     """
     install_redaction(Secrets().all_values())
     store = await Store.open(
-        settings.db_path, busy_timeout_ms=settings.database.busy_timeout_ms, writable=write
+        settings.db_target, busy_timeout_ms=settings.database.busy_timeout_ms, writable=write
     )
     try:
         if write:  # a read-only store (read commands: the operator's, unscoped) never writes

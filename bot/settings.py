@@ -30,6 +30,7 @@ from pydantic import (
 from bot.errors import ConfigError, UserError
 from bot.net.ssrf import GuardSettings
 from bot.platforms.registry import platform_names, secret_names
+from bot.storage.backend import POSTGRESQL, kind_of
 
 DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
 SECRET_NAMES = secret_names()
@@ -94,7 +95,27 @@ class _Section(BaseModel):
 
 class DatabaseSettings(_Section):
     path: str = "newsbot.db"
+    # postgresql://USER@HOST:PORT/DB selects PostgreSQL (preview); the password comes from
+    # PGPASSWORD, NEWSBOT_DB_PASSWORD or NEWSBOT_DB_PASSWORD_FILE, never from here
+    url: str = ""  # "": the SQLite file at ``path``
     busy_timeout_ms: int = Field(5000, ge=0, le=600_000)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if value and kind_of(value) != POSTGRESQL:
+            raise ValueError("must be a postgresql://USER@HOST:PORT/DB URL")
+        if value and urlsplit(value).password:
+            raise ValueError(
+                "must not hold a password; set PGPASSWORD or NEWSBOT_DB_PASSWORD instead"
+            )
+        return value
+
+    @property
+    def target(self) -> str:
+        """What :meth:`bot.storage.Store.open` opens: the URL, a PostgreSQL ``path``, or the
+        SQLite file."""
+        return self.url or self.path
 
 
 class SeedSettings(_Section):
@@ -307,6 +328,11 @@ class Settings(_Section):
     def db_path(self) -> Path:
         return Path(self.database.path)
 
+    @property
+    def db_target(self) -> str:
+        """The database to open: a SQLite file path or a PostgreSQL URL."""
+        return self.database.target
+
 
 class Secrets:
     """Secrets read from the environment or ``<NAME>_FILE``; ``repr`` never shows a value."""
@@ -423,7 +449,10 @@ def load_settings(
             )
     db_override = db_path or env.get("NEWSBOT_DB")
     if db_override:
-        data.setdefault("database", {})["path"] = db_override
+        key = "url" if kind_of(db_override) == POSTGRESQL else "path"
+        data.setdefault("database", {})[key] = db_override
+        if key == "path":
+            data["database"]["url"] = ""  # an explicit SQLite file wins over the config
     if level := env.get("NEWSBOT_LOG_LEVEL"):
         data.setdefault("logging", {})["level"] = level.upper()
     try:

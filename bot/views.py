@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.errors import UserError
 from bot.models import Article, utcnow
-from bot.query import parse_query, to_fts5
+from bot.query import parse_query
 from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import to_iso
@@ -67,7 +67,7 @@ async def search_articles(
     sv: Services, query: str, *, limit: int = 10, scope: Scope = EVERYTHING
 ) -> dict[str, Any]:
     parsed = parse_query(query)
-    hits = await sv.store.search(to_fts5(parsed), limit=limit, scope=scope)
+    hits = await sv.store.search(parsed, limit=limit, scope=scope)
     results = []
     for hit in hits:
         data = article_json(hit.article)

@@ -28,3 +28,4 @@ def db_path(tmp_path: Path) -> Path:
 
 
 from tests.feedserver import feed_server  # noqa: E402, F401  (fixture: a local feed HTTP server)
+from tests.pgtest import pg_url  # noqa: E402, F401  (fixture: an empty PostgreSQL database, or skip)

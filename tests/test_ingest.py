@@ -13,6 +13,7 @@ import pytest
 from bot.ingest import Ingestor
 from bot.models import Article, IngestWarning, RawArticle
 from bot.net.ssrf import GuardSettings
+from bot.query import parse_query
 from bot.settings import Settings
 from bot.storage import Store
 from bot.storage.txn import WriteTxn
@@ -175,7 +176,7 @@ async def test_a_crash_inside_an_article_transaction_leaves_no_half_article(
     assert [w.where.endswith(":2") for w in report.warnings] == [True]
     assert await ingestor.store.article_by_ext_id("boom") is None
     assert await ingestor.store.count_articles() == (2, 0)
-    hits = await ingestor.store.search('"beta"')
+    hits = await ingestor.store.search(parse_query("beta"))
     assert hits == []
 
 

@@ -335,7 +335,7 @@ async def test_a_story_shows_another_workspace_only_the_headlines_it_sees(
 def test_a_scope_alias_must_be_an_identifier() -> None:
     with pytest.raises(ValueError):
         Scope("slack:T").articles("a; DROP TABLE articles")
-    assert EVERYTHING.articles() == ("1", ())
+    assert EVERYTHING.articles() == ("TRUE", ())
     assert Scope.of("console", "") is EVERYTHING
 
 

@@ -93,3 +93,24 @@ def test_secrets_come_from_env_or_file_and_never_show_in_repr(tmp_path: Path) ->
     with pytest.raises(ConfigError) as exc:
         Secrets({"SLACK_APP_TOKEN_FILE": str(tmp_path / "missing")})
     assert "SLACK_APP_TOKEN_FILE" in str(exc.value)
+
+
+def test_a_postgresql_url_from_db_env_or_config_selects_postgresql(tmp_path: Path) -> None:
+    url = "postgresql://bot@db:5432/news"
+    assert load_settings(db_path=url, env={}).db_target == url
+    assert load_settings(env={"NEWSBOT_DB": url}).db_target == url
+    config = _write(tmp_path, f"[database]\nurl = '{url}'\n")
+    assert load_settings(config, env={}).db_target == url
+    # an explicit SQLite file wins over the config's URL
+    assert load_settings(config, db_path="x.db", env={}).db_target == "x.db"
+    assert load_settings(env={}).db_target == "newsbot.db"
+
+
+def test_a_database_url_with_a_password_or_another_scheme_is_refused(tmp_path: Path) -> None:
+    secret = _write(tmp_path, "[database]\nurl = 'postgresql://bot:hunter2@db/news'\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(secret, env={})
+    assert "hunter2" not in str(exc.value) and "PGPASSWORD" in str(exc.value)
+    other = _write(tmp_path, "[database]\nurl = 'mysql://bot@db/news'\n")
+    with pytest.raises(ConfigError, match=r"database\.url: must be a postgresql://"):
+        load_settings(other, env={})

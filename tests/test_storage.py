@@ -10,6 +10,7 @@ import pytest
 
 from bot.errors import StorageError
 from bot.models import Article
+from bot.query import parse_query
 from bot.storage import SCHEMA_VERSION, Store
 from bot.storage.migrate import migrate
 
@@ -56,7 +57,7 @@ async def test_an_older_database_is_upgraded_and_keeps_its_rows(db_path: Path) -
         assert await store.scalar("PRAGMA user_version") == SCHEMA_VERSION
         old = await store.article_by_ext_id("old-1")
         assert old is not None and old.title == "Old headline" and old.story_id is None
-        hits = await store.search('"ferries"')
+        hits = await store.search(parse_query("ferries"))
         assert [h.article.ext_id for h in hits] == ["old-1"]
     finally:
         await store.close()
@@ -101,7 +102,7 @@ async def test_duplicates_are_not_indexed_for_search_but_list_their_outlets(
             copy = _article("c", text="volcano erupts")
             copy.outlet, copy.duplicate_of = "Other", orig
             await txn.insert_article(copy, None)
-        hits = await store.search('"volcano"')
+        hits = await store.search(parse_query("volcano"))
         assert [h.article.ext_id for h in hits] == ["o"]
         assert await store.outlets_of(orig) == ["Outlet", "Other"]
         assert await store.count_articles() == (1, 1)
@@ -116,9 +117,9 @@ async def test_search_ranks_only_the_newest_matches_when_there_are_many(db_path:
             for i in range(5):
                 text = "harbour " * (5 - i) + f"story number {i}"
                 await txn.insert_article(_article(f"h{i}", text=text), None)
-        best_overall = await store.search('"harbour"', limit=1)
+        best_overall = await store.search(parse_query("harbour"), limit=1)
         assert best_overall[0].article.ext_id == "h0"  # most mentions
-        recent = await store.search('"harbour"', limit=5, window=3)
+        recent = await store.search(parse_query("harbour"), limit=5, window=3)
         assert sorted(h.article.ext_id for h in recent) == ["h2", "h3", "h4"]
         assert recent[0].article.ext_id == "h2"  # bm25 order within the window
     finally:

@@ -49,7 +49,7 @@ class Scope:
         """SQL condition (and its parameters): the ``sources`` row ``alias`` feeds this scope."""
         _check(alias)
         if self.workspace is None:
-            return "1", ()
+            return "TRUE", ()
         return (
             f"({alias}.workspace = '' OR {alias}.shared = 1 OR {alias}.workspace = ?)",
             (self.workspace,),
@@ -67,12 +67,12 @@ class Scope:
         _check(alias)
         _check(column)
         if self.workspace is None:
-            return "1", ()
+            return "TRUE", ()
         cond, params = self.sources("vs")
         return (
             "coalesce((SELECT max(va.source_id IN "
             f"(SELECT vs.id FROM sources vs WHERE {cond})) FROM article_sources va "
-            f"WHERE va.article_id = {alias}.{column}), 1)",
+            f"WHERE va.article_id = {alias}.{column}), TRUE)",
             params,
         )
 
@@ -98,10 +98,10 @@ async def record_arrival(
 def _shared_sql(shared: Sequence[str] | Literal["*"]) -> tuple[str, tuple[Any, ...]]:
     """SQL expression (1/0) for whether a chat-added ``sources`` row is shared by the config."""
     if shared == ALL_SHARED:
-        return "1", ()
+        return "TRUE", ()
     names = sorted(set(shared))
     if not names:
-        return "0", ()
+        return "FALSE", ()
     marks = ",".join("?" * len(names))
     return f"(locator IN ({marks}) OR coalesce(name, '') IN ({marks}))", (*names, *names)
 
@@ -118,7 +118,5 @@ async def sync_shared(store: Store, shared: Sequence[str] | Literal["*"]) -> int
     if not await store.scalar(f"SELECT count(*) FROM sources WHERE {stale}", params):
         return 0
     async with store.transaction() as conn:
-        cur = await conn.execute(
-            f"UPDATE sources SET shared = 1 - shared WHERE {stale}", params
-        )
+        cur = await conn.execute(f"UPDATE sources SET shared = 1 - shared WHERE {stale}", params)
         return cur.rowcount

@@ -1,9 +1,15 @@
-"""The Store: one aiosqlite connection in WAL mode, a write lock, typed queries.
+"""The Store: one database connection, a write lock, typed queries.
+
+The connection is aiosqlite's (a SQLite file in WAL mode, the default) or, for a
+``postgresql://`` target, :class:`bot.storage.pg.PgConnection`, which offers the same calls and
+rewrites the few statements PostgreSQL spells differently (:mod:`bot.storage.dialect`).
 
 Writes go through :meth:`Store.transaction`, which takes the store's asyncio lock and runs
-``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on any error), so one article's ingest is atomic
-and writers never interleave; :meth:`Store.write` is the same transaction as a typed handle
-(``bot.storage.txn``), the one code outside ``bot.storage`` uses. Reads may run at any time.
+``BEGIN IMMEDIATE`` ... ``COMMIT`` (on PostgreSQL ``BEGIN`` plus a transaction-scoped advisory
+lock: one writer at a time across processes, as SQLite has), rollback on any error, so one
+article's ingest is atomic and writers never interleave; :meth:`Store.write` is the same
+transaction as a typed handle (``bot.storage.txn``), the one code outside ``bot.storage``
+uses. Reads may run at any time.
 """
 
 from __future__ import annotations
@@ -15,13 +21,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
 from bot.errors import StorageError
 from bot.models import Article
-from bot.storage.migrate import LATEST, migrate
+from bot.net.credentials import masked
+from bot.query import Query, to_fts5
+from bot.storage import fulltext
+from bot.storage.backend import ID_TABLES, POSTGRESQL, SQLITE, kind_of, pg_conninfo, pg_password
+from bot.storage.migrate import LATEST, PG_LATEST, migrate, pg_migrate
+from bot.storage.pg import PgConnection
 from bot.storage.scope import EVERYTHING, REMOVED, Scope, record_arrival
 from bot.storage.stories import live_sql
 from bot.storage.times import from_iso, to_iso
@@ -71,16 +82,28 @@ class SearchHit:
 
 
 class Store:
-    """Async facade over the newsbot SQLite database."""
+    """Async facade over the newsbot database (SQLite file or PostgreSQL)."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, *, writable: bool = True) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: str,
+        *,
+        writable: bool = True,
+        backend: str = SQLITE,
+    ) -> None:
         self.conn = conn
         self.path = path
         self.writable = writable
+        self.backend = backend
         self._write_lock = asyncio.Lock()
         # What readers derive from this database and keep while it is open (e.g. the term
         # statistics of ``bot.relevance``), by the deriving module's name.
         self.derived: dict[str, object] = {}
+
+    @property
+    def postgres(self) -> bool:
+        return self.backend == POSTGRESQL
 
     @classmethod
     async def open(
@@ -89,6 +112,8 @@ class Store:
         """Open (creating and migrating as needed). ``writable=False``: after any pending
         migration the connection is ``query_only``, so a read command cannot write at all."""
         path = str(path)
+        if kind_of(path) == POSTGRESQL:
+            return await cls._open_postgres(path, writable=writable)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -110,6 +135,28 @@ class Store:
             await conn.close()
             raise
         return cls(conn, path, writable=writable)
+
+    @classmethod
+    async def _open_postgres(cls, url: str, *, writable: bool) -> Store:
+        password = pg_password()
+        conninfo = pg_conninfo(url)
+        try:
+            pg = await PgConnection.connect(conninfo, ID_TABLES, password)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{masked(url)}: cannot open database: {exc}") from None
+        try:
+            await pg_migrate(pg)
+            if not writable:
+                await pg.execute("SET default_transaction_read_only = on")
+        except sqlite3.DatabaseError as exc:
+            await pg.close()
+            raise StorageError(f"{masked(url)}: not a usable newsbot database: {exc}") from None
+        except BaseException:
+            await pg.close()
+            raise
+        # The repositories are typed against aiosqlite's connection; PgConnection offers the
+        # calls they make (execute, executemany, fetchone/fetchall, rowcount, lastrowid).
+        return cls(cast(aiosqlite.Connection, pg), url, writable=writable, backend=POSTGRESQL)
 
     async def close(self) -> None:
         await self.conn.close()
@@ -150,6 +197,9 @@ class Store:
     async def _begin_immediate(self) -> None:
         """Take the database's write lock; another process holding it longer than the busy
         timeout is waited for a few more times before the error reaches the caller."""
+        if self.postgres:
+            await cast(PgConnection, self.conn).begin()  # waits for the advisory lock
+            return
         for attempt in range(BUSY_RETRIES + 1):
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
@@ -159,6 +209,15 @@ class Store:
                 if not busy or attempt == BUSY_RETRIES:
                     raise
                 await asyncio.sleep(0.05 * (attempt + 1))
+
+    async def schema_state(self) -> tuple[int, int, str]:
+        """(schema version, the version this newsbot knows, integrity): SQLite's
+        ``quick_check``; PostgreSQL checks its own pages, so ``ok`` once it answers."""
+        if self.postgres:
+            version = await self.scalar("SELECT coalesce(max(version), 0) FROM schema_version")
+            return int(version or 0), PG_LATEST, str(await self.scalar("SELECT 'ok'"))
+        version = await self.scalar("PRAGMA user_version")
+        return int(version or 0), LATEST, str(await self.scalar("PRAGMA quick_check"))
 
     async def story_consistency(self) -> tuple[int, int]:
         """(live stories holding originals, those whose ``article_count`` differs from the
@@ -415,19 +474,22 @@ class Store:
 
     async def search(
         self,
-        fts_query: str,
+        query: Query,
         *,
         limit: int = 10,
         window: int = SEARCH_RANK_WINDOW,
         scope: Scope = EVERYTHING,
     ) -> list[SearchHit]:
-        """Full-text search (FTS5 syntax, already validated) ranked by bm25, title weighted,
-        over the articles ``scope`` sees.
+        """Full-text search ranked with the headline weighted, over the articles ``scope``
+        sees (FTS5's bm25 on SQLite, ``ts_rank`` on PostgreSQL: :mod:`bot.storage.fulltext`).
 
-        bm25 scores every match, so a common word over a large store would be slow: only the
-        ``window`` newest matching articles are ranked (a rowid range FTS5 applies before
-        scoring). For news, the newest matches are the ones people look for.
+        Ranking scores every match, so a common word over a large store would be slow: only
+        the ``window`` newest matching articles are ranked. For news, the newest matches are
+        the ones people look for.
         """
+        if self.postgres:
+            return await self._search_postgres(query, limit=limit, window=window, scope=scope)
+        fts_query = to_fts5(query)
         # On the index's rowid, so an article's row (with its text) is read only if visible.
         visible, params = scope.articles("articles_fts", "rowid")
         cutoff = await self.scalar(  # the window counts the matches ``scope`` sees
@@ -444,6 +506,24 @@ class Store:
             (fts_query, cutoff or 0, *params, limit),
         )
         return [SearchHit(_article_from_row(r[:17]), r[17], -float(r[18])) for r in rows]
+
+    async def _search_postgres(
+        self, query: Query, *, limit: int, window: int, scope: Scope
+    ) -> list[SearchHit]:
+        tsq, qparams = fulltext.pg_tsquery(query)
+        visible, params = scope.articles("a")
+        rows = await self.fetchall(
+            f"WITH q AS (SELECT {tsq} AS q), "
+            f"m AS (SELECT a.id, ts_rank({fulltext.SEARCH_WEIGHTS}, a.fts, q.q) AS r "
+            f"FROM articles a, q WHERE a.fts @@ q.q AND {visible} ORDER BY a.id DESC LIMIT ?), "
+            "top AS (SELECT id, r FROM m ORDER BY r DESC, id DESC LIMIT ?) "
+            f"SELECT {_A_COLS}, ts_headline({fulltext.CONFIG}, a.text, q.q, "
+            f"{fulltext.HEADLINE_OPTIONS}), top.r "
+            "FROM top JOIN articles a ON a.id = top.id CROSS JOIN q "
+            "ORDER BY top.r DESC, top.id DESC",
+            (*qparams, *params, window, limit),
+        )
+        return [SearchHit(_article_from_row(r[:17]), r[17], float(r[18])) for r in rows]
 
     # ------------------------------------------------------------- stories, scoped
     def _title_sql(self, scope: Scope, story: str = "st") -> tuple[str, tuple[Any, ...]]:
@@ -463,7 +543,7 @@ class Store:
 
     def _story_visible_sql(self, scope: Scope, story: str = "st") -> tuple[str, tuple[Any, ...]]:
         if scope.everything:
-            return "1", ()
+            return "TRUE", ()
         visible, params = scope.articles("sa")
         return (
             f"EXISTS (SELECT 1 FROM articles sa WHERE sa.story_id = {story}.id AND {visible})",
@@ -534,7 +614,7 @@ class Store:
         visible, vparams = self._story_visible_sql(scope)
         rows = await self.fetchall(
             f"SELECT public_id, shown FROM (SELECT st.public_id, {title} AS shown, st.active, "
-            f"st.last_seen_at FROM stories st WHERE {live_sql()} AND {visible}) "
+            f"st.last_seen_at FROM stories st WHERE {live_sql()} AND {visible}) AS t "
             "WHERE (? = '' OR public_id LIKE ? OR lower(shown) LIKE ?) "
             "ORDER BY active DESC, last_seen_at DESC LIMIT ?",
             (*tparams, *vparams, p, f"{p}%", f"%{p}%", limit),

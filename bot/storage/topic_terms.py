@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.query import Query, to_fts5
+from bot.storage import fulltext
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import Store
 
@@ -58,7 +59,13 @@ async def term_postings(
     store: Store, words: tuple[str, ...], total: int
 ) -> tuple[int, NDArray[np.int64], NDArray[np.float64]]:
     """(articles containing the term, story ids, sum per story of each article's term weight
-    in [0, 1]); ``total`` is :func:`original_count`."""
+    in [0, 1]); ``total`` is :func:`original_count`.
+
+    On PostgreSQL the weight is BM25's saturated term frequency without length normalisation
+    (``tf / (tf + K1)``, ``tf`` from ``ts_rank_cd`` with a headline hit counted
+    ``TITLE_WEIGHT`` times): close to SQLite's, not equal."""
+    if store.postgres:
+        return await _term_postings_pg(store, words)
     rows = await store.fetchall(
         f"SELECT a.story_id, -bm25(articles_fts, {TITLE_WEIGHT}, 1.0) FROM articles_fts "
         "JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?",
@@ -72,6 +79,28 @@ async def term_postings(
     sids = np.fromiter((-1 if r[0] is None else int(r[0]) for r in rows), np.int64, count=hits)
     weights = np.fromiter((float(r[1]) for r in rows), np.float64, count=hits)
     weights = np.clip(weights / (idf * (K1 + 1.0)), 0.0, 1.0)
+    keep = sids >= 0
+    stories, inverse = np.unique(sids[keep], return_inverse=True)
+    sums = np.bincount(inverse, weights=weights[keep], minlength=len(stories)).astype(np.float64)
+    return hits, stories, sums
+
+
+async def _term_postings_pg(
+    store: Store, words: tuple[str, ...]
+) -> tuple[int, NDArray[np.int64], NDArray[np.float64]]:
+    tsq, params = fulltext.phrase_tsquery(words)
+    rows = await store.fetchall(
+        f"WITH q AS (SELECT {tsq} AS q) SELECT a.story_id, "
+        f"ts_rank_cd({fulltext.weights(TITLE_WEIGHT)}, a.fts, q.q) FROM articles a, q "
+        "WHERE a.fts @@ q.q",
+        params,
+    )
+    hits = len(rows)
+    if not hits:
+        return 0, np.zeros(0, np.int64), np.zeros(0, np.float64)
+    sids = np.fromiter((-1 if r[0] is None else int(r[0]) for r in rows), np.int64, count=hits)
+    tf = TITLE_WEIGHT * np.fromiter((float(r[1]) for r in rows), np.float64, count=hits)
+    weights = np.clip(tf / (tf + K1), 0.0, 1.0)
     keep = sids >= 0
     stories, inverse = np.unique(sids[keep], return_inverse=True)
     sums = np.bincount(inverse, weights=weights[keep], minlength=len(stories)).astype(np.float64)
@@ -96,6 +125,16 @@ async def query_hits(
     """The articles of a story, among those ``scope`` sees, matching ``query``: best first, at
     most ``limit``, one :class:`StoryHit` per article."""
     visible, params = scope.articles("a")
+    if store.postgres:
+        tsq, qparams = fulltext.pg_tsquery(query)
+        rows = await store.fetchall(
+            f"WITH q AS (SELECT {tsq} AS q) SELECT a.story_id, "
+            f"ts_rank({fulltext.weights(QUERY_TITLE_WEIGHT)}, a.fts, q.q) AS r FROM articles a, q "
+            f"WHERE a.fts @@ q.q AND a.story_id IS NOT NULL AND {visible} "
+            "ORDER BY r DESC, a.id DESC LIMIT ?",
+            (*qparams, *params, int(limit)),
+        )
+        return [StoryHit(int(r[0]), float(r[1])) for r in rows]
     rows = await store.fetchall(
         f"SELECT a.story_id, -bm25(articles_fts, {QUERY_TITLE_WEIGHT}, 1.0) "
         "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
@@ -114,6 +153,14 @@ async def stories_with_phrase(
         return set()
     visible, params = scope.articles("a")
     marks = ",".join("?" * len(story_ids))
+    if store.postgres:
+        tsq, qparams = fulltext.phrase_tsquery(words)
+        rows = await store.fetchall(
+            f"SELECT DISTINCT a.story_id FROM articles a WHERE a.fts @@ {tsq} "
+            f"AND a.story_id IN ({marks}) AND {visible}",
+            (*qparams, *story_ids, *params),
+        )
+        return {int(r[0]) for r in rows}
     rows = await store.fetchall(
         "SELECT DISTINCT a.story_id FROM articles_fts JOIN articles a "
         f"ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? AND a.story_id IN ({marks}) "

@@ -1,0 +1,257 @@
+"""The store's core, one suite run against every backend: SQLite always, PostgreSQL when
+``NEWSBOT_TEST_POSTGRES_DSN`` is set (tests/pgtest.py; it skips with one reason otherwise)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.delivery import ChannelRef
+from bot.errors import UserError
+from bot.models import Article
+from bot.query import parse_query
+from bot.schedules import Timing
+from bot.storage import Store, deliveries
+from bot.storage.subscriptions import SubscriptionRepo
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        target = str(tmp_path / "contract.db")
+    else:
+        target = request.getfixturevalue("pg_url")
+    s = await Store.open(target)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def _article(
+    ext_id: str,
+    title: str = "Title",
+    text: str = "Body text here.",
+    *,
+    source_id: int | None = None,
+    guid: str | None = None,
+    url: str | None = None,
+    duplicate_of: int | None = None,
+) -> Article:
+    return Article(
+        ext_id=ext_id,
+        title=title,
+        text=text,
+        outlet="Outlet",
+        published_at=NOW,
+        first_seen_at=NOW,
+        content_hash="h-" + ext_id,
+        source_id=source_id,
+        guid=guid,
+        canonical_url=url,
+        duplicate_of=duplicate_of,
+    )
+
+
+async def _insert(store: Store, *articles: Article) -> list[int | None]:
+    async with store.transaction() as conn:
+        return [await store.insert_article(conn, a, b"\x00\x01") for a in articles]
+
+
+async def test_insert_returns_ids_and_a_second_insert_of_an_ext_id_is_ignored(
+    store: Store,
+) -> None:
+    first, second = await _insert(store, _article("a1"), _article("a2"))
+    assert first is not None and second is not None and second > first
+    assert await _insert(store, _article("a1", title="Other")) == [None]
+    stored = await store.article_by_ext_id("a1")
+    assert stored is not None and stored.title == "Title" and stored.id == first
+    assert stored.published_at == NOW and stored.dated is True
+    assert await store.count_articles() == (2, 0)
+    assert await store.iter_minhashes() == [(first, b"\x00\x01"), (second, b"\x00\x01")]
+
+
+async def test_exact_lookup_by_guid_then_url_then_content(store: Store) -> None:
+    async with store.transaction() as conn:
+        src = await store.upsert_source(conn, kind="feed", locator="https://a.test/f", now=NOW)
+    await _insert(store, _article("g1", source_id=src, guid="G", url="https://a.test/1"))
+    by_guid = await store.find_exact(
+        source_id=src, guid="G", canonical_url=None, content_hash="none"
+    )
+    assert by_guid is not None and by_guid[0] == "guid" and by_guid[1].ext_id == "g1"
+    by_url = await store.find_exact(
+        source_id=None, guid=None, canonical_url="https://a.test/1", content_hash="none"
+    )
+    assert by_url is not None and by_url[0] == "url"
+    by_hash = await store.find_exact(
+        source_id=None, guid=None, canonical_url=None, content_hash="h-g1"
+    )
+    assert by_hash is not None and by_hash[0] == "content"
+    assert (
+        await store.find_exact(source_id=src, guid="X", canonical_url=None, content_hash="no")
+        is None
+    )
+
+
+async def test_sources_upsert_once_refuse_a_second_feed_and_remove(store: Store) -> None:
+    async with store.transaction() as conn:
+        one = await store.upsert_source(conn, kind="feed", locator="https://b.test/f", now=NOW)
+        again = await store.upsert_source(
+            conn, kind="feed", locator="https://b.test/f", name="B", now=NOW
+        )
+    assert one == again
+    added = await store.add_feed_source(
+        locator="https://c.test/f", workspace="W", name=None, item_filter=None,
+        interval_s=600.0, now=NOW,
+    )  # fmt: skip
+    assert added is not None and added != one
+    dup = await store.add_feed_source(
+        locator="https://c.test/f", workspace="W", name=None, item_filter=None,
+        interval_s=600.0, now=NOW,
+    )  # fmt: skip
+    assert dup is None
+    assert [s["name"] for s in await store.feed_sources("")] == ["B"]
+    await store.record_fetch(one, now=NOW, ok=False, error="HTTP 500")
+    state = await store.source_state(one)
+    assert state is not None and state["consecutive_failures"] == 1
+    assert state["last_error"] == "HTTP 500"
+    await store.remove_source(added, now=NOW)
+    assert await store.feed_sources("W") == []
+
+
+async def test_search_speaks_the_query_language(store: Store) -> None:
+    await _insert(
+        store,
+        _article("s1", "Volcano erupts in Iceland", "Ferries cancelled as ash covers the harbour."),
+        _article("s2", "Harbour reopens", "The ferry service resumed after the storm."),
+        _article("s3", "Election results", "The harbour master was elected mayor."),
+    )
+
+    async def found(text: str) -> set[str]:
+        return {h.article.ext_id for h in await store.search(parse_query(text))}
+
+    assert await found("volcano") == {"s1"}
+    assert await found("ferry") == {"s1", "s2"}  # stemmed: ferries, ferry
+    assert await found('"harbour master"') == {"s3"}  # a phrase: words adjacent, in order
+    assert await found('"master harbour"') == set()
+    assert await found("harbour AND ferry") == {"s1", "s2"}
+    assert await found("volcano OR election") == {"s1", "s3"}
+    assert await found("harbour NOT ferry") == {"s3"}
+    assert await found("(volcano OR storm) AND NOT iceland") == {"s2"}
+    hits = await store.search(parse_query("harbour"))
+    assert hits[0].article.ext_id == "s2"  # the headline hit ranks first
+    assert "**" in hits[0].snippet or "**" in hits[1].snippet
+    with pytest.raises(UserError):
+        await store.search(parse_query("NOT harbour"))
+
+
+async def test_search_skips_copies_and_ranks_only_the_newest_window(store: Store) -> None:
+    (orig,) = await _insert(store, _article("o1", "Dam burst", "Flooding downstream."))
+    await _insert(store, _article("c1", "Dam burst", "Flooding downstream.", duplicate_of=orig))
+    assert [h.article.ext_id for h in await store.search(parse_query("flooding"))] == ["o1"]
+    for i in range(5):
+        await _insert(store, _article(f"w{i}", "Quarry news", "quarry " * (5 - i)))
+    recent = await store.search(parse_query("quarry"), limit=10, window=2)
+    assert {h.article.ext_id for h in recent} == {"w3", "w4"}
+
+
+async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as conn:
+            await store.insert_article(conn, _article("r1"), None)
+            raise RuntimeError("boom")
+    assert await store.article_by_ext_id("r1") is None
+    assert await _insert(store, _article("r1")) != [None]
+
+
+async def test_transactions_never_interleave(store: Store) -> None:
+    order: list[str] = []
+
+    async def writer(tag: str) -> None:
+        async with store.transaction() as conn:
+            order.append(f"{tag}-begin")
+            await store.insert_article(conn, _article(tag), None)
+            await asyncio.sleep(0.01)
+            order.append(f"{tag}-end")
+
+    await asyncio.gather(writer("t1"), writer("t2"), writer("t3"))
+    assert all(order[i].split("-")[0] == order[i + 1].split("-")[0] for i in (0, 2, 4))
+    assert await store.count_articles() == (3, 0)
+
+
+async def test_story_reads_run_on_both_backends(store: Store) -> None:
+    async with store.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO stories (public_id, title, first_seen_at, last_seen_at) "
+            "VALUES (?, ?, ?, ?)",
+            ("s-1a2b", "Dam burst", NOW.isoformat(), NOW.isoformat()),
+        )
+        story = int(cur.lastrowid or 0)
+    (orig,) = await _insert(store, _article("d1", "Dam burst", "Flooding."))
+    async with store.transaction() as conn:
+        await conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, orig))
+    assert await store.story_heading(story) == ("s-1a2b", "Dam burst")
+    assert await store.story_suggestions("dam") == [("s-1a2b", "Dam burst")]
+    assert await store.live_story_ids() == [story]
+    assert await store.story_consistency() == (1, 1)  # article_count was never set
+
+
+async def test_subscriptions_save_once_per_topic_and_respect_the_channel_limit(
+    store: Store,
+) -> None:
+    repo = SubscriptionRepo(store)
+    chan = ChannelRef("discord", "G1", "C1")
+    daily = Timing.parse("daily 08:00", "UTC", None)
+    hourly = Timing.parse("hourly", "UTC", None)
+
+    async def save(topic: str, timing: Timing) -> int | None:
+        return await repo.save(
+            channel=chan, topic_query=topic, story_id=None, timing=timing,
+            created_by="u", created_at=NOW, max_enabled=2,
+        )  # fmt: skip
+
+    first = await save("ukraine", daily)
+    again = await save("ukraine", hourly)
+    other = await save("volcano", daily)
+    full = await save("election", daily)
+    assert first is not None and again == first and other not in (None, first) and full is None
+    subs = await repo.for_channel(chan)
+    assert [(s.topic_query, s.schedule) for s in subs] == [
+        ("ukraine", "hourly"),
+        ("volcano", "daily 08:00"),
+    ]
+    await repo.mark_digest(first, NOW)
+    marked = await repo.by_id(first)
+    assert marked is not None and marked.last_digest_at == NOW
+
+
+async def test_deliveries_are_idempotent_and_remember_what_they_showed(store: Store) -> None:
+    (orig,) = await _insert(store, _article("m1"))
+    assert orig is not None
+    shown = [(7, [orig], ["A statement."])]
+
+    async def queue(key: str) -> int | None:
+        return await deliveries.insert_pending(
+            store, channel_key="discord:G1:C1", idempotency_key=key, payload="{}",
+            shown=shown, subscription_id=None, now=NOW,
+        )  # fmt: skip
+
+    first = await queue("sub-1:2025-03-01")
+    twice = await queue("sub-1:2025-03-01")
+    assert first is not None and twice is None
+    assert await deliveries.pending_ids(store, "discord:G1:C1") == [first]
+    await deliveries.mark_sent(
+        store, first, channel_key="discord:G1:C1", message_id="m-1", shown=shown, now=NOW
+    )
+    assert await deliveries.pending_ids(store) == []
+    assert await deliveries.last_told_at(store, "discord:G1:C1") == NOW
+    items = await store.fetchall(
+        "SELECT story_id, article_id, statement FROM delivered_items ORDER BY rowid"
+    )
+    assert items == [(7, orig, None), (7, None, "A statement.")]
