@@ -16,6 +16,7 @@ from bot.models import Article
 from bot.query import parse_query
 from bot.schedules import Timing
 from bot.storage import Store, deliveries
+from bot.storage.sources import FetchRecord, SourceRepo
 from bot.storage.subscriptions import SubscriptionRepo
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -60,8 +61,8 @@ def _article(
 
 
 async def _insert(store: Store, *articles: Article) -> list[int | None]:
-    async with store.transaction() as conn:
-        return [await store.insert_article(conn, a, b"\x00\x01") for a in articles]
+    async with store.write() as txn:
+        return [await txn.insert_article(a, b"\x00\x01") for a in articles]
 
 
 async def test_insert_returns_ids_and_a_second_insert_of_an_ext_id_is_ignored(
@@ -78,8 +79,8 @@ async def test_insert_returns_ids_and_a_second_insert_of_an_ext_id_is_ignored(
 
 
 async def test_exact_lookup_by_guid_then_url_then_content(store: Store) -> None:
-    async with store.transaction() as conn:
-        src = await store.upsert_source(conn, kind="feed", locator="https://a.test/f", now=NOW)
+    async with store.write() as txn:
+        src = await txn.upsert_source(kind="feed", locator="https://a.test/f", now=NOW)
     await _insert(store, _article("g1", source_id=src, guid="G", url="https://a.test/1"))
     by_guid = await store.find_exact(
         source_id=src, guid="G", canonical_url=None, content_hash="none"
@@ -100,11 +101,9 @@ async def test_exact_lookup_by_guid_then_url_then_content(store: Store) -> None:
 
 
 async def test_sources_upsert_once_refuse_a_second_feed_and_remove(store: Store) -> None:
-    async with store.transaction() as conn:
-        one = await store.upsert_source(conn, kind="feed", locator="https://b.test/f", now=NOW)
-        again = await store.upsert_source(
-            conn, kind="feed", locator="https://b.test/f", name="B", now=NOW
-        )
+    async with store.write() as txn:
+        one = await txn.upsert_source(kind="feed", locator="https://b.test/f", now=NOW)
+        again = await txn.upsert_source(kind="feed", locator="https://b.test/f", name="B", now=NOW)
     assert one == again
     added = await store.add_feed_source(
         locator="https://c.test/f", workspace="W", name=None, item_filter=None,
@@ -117,10 +116,11 @@ async def test_sources_upsert_once_refuse_a_second_feed_and_remove(store: Store)
     )  # fmt: skip
     assert dup is None
     assert [s["name"] for s in await store.feed_sources("")] == ["B"]
-    await store.record_fetch(one, now=NOW, ok=False, error="HTTP 500")
-    state = await store.source_state(one)
-    assert state is not None and state["consecutive_failures"] == 1
-    assert state["last_error"] == "HTTP 500"
+    feeds = SourceRepo(store)
+    await feeds.record(one, FetchRecord(at=NOW, ok=False, error="HTTP 500"))
+    state = await feeds.feed(one)
+    assert state is not None and state.consecutive_failures == 1
+    assert [f.last_error for f in await feeds.statuses("")] == ["HTTP 500"]
     await store.remove_source(added, now=NOW)
     assert await store.feed_sources("W") == []
 
@@ -163,8 +163,8 @@ async def test_search_skips_copies_and_ranks_only_the_newest_window(store: Store
 
 async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError):
-        async with store.transaction() as conn:
-            await store.insert_article(conn, _article("r1"), None)
+        async with store.write() as txn:
+            await txn.insert_article(_article("r1"), None)
             raise RuntimeError("boom")
     assert await store.article_by_ext_id("r1") is None
     assert await _insert(store, _article("r1")) != [None]
@@ -174,9 +174,9 @@ async def test_transactions_never_interleave(store: Store) -> None:
     order: list[str] = []
 
     async def writer(tag: str) -> None:
-        async with store.transaction() as conn:
+        async with store.write() as txn:
             order.append(f"{tag}-begin")
-            await store.insert_article(conn, _article(tag), None)
+            await txn.insert_article(_article(tag), None)
             await asyncio.sleep(0.01)
             order.append(f"{tag}-end")
 
