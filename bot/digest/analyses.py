@@ -12,9 +12,8 @@ from __future__ import annotations
 import gc
 import logging
 import pickle
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import aiosqlite
 
@@ -29,14 +28,17 @@ from bot.analysis.analyzed import (
 )
 from bot.models import Article
 from bot.storage import Store
+from bot.storage.analyses import (
+    AnalysisRow,
+    content_hash,
+    put_analysis,
+    read_analyses,
+    read_known,
+    write_analyses,
+)
 from bot.storage.store import from_iso, to_iso
 
 log = logging.getLogger(__name__)
-
-_UPSERT = (
-    "INSERT OR REPLACE INTO article_analysis (article_id, version, term_ids, term_lens, vocab, "
-    "detail) VALUES (?, ?, ?, ?, ?, ?)"
-)
 
 
 def article_text(a: Article) -> ArticleText:
@@ -48,8 +50,8 @@ def article_text(a: Article) -> ArticleText:
     )  # fmt: skip
 
 
-def _row(a: AnalyzedArticle) -> tuple[Any, ...]:
-    return (a.id, ANALYSIS_VERSION, *a.known.to_bytes(), dump_detail(a))
+def _row(a: AnalyzedArticle) -> AnalysisRow:
+    return AnalysisRow(a.id, ANALYSIS_VERSION, *a.known.to_bytes(), dump_detail(a))
 
 
 def _analyze(article: Article) -> AnalyzedArticle | None:
@@ -69,33 +71,12 @@ async def analysis_hook(conn: aiosqlite.Connection, article: Article) -> None:
     if article.id is None:
         return
     if article.duplicate_of is not None:
-        async with conn.execute(
-            "SELECT content_hash FROM articles WHERE id = ?", (article.duplicate_of,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None or row[0] == article.content_hash:
+        original = await content_hash(conn, article.duplicate_of)
+        if original is None or original == article.content_hash:
             return
     analysis = _analyze(article)
     if analysis is not None:
-        await conn.execute(_UPSERT, _row(analysis))
-
-
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
-
-
-async def _rows(store: Store, columns: str, ids: Sequence[int]) -> dict[int, Any]:
-    out: dict[int, Any] = {}
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        for row in await store.fetchall(
-            f"SELECT article_id, {columns} FROM article_analysis WHERE version = ? "
-            f"AND article_id IN ({marks})",
-            (ANALYSIS_VERSION, *chunk),
-        ):
-            out[int(row[0])] = row[1:]
-    return out
+        await put_analysis(conn, _row(analysis))
 
 
 @contextmanager
@@ -117,8 +98,7 @@ async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, Ana
     done = {a.id: x for a in articles if a.id is not None and (x := _analyze(a)) is not None}
     if done and store.writable:  # a read-only store (a preview) analyses in memory only
         log.info("analysing %d article(s) with no current stored analysis", len(done))
-        async with store.transaction() as conn:
-            await conn.executemany(_UPSERT, [_row(a) for a in done.values()])
+        await write_analyses(store, [_row(a) for a in done.values()])
     return {k: v for k, v in done.items() if k is not None}
 
 
@@ -126,26 +106,24 @@ async def known_texts(store: Store, articles: Sequence[Article]) -> dict[int, Kn
     """Term ids and vocabulary of each article (novelty's background), by article id."""
     ids = [a.id for a in articles if a.id is not None]
     found = {
-        k: KnownText.from_bytes(*row)
-        for k, row in (await _rows(store, "term_ids, term_lens, vocab", ids)).items()
+        k: KnownText.from_bytes(row.term_ids, row.term_lens, row.vocab)
+        for k, row in (await read_known(store, ids, ANALYSIS_VERSION)).items()
     }
     missing = [a for a in articles if a.id is not None and a.id not in found]
     found.update({k: v.known for k, v in (await _recompute(store, missing)).items()})
     return found
 
 
-async def load_analyses(
-    store: Store, articles: Sequence[Article]
-) -> dict[int, AnalyzedArticle]:
+async def load_analyses(store: Store, articles: Sequence[Article]) -> dict[int, AnalyzedArticle]:
     """The full analysis of each article, by article id."""
     ids = [a.id for a in articles if a.id is not None]
-    rows = await _rows(store, "term_ids, term_lens, vocab, detail", ids)
+    rows = await read_analyses(store, ids, ANALYSIS_VERSION)
     found: dict[int, AnalyzedArticle] = {}
     with gc_paused():
-        for article_id, (term_ids, term_lens, vocab, detail) in rows.items():
+        for article_id, row in rows.items():
             try:
-                known = KnownText.from_bytes(term_ids, term_lens, vocab)
-                found[article_id] = load_detail(article_id, detail, known)
+                known = KnownText.from_bytes(row.term_ids, row.term_lens, row.vocab)
+                found[article_id] = load_detail(article_id, row.detail, known)
             except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
                 log.warning("article %d: stored analysis unreadable (%s); analysing again",
                             article_id, exc)  # fmt: skip

@@ -19,14 +19,6 @@ from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
 from bot.digest.analyses import gc_paused, known_texts, load_analyses
 from bot.digest.conflicts import cap, story_conflicts
-from bot.digest.memory import (
-    delivered_articles,
-    delivered_statements,
-    followed_stories,
-    known_stories,
-    recent_statements,
-    stories_with_unseen,
-)
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.digest.ranking import Candidate, choose, rank
 from bot.errors import UserError
@@ -35,6 +27,14 @@ from bot.query import parse_query
 from bot.relevance import topic_stories
 from bot.settings import DigestSettings
 from bot.storage import Store
+from bot.storage.memory import (
+    delivered_articles,
+    delivered_statements,
+    followed_stories,
+    known_stories,
+    recent_statements,
+    stories_with_unseen,
+)
 from bot.storage.scope import EVERYTHING, Scope
 
 
