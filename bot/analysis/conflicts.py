@@ -25,8 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from itertools import chain
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from scipy import sparse
@@ -45,7 +44,7 @@ from bot.analysis.slots import (
     tokenize,
     weekday_of,
 )
-from bot.analysis.textvec import STOP_WORDS, stem, term_id
+from bot.analysis.textvec import STOP_WORDS, TermRows, stem, term_id
 
 NEAR_IDENTICAL = 0.6  # content overlap above which two statements are diffed token by token
 SAME_ACTORS = 0.8  # overlap, names set aside, above which a swapped name is another actor
@@ -128,6 +127,81 @@ class Prepared:
         st, toks, lower, slots, terms, context, claim, tids, cids, templated, words = t
         return Prepared(Statement(*st), toks, lower, [Slot(*x) for x in slots], terms,
                         context, claim, tids, cids, templated, words)  # fmt: skip
+
+
+class PreparedArticle(Sequence[Prepared]):
+    """One article's statements in conflict-detection form, column by column.
+
+    What the pair filter reads of every statement (its text, word count, whether it is
+    templated or holds typed values, its term and context ids) is kept as arrays; a full
+    :class:`Prepared` is built only when a pair needs it (``decode``: from a stored analysis,
+    which keeps one blob per statement), so a story's long window of earlier articles costs
+    little more than its arrays.
+    """
+
+    __slots__ = ("_decode", "_items", "context", "has_slots", "statements", "templated",
+                 "terms", "words")  # fmt: skip
+
+    def __init__(
+        self,
+        statements: Sequence[Statement],
+        words: np.ndarray,
+        templated: np.ndarray,
+        has_slots: np.ndarray,
+        terms: TermRows,
+        context: TermRows,
+        items: list[Prepared | None],
+        decode: Callable[[int], Prepared] | None = None,
+    ) -> None:
+        self.statements = statements
+        self.words = words
+        self.templated = templated
+        self.has_slots = has_slots
+        self.terms = terms
+        self.context = context
+        self._items = items
+        self._decode = decode
+
+    @staticmethod
+    def of(prepared: Sequence[Prepared]) -> PreparedArticle:
+        """The column form of statements already prepared (one article, or any sequence)."""
+        if isinstance(prepared, PreparedArticle):
+            return prepared
+        items = list(prepared)
+        n = len(items)
+        return PreparedArticle(
+            [p.statement for p in items],
+            np.fromiter((p.words for p in items), dtype=np.int64, count=n),
+            np.fromiter((p.templated for p in items), dtype=bool, count=n),
+            np.fromiter((bool(p.slots) for p in items), dtype=bool, count=n),
+            TermRows.from_rows([p.term_ids for p in items]),
+            TermRows.from_rows([p.context_ids for p in items]),
+            list(items),
+        )
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> Prepared: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Prepared]: ...
+    def __getitem__(self, i: int | slice) -> Prepared | list[Prepared]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        item = self._items[i]
+        if item is None:
+            if self._decode is None:
+                raise ValueError("prepared statement missing and no decoder")
+            item = self._items[i] = self._decode(i)
+        return item
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,35 +591,42 @@ def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[
 # --- driver -------------------------------------------------------------------------
 
 
-def _binary(rows: Sequence[tuple[int, ...]], cols: np.ndarray) -> sparse.csr_matrix:
+def _binary(rows: TermRows, cols: np.ndarray) -> sparse.csr_matrix:
     """0/1 matrix of id sets (each row's ids distinct) over the sorted vocabulary ``cols``."""
-    lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lens.sum()))
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lens, out=indptr[1:])
+    np.cumsum(rows.lens, out=indptr[1:])
     return sparse.csr_matrix(
-        (np.ones(ids.size), np.searchsorted(cols, ids), indptr), shape=(len(rows), cols.size)
+        (np.ones(rows.ids.size), np.searchsorted(cols, rows.ids), indptr),
+        shape=(len(rows), cols.size),
     )
 
 
-def _overlaps(a: Sequence[tuple[int, ...]], b: Sequence[tuple[int, ...]]) -> np.ndarray:
+def _overlaps(a: TermRows, b: TermRows) -> np.ndarray:
     """``|A ∩ B| / sqrt(|A| |B|)`` for every pair of id sets of ``a`` and ``b``."""
-    if not a or not b:
+    if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    cols = np.unique(np.fromiter(chain.from_iterable(chain(a, b)), dtype=np.int64))
+    cols = np.unique(np.concatenate([a.ids, b.ids]))
     if cols.size == 0:
         return np.zeros((len(a), len(b)))
     inter = (_binary(a, cols) @ _binary(b, cols).T).toarray()
-    na = np.sqrt(np.array([max(len(s), 1) for s in a], dtype=np.float64))[:, None]
-    nb = np.sqrt(np.array([max(len(s), 1) for s in b], dtype=np.float64))[None, :]
+    na = np.sqrt(np.maximum(a.lens, 1).astype(np.float64))[:, None]
+    nb = np.sqrt(np.maximum(b.lens, 1).astype(np.float64))[None, :]
     return np.asarray(inter / (na * nb))
+
+
+def _take(rows: TermRows, keep: np.ndarray) -> TermRows:
+    """The rows ``keep`` (ascending indices) of ``rows``."""
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[keep] = True
+    return TermRows(rows.ids[np.repeat(mask, rows.lens)], rows.lens[keep])
 
 
 def _mark_templated(prepared: list[Prepared]) -> None:
     """Flag the statements of one article that have a near-twin in it (see ``Prepared``)."""
     if len(prepared) < 2:
         return
-    sims = _overlaps([p.term_ids for p in prepared], [p.term_ids for p in prepared])
+    rows = TermRows.from_rows([p.term_ids for p in prepared])
+    sims = _overlaps(rows, rows)
     np.fill_diagonal(sims, 0.0)
     for i, k in zip(*np.nonzero(sims >= 0.9), strict=True):
         if prepared[int(i)].statement.text != prepared[int(k)].statement.text:
@@ -602,68 +683,89 @@ def conflicts_in_sequence(
     """Conflicts each of ``articles[first:]`` (prepared statements of articles in time order)
     raises against the ``window`` articles just before it.
 
-    The term overlaps of all the statements involved are computed once, not per article.
+    The term overlaps of all the statements involved are computed once, not per article,
+    from the articles' column form (:class:`PreparedArticle`); a statement is prepared in full
+    only for a pair worth judging.
     """
-    usable = [[p for p in art if p.words >= MIN_WORDS] for art in articles]
+    forms = [PreparedArticle.of(a) for a in articles]
+    usable = [np.flatnonzero(f.words >= MIN_WORDS) for f in forms]
     starts = np.zeros(len(usable) + 1, dtype=np.int64)
-    np.cumsum([len(u) for u in usable], out=starts[1:])
+    np.cumsum([u.size for u in usable], out=starts[1:])
     lo = int(starts[max(0, first - window)])
-    old_all = [p for u in usable[max(0, first - window) : -1 or None] for p in u]
-    new_all = [p for u in usable[first:] for p in u]
+    old_arts = range(max(0, first - window), len(forms) - 1)
+    new_arts = range(first, len(forms))
+    old_all = [(a, int(i)) for a in old_arts for i in usable[a]]
+    new_all = [(a, int(i)) for a in new_arts for i in usable[a]]
     if not old_all or not new_all:
         return []
-    sims_all = _overlaps([p.term_ids for p in old_all], [p.term_ids for p in new_all])
-    ctx_all = _overlaps([p.context_ids for p in old_all], [p.context_ids for p in new_all])
-    norm = [" ".join(p.statement.text.split()) for p in old_all]
-    norm_new = [" ".join(p.statement.text.split()) for p in new_all]
+
+    def rows(which: range, column: str) -> TermRows:
+        return TermRows.concat([_take(getattr(forms[a], column), usable[a]) for a in which])
+
+    sims_all = _overlaps(rows(old_arts, "terms"), rows(new_arts, "terms"))
+    ctx_all = _overlaps(rows(old_arts, "context"), rows(new_arts, "context"))
+    norm = [" ".join(forms[a].statements[i].text.split()) for a, i in old_all]
+    norm_new = [" ".join(forms[a].statements[i].text.split()) for a, i in new_all]
+    short: dict[int, set[str]] = {}
     found: list[Conflict] = []
     col = 0
-    for k in range(first, len(usable)):
+    for k in new_arts:
         w0 = max(0, k - window)
-        rows = slice(int(starts[w0]) - lo, int(starts[k]) - lo)
-        cols = slice(col, col + len(usable[k]))
-        col += len(usable[k])
-        old = old_all[rows]
-        if not old or not usable[k]:
+        rows_k = slice(int(starts[w0]) - lo, int(starts[k]) - lo)
+        cols = slice(col, col + usable[k].size)
+        col += usable[k].size
+        old = old_all[rows_k]
+        if not old or not usable[k].size:
             continue
         # a re-report of any statement of the earlier articles (short ones included) is no news
-        known = set(norm[rows]) | {
-            " ".join(p.statement.text.split())
-            for art in articles[w0:k]
-            for p in art
-            if p.words < MIN_WORDS
-        }
+        known = set(norm[rows_k])
+        for a in range(w0, k):
+            if a not in short:
+                f = forms[a]
+                short[a] = {
+                    " ".join(f.statements[i].text.split())
+                    for i in np.flatnonzero(f.words < MIN_WORDS).tolist()
+                }
+            known |= short[a]
         keep = [j for j in range(cols.start, cols.stop) if norm_new[j] not in known]
         if not keep:
             continue
         new = [new_all[j] for j in keep]
-        found.extend(_judge_pairs(old, new, sims_all[rows][:, keep], ctx_all[rows][:, keep], judge))
+        found.extend(
+            _judge_pairs(
+                forms, old, new, sims_all[rows_k][:, keep], ctx_all[rows_k][:, keep], judge
+            )
+        )
     return found
 
 
 def _judge_pairs(
-    old: Sequence[Prepared],
-    new: Sequence[Prepared],
+    forms: Sequence[PreparedArticle],
+    old: Sequence[tuple[int, int]],
+    new: Sequence[tuple[int, int]],
     sims: np.ndarray,
     ctx: np.ndarray,
     judge: PairJudge,
 ) -> list[Conflict]:
+    """The conflicts of the pairs (earlier statement, newer statement) worth judging; each
+    statement is named by (article, index) into ``forms``."""
     best = sims.max(axis=0)  # how closely each new statement restates any earlier one
     worth = np.maximum(sims, ctx) >= SAME_COUNT
-    worth &= ~np.fromiter((p.templated for p in old), dtype=bool, count=len(old))[:, None]
+    templated = np.array([forms[a].templated[i] for a, i in old], dtype=bool)
+    worth &= ~templated[:, None]
     if judge is default_judge:
         # its preconditions, checked for all pairs at once: a token diff needs near-identical
         # wording; comparing paraphrases needs typed values on both sides
-        slots_a = np.fromiter((bool(p.slots) for p in old), dtype=bool, count=len(old))
-        slots_b = np.fromiter((bool(p.slots) for p in new), dtype=bool, count=len(new))
+        slots_a = np.array([forms[a].has_slots[i] for a, i in old], dtype=bool)
+        slots_b = np.array([forms[a].has_slots[i] for a, i in new], dtype=bool)
         worth &= (sims >= NEAR_IDENTICAL) | (slots_a[:, None] & slots_b[None, :])
     pairs = [(float(sims[i, j]), int(i), int(j)) for i, j in zip(*np.nonzero(worth), strict=True)]
     conflicts: list[Conflict] = []
     seen: set[tuple[str, str, str, str]] = set()
     for sim, i, j in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
-        a, b = old[i], new[j]
         if sim < RESTATES <= best[j]:
             continue  # b restates another earlier statement: compare it with that one only
+        a, b = forms[old[i][0]][old[i][1]], forms[new[j][0]][new[j][1]]
         for f in judge(a, b, sim, float(ctx[i, j])):
             va, vb = f.values[0].lower(), f.values[1].lower()
             keys = [
@@ -685,6 +787,7 @@ __all__ = [
     "Finding",
     "PairJudge",
     "Prepared",
+    "PreparedArticle",
     "classify",
     "conflicts_between",
     "conflicts_in_sequence",

@@ -99,6 +99,11 @@ class TermRows:
         np.cumsum(self.lens, out=offsets[1:])
         return [self.ids[offsets[i] : offsets[i + 1]] for i in range(self.lens.size)]
 
+    def row(self, i: int) -> np.ndarray:
+        """Row ``i``'s ids (a view)."""
+        start = int(self.lens[:i].sum())
+        return self.ids[start : start + int(self.lens[i])]
+
     @staticmethod
     def concat(parts: Sequence[TermRows]) -> TermRows:
         if not parts:
