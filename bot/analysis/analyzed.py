@@ -159,7 +159,7 @@ def dump_detail(a: AnalyzedArticle) -> bytes:
     only when a pair needs it.
     """
     p = a.prepared
-    columns = (_ints(p.words, np.int32), _ints(p.templated, np.uint8), _ints(p.has_slots, np.uint8),
+    columns = (_ints(p.words, np.int32), _ints(p.templated, np.uint8), _ints(p.kinds, np.uint8),
                *_rows_bytes(p.terms), *_rows_bytes(p.context),
                [pickle.dumps((x.tokens, [astuple_shallow(s) for s in x.slots], x.terms, x.context,
                               x.claim), protocol=5) for x in p])  # fmt: skip
@@ -187,7 +187,7 @@ def load_detail(article_id: int, blob: bytes, known: KnownText) -> AnalyzedArtic
         raise pickle.UnpicklingError("stored analysis has the wrong shape")
     title, outlet, published, dated, rows, clean, title_terms, columns = value
     statements = [Statement(*s) for s in rows]
-    words, templated, has_slots, t_ids, t_lens, c_ids, c_lens, blobs = columns
+    words, templated, kinds, t_ids, t_lens, c_ids, c_lens, blobs = columns
     n = len(statements)
     terms, context = _rows(t_ids, t_lens), _rows(c_ids, c_lens)
     if not (len(blobs) == len(terms) == len(context) == len(words) // 4 == n):
@@ -204,7 +204,7 @@ def load_detail(article_id: int, blob: bytes, known: KnownText) -> AnalyzedArtic
         statements,
         np.frombuffer(words, np.int32).astype(np.int64),
         np.frombuffer(templated, np.uint8).astype(bool),
-        np.frombuffer(has_slots, np.uint8).astype(bool),
+        np.frombuffer(kinds, np.uint8).astype(np.int64),
         terms,
         context,
         [None] * n,

@@ -24,7 +24,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 import numpy as np
@@ -55,6 +55,8 @@ SAME_FACT = 0.3  # context overlap needed to compare paraphrased dates and durat
 SAME_COUNT = 0.2  # context overlap needed to compare paraphrased counts of one class
 SAME_NEWS_CYCLE = timedelta(days=3)  # paraphrases further apart in time are not compared
 SAME_PERIOD = timedelta(days=14)  # near-identical wordings further apart are not diffed
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 GROWING = frozenset({"deaths", "injured", "arrested", "missing", "displaced", "people", "case"})
 _UPDATE_CUES = re.compile(
     r"\b(?:rose|risen|rising|climbed|increased|jumped|reached|now|at least|so far|updated|"
@@ -129,6 +131,30 @@ class Prepared:
                         context, claim, tids, cids, templated, words)  # fmt: skip
 
 
+def _micros(at: datetime) -> int:
+    return (at - (_EPOCH if at.tzinfo else _EPOCH.replace(tzinfo=None))) // _MICROSECOND
+
+
+ANY_SLOT, TEMPORAL_SLOT, DURATION_SLOT = 1, 2, 4  # bits of :func:`slot_kinds`
+
+
+def slot_kinds(slots: Sequence[Slot]) -> int:
+    """The kinds of typed values a statement holds, as bits: any value, a date or weekday, a
+    duration, and one bit per counted class (deaths, injured ...). The pair filter reads them
+    for the same early exits the default judge takes, so it judges only pairs that can
+    conflict."""
+    bits = 0
+    for x in slots:
+        bits |= ANY_SLOT
+        if x.kind in _TEMPORAL:
+            bits |= TEMPORAL_SLOT
+        elif x.kind == "duration":
+            bits |= DURATION_SLOT
+        elif x.kind == "quantity" and x.what in _CLASS_BIT:
+            bits |= _CLASS_BIT[x.what]
+    return bits
+
+
 class PreparedArticle(Sequence[Prepared]):
     """One article's statements in conflict-detection form, column by column.
 
@@ -139,7 +165,7 @@ class PreparedArticle(Sequence[Prepared]):
     little more than its arrays.
     """
 
-    __slots__ = ("_decode", "_items", "context", "has_slots", "statements", "templated",
+    __slots__ = ("_decode", "_items", "_times", "context", "kinds", "statements", "templated",
                  "terms", "words")  # fmt: skip
 
     def __init__(
@@ -147,7 +173,7 @@ class PreparedArticle(Sequence[Prepared]):
         statements: Sequence[Statement],
         words: np.ndarray,
         templated: np.ndarray,
-        has_slots: np.ndarray,
+        kinds: np.ndarray,
         terms: TermRows,
         context: TermRows,
         items: list[Prepared | None],
@@ -156,11 +182,25 @@ class PreparedArticle(Sequence[Prepared]):
         self.statements = statements
         self.words = words
         self.templated = templated
-        self.has_slots = has_slots
+        self.kinds = kinds  # :func:`slot_kinds` of each statement
         self.terms = terms
         self.context = context
         self._items = items
         self._decode = decode
+        self._times: tuple[np.ndarray, np.ndarray] | None = None
+
+    def times(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each statement's time (microseconds since the epoch) and whether it is dated."""
+        if self._times is None:
+            self._times = (
+                np.fromiter(
+                    (_micros(s.published) for s in self.statements),
+                    dtype=np.int64,
+                    count=len(self.statements),
+                ),
+                np.fromiter((s.dated for s in self.statements), bool, len(self.statements)),
+            )
+        return self._times
 
     @staticmethod
     def of(prepared: Sequence[Prepared]) -> PreparedArticle:
@@ -173,7 +213,7 @@ class PreparedArticle(Sequence[Prepared]):
             [p.statement for p in items],
             np.fromiter((p.words for p in items), dtype=np.int64, count=n),
             np.fromiter((p.templated for p in items), dtype=bool, count=n),
-            np.fromiter((bool(p.slots) for p in items), dtype=bool, count=n),
+            np.fromiter((slot_kinds(p.slots) for p in items), dtype=np.int64, count=n),
             TermRows.from_rows([p.term_ids for p in items]),
             TermRows.from_rows([p.context_ids for p in items]),
             list(items),
@@ -582,6 +622,8 @@ def _anchors_differ(a: Prepared, b: Prepared) -> bool:
 
 
 _CLASSES = frozenset({"deaths", "injured", "arrested", "missing", "displaced"})
+_CLASS_BIT = {c: 8 << k for k, c in enumerate(sorted(_CLASSES))}
+_CLASS_BITS = sum(_CLASS_BIT.values())
 
 
 def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Finding]:
@@ -670,7 +712,7 @@ def conflicts_between(
     judge: PairJudge = default_judge,
 ) -> list[Conflict]:
     """:func:`find_conflicts` over statements already prepared (e.g. loaded from the store)."""
-    return conflicts_in_sequence([list(earlier), list(newer)], first=1, window=1, judge=judge)
+    return conflicts_in_sequence([earlier, newer], first=1, window=1, judge=judge)
 
 
 def conflicts_in_sequence(
@@ -692,30 +734,29 @@ def conflicts_in_sequence(
     starts = np.zeros(len(usable) + 1, dtype=np.int64)
     np.cumsum([u.size for u in usable], out=starts[1:])
     lo = int(starts[max(0, first - window)])
-    old_arts = range(max(0, first - window), len(forms) - 1)
-    new_arts = range(first, len(forms))
-    old_all = [(a, int(i)) for a in old_arts for i in usable[a]]
-    new_all = [(a, int(i)) for a in new_arts for i in usable[a]]
-    if not old_all or not new_all:
+    old_side = _Side(forms, usable, range(max(0, first - window), len(forms) - 1))
+    new_side = _Side(forms, usable, range(first, len(forms)))
+    if not old_side.refs or not new_side.refs:
         return []
-
-    def rows(which: range, column: str) -> TermRows:
-        return TermRows.concat([_take(getattr(forms[a], column), usable[a]) for a in which])
-
-    sims_all = _overlaps(rows(old_arts, "terms"), rows(new_arts, "terms"))
-    ctx_all = _overlaps(rows(old_arts, "context"), rows(new_arts, "context"))
-    norm = [" ".join(forms[a].statements[i].text.split()) for a, i in old_all]
-    norm_new = [" ".join(forms[a].statements[i].text.split()) for a, i in new_all]
+    # terms and contexts in one product: [terms; contexts] x [terms; contexts]^T
+    old_terms, new_terms = old_side.rows("terms"), new_side.rows("terms")
+    both = _overlaps(
+        TermRows.concat([old_terms, old_side.rows("context")]),
+        TermRows.concat([new_terms, new_side.rows("context")]),
+    )
+    na, nb = len(old_terms), len(new_terms)
+    sims_all, ctx_all = both[:na, :nb], both[na:, nb:]
+    norm = old_side.norm()
+    norm_new = new_side.norm()
     short: dict[int, set[str]] = {}
     found: list[Conflict] = []
     col = 0
-    for k in new_arts:
+    for k in new_side.arts:
         w0 = max(0, k - window)
         rows_k = slice(int(starts[w0]) - lo, int(starts[k]) - lo)
         cols = slice(col, col + usable[k].size)
         col += usable[k].size
-        old = old_all[rows_k]
-        if not old or not usable[k].size:
+        if rows_k.stop <= rows_k.start or not usable[k].size:
             continue
         # a re-report of any statement of the earlier articles (short ones included) is no news
         known = set(norm[rows_k])
@@ -727,45 +768,124 @@ def conflicts_in_sequence(
                     for i in np.flatnonzero(f.words < MIN_WORDS).tolist()
                 }
             known |= short[a]
-        keep = [j for j in range(cols.start, cols.stop) if norm_new[j] not in known]
-        if not keep:
+        keep = np.array(
+            [j for j in range(cols.start, cols.stop) if norm_new[j] not in known], dtype=np.int64
+        )
+        if not keep.size:
             continue
-        new = [new_all[j] for j in keep]
+        rows_i = np.arange(rows_k.start, rows_k.stop)
         found.extend(
             _judge_pairs(
-                forms, old, new, sims_all[rows_k][:, keep], ctx_all[rows_k][:, keep], judge
+                forms,
+                old_side,
+                new_side,
+                rows_i,
+                keep,
+                sims_all[rows_k][:, keep],
+                ctx_all[rows_k][:, keep],
+                judge,
             )
         )
     return found
 
 
+class _Side:
+    """The usable statements of some articles, in order, as one column set: (article,
+    index) of each and their arrays, concatenated once."""
+
+    def __init__(
+        self, forms: Sequence[PreparedArticle], usable: Sequence[np.ndarray], arts: range
+    ) -> None:
+        self.forms = forms
+        self.usable = usable
+        self.arts = arts
+        self.refs = [(a, int(i)) for a in arts for i in usable[a].tolist()]
+        self._columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _cat(self, column: str) -> np.ndarray:
+        parts = [getattr(self.forms[a], column)[self.usable[a]] for a in self.arts]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    def rows(self, column: str) -> TermRows:
+        """The term (or context) ids of the side's statements."""
+        return TermRows.concat(
+            [_take(getattr(self.forms[a], column), self.usable[a]) for a in self.arts]
+        )
+
+    def norm(self) -> list[str]:
+        return [" ".join(self.forms[a].statements[i].text.split()) for a, i in self.refs]
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(templated, kinds, time in microseconds, dated) of each statement."""
+        if self._columns is None:
+            self._columns = self._gather()
+        return self._columns
+
+    def _gather(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        times = [self.forms[a].times() for a in self.arts]
+        at = [t[0][self.usable[a]] for t, a in zip(times, self.arts, strict=True)]
+        dated = [t[1][self.usable[a]] for t, a in zip(times, self.arts, strict=True)]
+        return (
+            self._cat("templated").astype(bool),
+            self._cat("kinds").astype(np.int64),
+            np.concatenate(at).astype(np.int64) if at else np.zeros(0, np.int64),
+            np.concatenate(dated).astype(bool) if dated else np.zeros(0, bool),
+        )
+
+
+def _judged(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sims: np.ndarray,
+    ctx: np.ndarray,
+) -> np.ndarray:
+    """The pairs the default judge can find a conflict in, from its own early exits, checked
+    for all pairs at once: a token diff (:func:`diff_judge`) needs near-identical wording
+    within ``SAME_PERIOD``; comparing paraphrases (:func:`slot_judge`) needs related
+    contexts within ``SAME_NEWS_CYCLE`` and values both sides can compare (dates or weekdays,
+    or durations, with ``SAME_FACT`` context; or counts of one class)."""
+    _, ka, ta, da = a
+    _, kb, tb, db = b
+    gap = np.abs(ta[:, None] - tb[None, :])
+    dated = da[:, None] & db[None, :]
+    near = sims >= NEAR_IDENTICAL
+    diffed = near & ~(dated & (gap > SAME_PERIOD // _MICROSECOND))
+    both = ka[:, None] & kb[None, :]
+    comparable = ((both & (TEMPORAL_SLOT | DURATION_SLOT)) != 0) & (ctx >= SAME_FACT)
+    comparable |= (both & _CLASS_BITS) != 0
+    cycle = SAME_NEWS_CYCLE // _MICROSECOND
+    paraphrased = ~near & (ctx >= SAME_COUNT) & ~(dated & (gap > cycle))
+    return np.asarray(diffed | (paraphrased & comparable))
+
+
 def _judge_pairs(
     forms: Sequence[PreparedArticle],
-    old: Sequence[tuple[int, int]],
-    new: Sequence[tuple[int, int]],
+    old_side: _Side,
+    new_side: _Side,
+    rows: np.ndarray,
+    cols: np.ndarray,
     sims: np.ndarray,
     ctx: np.ndarray,
     judge: PairJudge,
 ) -> list[Conflict]:
-    """The conflicts of the pairs (earlier statement, newer statement) worth judging; each
-    statement is named by (article, index) into ``forms``."""
+    """The conflicts of the pairs (earlier statement ``rows`` of ``old_side``, newer
+    statement ``cols`` of ``new_side``) worth judging."""
+    old_cols, new_cols = old_side.columns(), new_side.columns()
+    a_cols = tuple(c[rows] for c in old_cols)
+    b_cols = tuple(c[cols] for c in new_cols)
     best = sims.max(axis=0)  # how closely each new statement restates any earlier one
     worth = np.maximum(sims, ctx) >= SAME_COUNT
-    templated = np.array([forms[a].templated[i] for a, i in old], dtype=bool)
-    worth &= ~templated[:, None]
+    worth &= ~a_cols[0][:, None]  # a templated statement is not compared
     if judge is default_judge:
-        # its preconditions, checked for all pairs at once: a token diff needs near-identical
-        # wording; comparing paraphrases needs typed values on both sides
-        slots_a = np.array([forms[a].has_slots[i] for a, i in old], dtype=bool)
-        slots_b = np.array([forms[a].has_slots[i] for a, i in new], dtype=bool)
-        worth &= (sims >= NEAR_IDENTICAL) | (slots_a[:, None] & slots_b[None, :])
+        worth &= _judged(a_cols, b_cols, sims, ctx)
     pairs = [(float(sims[i, j]), int(i), int(j)) for i, j in zip(*np.nonzero(worth), strict=True)]
     conflicts: list[Conflict] = []
     seen: set[tuple[str, str, str, str]] = set()
     for sim, i, j in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
         if sim < RESTATES <= best[j]:
             continue  # b restates another earlier statement: compare it with that one only
-        a, b = forms[old[i][0]][old[i][1]], forms[new[j][0]][new[j][1]]
+        (fa, ia), (fb, ib) = old_side.refs[int(rows[i])], new_side.refs[int(cols[j])]
+        a, b = forms[fa][ia], forms[fb][ib]
         for f in judge(a, b, sim, float(ctx[i, j])):
             va, vb = f.values[0].lower(), f.values[1].lower()
             keys = [
