@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import aiosqlite
@@ -102,13 +102,21 @@ async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, Ana
     return {k: v for k, v in done.items() if k is not None}
 
 
-async def known_texts(store: Store, articles: Sequence[Article]) -> dict[int, KnownText]:
-    """Term ids and vocabulary of each article (novelty's background), by article id."""
+async def known_texts(
+    store: Store,
+    articles: Sequence[Article],
+    loaded: Mapping[int, AnalyzedArticle] | None = None,
+) -> dict[int, KnownText]:
+    """Term ids and vocabulary of each article (novelty's background), by article id in
+    ascending order; those of ``loaded`` analyses are not read again."""
+    loaded = loaded or {}
     ids = [a.id for a in articles if a.id is not None]
-    found = {
-        k: KnownText.from_bytes(row.term_ids, row.term_lens, row.vocab)
-        for k, row in (await read_known(store, ids, ANALYSIS_VERSION)).items()
-    }
+    found = {k: loaded[k].known for k in ids if k in loaded}
+    rows = await read_known(store, [k for k in ids if k not in found], ANALYSIS_VERSION)
+    found.update(
+        (k, KnownText.from_bytes(row.term_ids, row.term_lens, row.vocab)) for k, row in rows.items()
+    )
+    found = {k: found[k] for k in sorted(found)}
     missing = [a for a in articles if a.id is not None and a.id not in found]
     found.update({k: v.known for k, v in (await _recompute(store, missing)).items()})
     return found

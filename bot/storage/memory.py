@@ -8,21 +8,13 @@ channel's story subscriptions (the stories it follows).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from bot.models import Article
 from bot.storage.scope import EVERYTHING, Scope
-from bot.storage.store import Store
+from bot.storage.store import _A_COLS, Store, _article_from_row
 
 CHUNK = 500  # ids per ``IN (...)`` list
-
-
-async def delivered_articles(store: Store, key: str) -> set[int]:
-    """Every article the channel was given."""
-    rows = await store.fetchall(
-        "SELECT DISTINCT article_id FROM delivered_items WHERE channel_key = ? "
-        "AND article_id IS NOT NULL",
-        (key,),
-    )
-    return {int(r[0]) for r in rows}
 
 
 async def delivered_statements(store: Store, key: str, story_id: int) -> list[str]:
@@ -45,12 +37,24 @@ async def recent_statements(store: Store, key: str, limit: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def known_stories(store: Store, key: str) -> set[int]:
-    """The stories the channel was told about."""
-    rows = await store.fetchall(
-        "SELECT DISTINCT story_id FROM delivered_items WHERE channel_key = ?", (key,)
-    )
-    return {int(r[0]) for r in rows}
+async def known_stories(store: Store, key: str, among: Sequence[int] | None = None) -> set[int]:
+    """The stories the channel was told about (of ``among``, when given)."""
+    if among is None:
+        rows = await store.fetchall(
+            "SELECT DISTINCT story_id FROM delivered_items WHERE channel_key = ?", (key,)
+        )
+        return {int(r[0]) for r in rows}
+    found: set[int] = set()
+    for start in range(0, len(among), CHUNK):
+        chunk = among[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = await store.fetchall(
+            "SELECT DISTINCT story_id FROM delivered_items WHERE channel_key = ? "
+            f"AND story_id IN ({marks})",
+            (key, *chunk),
+        )
+        found.update(int(r[0]) for r in rows)
+    return found
 
 
 async def followed_stories(store: Store, key: str) -> set[int]:
@@ -88,11 +92,54 @@ async def stories_with_unseen(
     return found
 
 
+@dataclass(slots=True)
+class StoryArticles:
+    """A story's articles as one channel sees them (those its scope sees).
+
+    ``originals`` and ``copies`` oldest first; ``outlets``: every outlet that ran each original
+    (the original's first); ``known``: the ids of those the channel was given, and of
+    backfill (never news).
+    """
+
+    originals: list[Article]
+    copies: list[Article]
+    outlets: dict[int, list[str]]
+    known: set[int]
+
+
+async def story_articles_for(
+    store: Store, story_id: int, key: str | None, scope: Scope = EVERYTHING
+) -> StoryArticles:
+    """:class:`StoryArticles` of a story for channel ``key`` (``None``: a channel that was
+    given nothing), in one query."""
+    visible, params = scope.articles("a")
+    rows = await store.fetchall(
+        f"SELECT {_A_COLS}, a.backfill = 1 OR a.id IN (SELECT article_id FROM delivered_items "
+        "WHERE channel_key = ? AND article_id IS NOT NULL) FROM articles a "
+        f"WHERE a.story_id = ? AND {visible} ORDER BY a.published_at, a.id",
+        (key, story_id, *params),
+    )
+    found = StoryArticles([], [], {}, set())
+    for row in rows:
+        article = _article_from_row(row)
+        (found.originals if article.duplicate_of is None else found.copies).append(article)
+        if row[-1]:
+            found.known.add(int(row[0]))
+    outlets: dict[int, dict[str, None]] = {}
+    for a in sorted(found.originals, key=lambda x: x.id or 0):
+        outlets.setdefault(a.id or 0, {}).setdefault(a.outlet, None)
+    for c in sorted(found.copies, key=lambda x: x.id or 0):
+        outlets.setdefault(c.duplicate_of or 0, {}).setdefault(c.outlet, None)
+    found.outlets = {k: list(v) for k, v in outlets.items()}
+    return found
+
+
 __all__ = [
-    "delivered_articles",
+    "StoryArticles",
     "delivered_statements",
     "followed_stories",
     "known_stories",
     "recent_statements",
     "stories_with_unseen",
+    "story_articles_for",
 ]
