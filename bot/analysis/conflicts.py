@@ -633,24 +633,31 @@ def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[
 # --- driver -------------------------------------------------------------------------
 
 
-def _binary(rows: TermRows, cols: np.ndarray) -> sparse.csr_matrix:
-    """0/1 matrix of id sets (each row's ids distinct) over the sorted vocabulary ``cols``."""
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(rows.lens, out=indptr[1:])
+def _binary(ids: np.ndarray, lens: np.ndarray, cols: np.ndarray) -> sparse.csr_matrix:
+    """0/1 matrix of id sets (rows given flat: ``ids``, ``lens``; each row's ids distinct and
+    all in the sorted vocabulary ``cols``)."""
+    indptr = np.zeros(lens.size + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
     return sparse.csr_matrix(
-        (np.ones(rows.ids.size), np.searchsorted(cols, rows.ids), indptr),
-        shape=(len(rows), cols.size),
+        (np.ones(ids.size), np.searchsorted(cols, ids), indptr), shape=(lens.size, cols.size)
     )
 
 
 def _overlaps(a: TermRows, b: TermRows) -> np.ndarray:
-    """``|A ∩ B| / sqrt(|A| |B|)`` for every pair of id sets of ``a`` and ``b``."""
+    """``|A ∩ B| / sqrt(|A| |B|)`` for every pair of id sets of ``a`` and ``b``.
+
+    Only ids of ``b`` can be shared, so ``a``'s rows are cut to them before the product (the
+    counts are the same)."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    cols = np.unique(np.concatenate([a.ids, b.ids]))
+    cols = np.unique(b.ids)
     if cols.size == 0:
         return np.zeros((len(a), len(b)))
-    inter = (_binary(a, cols) @ _binary(b, cols).T).toarray()
+    pos = np.minimum(np.searchsorted(cols, a.ids), cols.size - 1)
+    shared = cols[pos] == a.ids
+    owner = np.repeat(np.arange(len(a)), a.lens)
+    a_lens = np.bincount(owner[shared], minlength=len(a))
+    inter = (_binary(a.ids[shared], a_lens, cols) @ _binary(b.ids, b.lens, cols).T).toarray()
     na = np.sqrt(np.maximum(a.lens, 1).astype(np.float64))[:, None]
     nb = np.sqrt(np.maximum(b.lens, 1).astype(np.float64))[None, :]
     return np.asarray(inter / (na * nb))
