@@ -160,3 +160,27 @@ def test_a_stored_analysis_prepares_a_statement_for_conflicts_only_when_a_pair_n
     got = conflicts_in_sequence([a.prepared for a in loaded], first=1, window=12)
     assert got == conflicts_in_sequence([a.prepared for a in fresh], first=1, window=12)
     assert got and 0 < len(decoded) < sum(len(a.statements) for a in loaded) / 2
+
+
+def test_an_unreadable_stored_statement_is_prepared_again_from_its_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A statement blob that cannot be read (here: one naming a callable) costs no conflict:
+    the article's statements are prepared again from their text, with one warning."""
+
+    class Evil:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (os.system, ("echo pwned",))
+
+    fresh = [analyze(a) for a in seed_articles()]
+    loaded = []
+    for a in fresh:
+        fields = list(pickle.loads(dump_detail(a)))
+        columns = list(fields[7])
+        columns[7] = [pickle.dumps(Evil())] * len(columns[7])
+        fields[7] = tuple(columns)
+        known = KnownText.from_bytes(*a.known.to_bytes())
+        loaded.append(load_detail(a.id, pickle.dumps(tuple(fields)), known))
+    got = conflicts_in_sequence([a.prepared for a in loaded], first=1, window=12)
+    assert got and got == conflicts_in_sequence([a.prepared for a in fresh], first=1, window=12)
+    assert "stored conflict form unreadable" in caplog.text

@@ -21,6 +21,7 @@ whenever the analysis changes; rows of another version are recomputed.
 from __future__ import annotations
 
 import io
+import logging
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from bot.analysis.conflicts import Prepared, PreparedArticle, astuple_shallow, p
 from bot.analysis.sentences import is_self_contained, split_sentences
 from bot.analysis.slots import Slot
 from bot.analysis.textvec import TermRows, content_ids, term_id, tokens
+
+log = logging.getLogger(__name__)
 
 ANALYSIS_VERSION = 5  # 3: wire boilerplate dropped, numbers and units normalised; 4: "Co." etc.;
 # 5: the conflict form stored column by column, one blob per prepared statement
@@ -193,8 +196,17 @@ def load_detail(article_id: int, blob: bytes, known: KnownText) -> AnalyzedArtic
     if not (len(blobs) == len(terms) == len(context) == len(words) // 4 == n):
         raise pickle.UnpicklingError("stored analysis has the wrong shape")
 
+    fallback: list[Prepared] = []
+
     def decode(i: int) -> Prepared:
-        toks, slots, term_set, context_set, claim = _load(blobs[i])
+        try:
+            toks, slots, term_set, context_set, claim = _load(blobs[i])
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
+            if not fallback:  # the statements are fine: prepare them again from their text
+                log.warning("article %d: stored conflict form unreadable (%s); preparing it "
+                            "again", article_id, exc)  # fmt: skip
+                fallback.extend(prepare_article(statements))
+            return fallback[i]
         return Prepared(statements[i], toks, [t.lower() for t in toks], [Slot(*x) for x in slots],
                         term_set, context_set, claim, tuple(prepared.terms.row(i).tolist()),
                         tuple(prepared.context.row(i).tolist()), bool(prepared.templated[i]),

@@ -118,18 +118,6 @@ class Prepared:
     templated: bool = False
     words: int = 0  # word tokens (numbers included)
 
-    def as_tuple(self) -> tuple[object, ...]:
-        """Plain values (statement and slots as tuples) for storage; see :meth:`from_tuple`."""
-        return (astuple_shallow(self.statement), self.tokens, self.lower,
-                [astuple_shallow(s) for s in self.slots], self.terms, self.context, self.claim,
-                self.term_ids, self.context_ids, self.templated, self.words)  # fmt: skip
-
-    @staticmethod
-    def from_tuple(t: Sequence[Any]) -> Prepared:
-        st, toks, lower, slots, terms, context, claim, tids, cids, templated, words = t
-        return Prepared(Statement(*st), toks, lower, [Slot(*x) for x in slots], terms,
-                        context, claim, tids, cids, templated, words)  # fmt: skip
-
 
 def _micros(at: datetime) -> int:
     return (at - (_EPOCH if at.tzinfo else _EPOCH.replace(tzinfo=None))) // _MICROSECOND
