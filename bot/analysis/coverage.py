@@ -136,7 +136,10 @@ class Problem:
     def value(self, chosen: Sequence[int]) -> float:
         if not chosen:
             return 0.0
-        covered = np.unique(np.concatenate([self.members[i] for i in chosen]))
+        picked = [self.members[i] for i in chosen]
+        covered = np.sort(picked[0] if len(picked) == 1 else np.concatenate(picked))
+        if covered.size > 1 and not (covered[1:] != covered[:-1]).all():
+            covered = np.unique(covered)  # sorted and distinct, as np.unique gives
         return float(self.weights[covered].sum() + self.priors[list(chosen)].sum())
 
 
