@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bot.analysis.analyzed import (
     dump_detail,
     load_detail,
 )
-from bot.analysis.conflicts import conflicts_in_sequence, find_conflicts, prepare
+from bot.analysis.conflicts import Prepared, conflicts_in_sequence, find_conflicts, prepare
 from bot.digest.analyses import load_analyses
 from bot.digest.service import local_digest
 from bot.services import open_services
@@ -69,9 +70,10 @@ async def test_ingest_stores_one_analysis_per_original_and_none_for_copies(
             "SELECT a.duplicate_of, x.version FROM articles a "
             "LEFT JOIN article_analysis x ON x.article_id = a.id"
         )
-        assert sorted((d is None, v) for d, v in stored) == [(False, None)] + [
-            (True, ANALYSIS_VERSION)
-        ] * 6
+        assert (
+            sorted((d is None, v) for d, v in stored)
+            == [(False, None)] + [(True, ANALYSIS_VERSION)] * 6
+        )
     finally:
         await sv.close()
 
@@ -135,3 +137,50 @@ async def test_an_article_whose_analysis_fails_is_still_stored_and_digests_go_on
         assert digest.stories and digest.stories[0].summary
     finally:
         await sv.close()
+
+
+def test_a_stored_analysis_prepares_a_statement_for_conflicts_only_when_a_pair_needs_it() -> None:
+    """Loading a stored analysis decodes no statement's conflict form; comparing two loaded
+    articles decodes only the statements of pairs worth judging, and finds what comparing
+    the freshly analysed articles finds."""
+    fresh = [analyze(a) for a in seed_articles()]
+    loaded = [
+        load_detail(a.id, dump_detail(a), KnownText.from_bytes(*a.known.to_bytes())) for a in fresh
+    ]
+    decoded: list[int] = []
+    for a in loaded:
+        real = a.prepared._decode
+        assert real is not None and all(x is None for x in a.prepared._items)
+
+        def counting(i: int, real: Callable[[int], Prepared] = real) -> Prepared:
+            decoded.append(i)
+            return real(i)
+
+        a.prepared._decode = counting
+    got = conflicts_in_sequence([a.prepared for a in loaded], first=1, window=12)
+    assert got == conflicts_in_sequence([a.prepared for a in fresh], first=1, window=12)
+    assert got and 0 < len(decoded) < sum(len(a.statements) for a in loaded) / 2
+
+
+def test_an_unreadable_stored_statement_is_prepared_again_from_its_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A statement blob that cannot be read (here: one naming a callable) costs no conflict:
+    the article's statements are prepared again from their text, with one warning."""
+
+    class Evil:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (os.system, ("echo pwned",))
+
+    fresh = [analyze(a) for a in seed_articles()]
+    loaded = []
+    for a in fresh:
+        fields = list(pickle.loads(dump_detail(a)))
+        columns = list(fields[7])
+        columns[7] = [pickle.dumps(Evil())] * len(columns[7])
+        fields[7] = tuple(columns)
+        known = KnownText.from_bytes(*a.known.to_bytes())
+        loaded.append(load_detail(a.id, pickle.dumps(tuple(fields)), known))
+    got = conflicts_in_sequence([a.prepared for a in loaded], first=1, window=12)
+    assert got and got == conflicts_in_sequence([a.prepared for a in fresh], first=1, window=12)
+    assert "stored conflict form unreadable" in caplog.text

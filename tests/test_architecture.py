@@ -19,12 +19,9 @@ SQL_OR_DRIVER = re.compile(
     r"|\b(SELECT [A-Za-z_*({]|INSERT (OR [A-Z]+ )?INTO |UPDATE [a-z_]+ SET |DELETE FROM )",
     re.MULTILINE,
 )
-# Modules whose SQL other branches of issue 11 (item 1) are moving into bot/storage/ right
-# now. The lead removes each entry once its branch is merged; the list ends empty.
-SQL_ALLOWLIST = {
-    "bot/digest/analyses.py",
-    "bot/digest/memory.py",
-}
+# Modules allowed to hold SQL outside bot/storage/: none (issue 11 moved every statement; keep
+# it empty).
+SQL_ALLOWLIST: set[str] = set()
 # The platform registry is data the core reads (secret names, doctor checks, redaction
 # patterns); it imports no SDK and no adapter (factories are "module:function" strings).
 REGISTRY = "bot.platforms.registry"

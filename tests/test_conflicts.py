@@ -286,3 +286,21 @@ def test_one_kind_of_event_in_two_places_is_two_events() -> None:
         find_conflicts([a], [replace(b, outlet="B", published=b.published + timedelta(hours=5))])
         == []
     )
+
+
+def test_the_pair_filter_drops_no_pair_the_default_judge_would_flag() -> None:
+    """The array filter in front of the default judge (time gaps, comparable value kinds)
+    only skips pairs the judge itself would reject: judging every pair finds the same."""
+    from bot.analysis.conflicts import conflicts_in_sequence, default_judge, prepare_article
+
+    def unfiltered(a: Prepared, b: Prepared, sim: float, ctx: float) -> list[Finding]:
+        return default_judge(a, b, sim, ctx)  # not ``default_judge`` itself: no filter
+
+    topics = [seeds()] + [[article_statements(a) for a in topic[:14]] for topic in duc_topics(4)]
+    found = 0
+    for statements in topics:
+        articles = [prepare_article(s) for s in statements if s]
+        filtered = conflicts_in_sequence(articles, first=1, window=12)
+        assert filtered == conflicts_in_sequence(articles, first=1, window=12, judge=unfiltered)
+        found += len(filtered)
+    assert found  # the data does raise conflicts

@@ -18,6 +18,7 @@ from bot.analysis.coverage import (
     names,
     pair_id,
     pair_ids,
+    redundant_sets,
 )
 from bot.analysis.textvec import content_ids, term_id, tokens
 
@@ -120,3 +121,72 @@ def test_greedy_stays_within_the_budget_and_close_to_the_exact_optimum(seed: int
 def test_no_candidates_no_selection() -> None:
     p = Problem([], np.zeros(0), np.zeros(0), np.zeros(0), 100, 3)
     assert greedy(p) == [] and exact(p) == []
+
+
+def test_tfidf_of_term_rows_is_bit_identical_to_sklearns_transformer() -> None:
+    """The digest's TF-IDF (no per-call validation) gives exactly what
+    ``TfidfTransformer(sublinear_tf=True)`` gives, so selection is unchanged."""
+    import random
+
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from bot.analysis.textvec import TermRows, tfidf_ids
+
+    rng = random.Random(3)
+    for _ in range(300):
+        rows = [
+            [rng.randint(0, 60) for _ in range(rng.randint(0, 30))]
+            for _ in range(rng.randint(1, 40))
+        ]
+        terms = TermRows.from_rows(rows)
+        if not terms.ids.size:
+            continue
+        uniq, cols = np.unique(terms.ids, return_inverse=True)
+        indptr = np.concatenate([[0], np.cumsum(terms.lens)])
+        counts = sparse.csr_matrix(
+            (np.ones(terms.ids.size), cols, indptr), shape=(len(rows), uniq.size)
+        )
+        counts.sum_duplicates()
+        want = sparse.csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(counts))
+        got = tfidf_ids(terms)
+        assert np.array_equal(got.indptr, want.indptr)
+        assert np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.data, want.data)
+
+
+def test_redundant_pairs_and_values_match_their_definitions() -> None:
+    """Redundant pairs are those whose term-set cosine exceeds the threshold; a set of
+    sentences is worth the weights of the distinct concepts it covers plus its priors."""
+    import random
+
+    rng = random.Random(1)
+    for _ in range(500):
+        terms = [
+            [rng.randint(0, 15) for _ in range(rng.randint(0, 8))]
+            for _ in range(rng.randint(0, 12))
+        ]
+        sets = [set(t) for t in terms]
+        want = np.array(
+            [
+                [
+                    i != j and bool(a) and bool(b) and len(a & b) / np.sqrt(len(a) * len(b)) > 0.5
+                    for j, b in enumerate(sets)
+                ]
+                for i, a in enumerate(sets)
+            ],
+            dtype=bool,
+        ).reshape(len(sets), len(sets))
+        assert np.array_equal(redundant_sets(terms, 0.5), want)
+        m = 20
+        members = [
+            np.array(rng.sample(range(m), rng.randint(0, m)), dtype=np.int64) for _ in range(5)
+        ]
+        weights, priors = (
+            np.array([rng.random() for _ in range(m)]),
+            np.array([rng.random() for _ in range(5)]),
+        )
+        problem = Problem(members, weights, np.ones(5), priors, 10, 3)
+        chosen = rng.sample(range(5), rng.randint(1, 5))
+        covered = np.unique(np.concatenate([members[i] for i in chosen]))
+        assert problem.value(chosen) == float(weights[covered].sum() + priors[chosen].sum())

@@ -21,6 +21,7 @@ whenever the analysis changes; rows of another version are recomputed.
 from __future__ import annotations
 
 import io
+import logging
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,11 +31,15 @@ from typing import Any
 import numpy as np
 
 from bot.analysis import ArticleText, Statement, article_statements
-from bot.analysis.conflicts import Prepared, astuple_shallow, prepare_article
+from bot.analysis.conflicts import Prepared, PreparedArticle, astuple_shallow, prepare_article
 from bot.analysis.sentences import is_self_contained, split_sentences
+from bot.analysis.slots import Slot
 from bot.analysis.textvec import TermRows, content_ids, term_id, tokens
 
-ANALYSIS_VERSION = 4  # 3: wire boilerplate dropped, numbers and units normalised; 4: "Co." etc.
+log = logging.getLogger(__name__)
+
+ANALYSIS_VERSION = 5  # 3: wire boilerplate dropped, numbers and units normalised; 4: "Co." etc.;
+# 5: the conflict form stored column by column, one blob per prepared statement
 
 
 @dataclass(slots=True)
@@ -64,7 +69,8 @@ class AnalyzedArticle:
     """An article's statements with their analysis, index-aligned with ``statements``.
 
     ``clean``: the statement reads alone (:func:`is_self_contained`); ``known.terms``: its
-    content term ids (TF-IDF input); ``prepared``: its conflict-detection form.
+    content term ids (TF-IDF input); ``prepared``: its conflict-detection form (each
+    statement's full form decoded on first use).
     """
 
     id: int
@@ -75,7 +81,7 @@ class AnalyzedArticle:
     statements: list[Statement]
     clean: list[bool]
     title_terms: tuple[int, ...]
-    prepared: list[Prepared]
+    prepared: PreparedArticle
     known: KnownText
 
 
@@ -91,7 +97,7 @@ def analyze(article: ArticleText) -> AnalyzedArticle:
         statements=statements,
         clean=[is_self_contained(s.text) for s in statements],
         title_terms=content_ids(article.title),
-        prepared=prepare_article(statements) if statements else [],
+        prepared=PreparedArticle.of(prepare_article(statements) if statements else []),
         known=_known([s.text for s in statements]),
     )
 
@@ -144,22 +150,80 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def _ints(values: np.ndarray, dtype: type) -> bytes:
+    return np.asarray(values).astype(dtype).tobytes()
+
+
 def dump_detail(a: AnalyzedArticle) -> bytes:
-    """The statement part of an analysis (the arrays are stored by :meth:`KnownText.to_bytes`)."""
+    """The statement part of an analysis (the arrays are stored by :meth:`KnownText.to_bytes`).
+
+    The conflict form is stored column by column (what the pair filter reads of every
+    statement) plus one blob per statement with the rest of its :class:`Prepared`, decoded
+    only when a pair needs it.
+    """
+    p = a.prepared
+    columns = (_ints(p.words, np.int32), _ints(p.templated, np.uint8), _ints(p.kinds, np.uint8),
+               *_rows_bytes(p.terms), *_rows_bytes(p.context),
+               [pickle.dumps((x.tokens, [astuple_shallow(s) for s in x.slots], x.terms, x.context,
+                              x.claim), protocol=5) for x in p])  # fmt: skip
     fields = (a.title, a.outlet, a.published, a.dated, [astuple_shallow(s) for s in a.statements],
-              a.clean, a.title_terms, [p.as_tuple() for p in a.prepared])  # fmt: skip
+              a.clean, a.title_terms, columns)  # fmt: skip
     return pickle.dumps(fields, protocol=5)
+
+
+def _rows_bytes(rows: TermRows) -> tuple[bytes, bytes]:
+    return _ints(rows.ids, np.int64), _ints(rows.lens, np.int32)
+
+
+def _rows(ids: bytes, lens: bytes) -> TermRows:
+    return TermRows(np.frombuffer(ids, np.int64), np.frombuffer(lens, np.int32).astype(np.int64))
+
+
+def _load(blob: bytes) -> Any:
+    return _Unpickler(io.BytesIO(blob)).load()
 
 
 def load_detail(article_id: int, blob: bytes, known: KnownText) -> AnalyzedArticle:
     """The analysis stored by :func:`dump_detail` (``pickle.UnpicklingError`` on bad data)."""
-    value = _Unpickler(io.BytesIO(blob)).load()
+    value = _load(blob)
     if not isinstance(value, tuple) or len(value) != 8:
         raise pickle.UnpicklingError("stored analysis has the wrong shape")
-    title, outlet, published, dated, statements, clean, title_terms, prepared = value
-    return AnalyzedArticle(article_id, title, outlet, published, dated,
-                           [Statement(*s) for s in statements], clean, title_terms,
-                           [Prepared.from_tuple(p) for p in prepared], known)  # fmt: skip
+    title, outlet, published, dated, rows, clean, title_terms, columns = value
+    statements = [Statement(*s) for s in rows]
+    words, templated, kinds, t_ids, t_lens, c_ids, c_lens, blobs = columns
+    n = len(statements)
+    terms, context = _rows(t_ids, t_lens), _rows(c_ids, c_lens)
+    if not (len(blobs) == len(terms) == len(context) == len(words) // 4 == n):
+        raise pickle.UnpicklingError("stored analysis has the wrong shape")
+
+    fallback: list[Prepared] = []
+
+    def decode(i: int) -> Prepared:
+        try:
+            toks, slots, term_set, context_set, claim = _load(blobs[i])
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
+            if not fallback:  # the statements are fine: prepare them again from their text
+                log.warning("article %d: stored conflict form unreadable (%s); preparing it "
+                            "again", article_id, exc)  # fmt: skip
+                fallback.extend(prepare_article(statements))
+            return fallback[i]
+        return Prepared(statements[i], toks, [t.lower() for t in toks], [Slot(*x) for x in slots],
+                        term_set, context_set, claim, tuple(prepared.terms.row(i).tolist()),
+                        tuple(prepared.context.row(i).tolist()), bool(prepared.templated[i]),
+                        int(prepared.words[i]))  # fmt: skip
+
+    prepared = PreparedArticle(
+        statements,
+        np.frombuffer(words, np.int32).astype(np.int64),
+        np.frombuffer(templated, np.uint8).astype(bool),
+        np.frombuffer(kinds, np.uint8).astype(np.int64),
+        terms,
+        context,
+        [None] * n,
+        decode,
+    )
+    return AnalyzedArticle(article_id, title, outlet, published, dated, statements, clean,
+                           title_terms, prepared, known)  # fmt: skip
 
 
 __all__ = [

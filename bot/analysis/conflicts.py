@@ -24,9 +24,8 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from itertools import chain
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, overload
 
 import numpy as np
 from scipy import sparse
@@ -45,7 +44,7 @@ from bot.analysis.slots import (
     tokenize,
     weekday_of,
 )
-from bot.analysis.textvec import STOP_WORDS, stem, term_id
+from bot.analysis.textvec import STOP_WORDS, TermRows, stem, term_id
 
 NEAR_IDENTICAL = 0.6  # content overlap above which two statements are diffed token by token
 SAME_ACTORS = 0.8  # overlap, names set aside, above which a swapped name is another actor
@@ -56,6 +55,8 @@ SAME_FACT = 0.3  # context overlap needed to compare paraphrased dates and durat
 SAME_COUNT = 0.2  # context overlap needed to compare paraphrased counts of one class
 SAME_NEWS_CYCLE = timedelta(days=3)  # paraphrases further apart in time are not compared
 SAME_PERIOD = timedelta(days=14)  # near-identical wordings further apart are not diffed
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 GROWING = frozenset({"deaths", "injured", "arrested", "missing", "displaced", "people", "case"})
 _UPDATE_CUES = re.compile(
     r"\b(?:rose|risen|rising|climbed|increased|jumped|reached|now|at least|so far|updated|"
@@ -117,17 +118,118 @@ class Prepared:
     templated: bool = False
     words: int = 0  # word tokens (numbers included)
 
-    def as_tuple(self) -> tuple[object, ...]:
-        """Plain values (statement and slots as tuples) for storage; see :meth:`from_tuple`."""
-        return (astuple_shallow(self.statement), self.tokens, self.lower,
-                [astuple_shallow(s) for s in self.slots], self.terms, self.context, self.claim,
-                self.term_ids, self.context_ids, self.templated, self.words)  # fmt: skip
+
+def _micros(at: datetime) -> int:
+    return (at - (_EPOCH if at.tzinfo else _EPOCH.replace(tzinfo=None))) // _MICROSECOND
+
+
+ANY_SLOT, TEMPORAL_SLOT, DURATION_SLOT = 1, 2, 4  # bits of :func:`slot_kinds`
+
+
+def slot_kinds(slots: Sequence[Slot]) -> int:
+    """The kinds of typed values a statement holds, as bits: any value, a date or weekday, a
+    duration, and one bit per counted class (deaths, injured ...). The pair filter reads them
+    for the same early exits the default judge takes, so it judges only pairs that can
+    conflict."""
+    bits = 0
+    for x in slots:
+        bits |= ANY_SLOT
+        if x.kind in _TEMPORAL:
+            bits |= TEMPORAL_SLOT
+        elif x.kind == "duration":
+            bits |= DURATION_SLOT
+        elif x.kind == "quantity" and x.what in _CLASS_BIT:
+            bits |= _CLASS_BIT[x.what]
+    return bits
+
+
+class PreparedArticle(Sequence[Prepared]):
+    """One article's statements in conflict-detection form, column by column.
+
+    What the pair filter reads of every statement (its text, word count, whether it is
+    templated or holds typed values, its term and context ids) is kept as arrays; a full
+    :class:`Prepared` is built only when a pair needs it (``decode``: from a stored analysis,
+    which keeps one blob per statement), so a story's long window of earlier articles costs
+    little more than its arrays.
+    """
+
+    __slots__ = ("_decode", "_items", "_times", "context", "kinds", "statements", "templated",
+                 "terms", "words")  # fmt: skip
+
+    def __init__(
+        self,
+        statements: Sequence[Statement],
+        words: np.ndarray,
+        templated: np.ndarray,
+        kinds: np.ndarray,
+        terms: TermRows,
+        context: TermRows,
+        items: list[Prepared | None],
+        decode: Callable[[int], Prepared] | None = None,
+    ) -> None:
+        self.statements = statements
+        self.words = words
+        self.templated = templated
+        self.kinds = kinds  # :func:`slot_kinds` of each statement
+        self.terms = terms
+        self.context = context
+        self._items = items
+        self._decode = decode
+        self._times: tuple[np.ndarray, np.ndarray] | None = None
+
+    def times(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each statement's time (microseconds since the epoch) and whether it is dated."""
+        if self._times is None:
+            self._times = (
+                np.fromiter(
+                    (_micros(s.published) for s in self.statements),
+                    dtype=np.int64,
+                    count=len(self.statements),
+                ),
+                np.fromiter((s.dated for s in self.statements), bool, len(self.statements)),
+            )
+        return self._times
 
     @staticmethod
-    def from_tuple(t: Sequence[Any]) -> Prepared:
-        st, toks, lower, slots, terms, context, claim, tids, cids, templated, words = t
-        return Prepared(Statement(*st), toks, lower, [Slot(*x) for x in slots], terms,
-                        context, claim, tids, cids, templated, words)  # fmt: skip
+    def of(prepared: Sequence[Prepared]) -> PreparedArticle:
+        """The column form of statements already prepared (one article, or any sequence)."""
+        if isinstance(prepared, PreparedArticle):
+            return prepared
+        items = list(prepared)
+        n = len(items)
+        return PreparedArticle(
+            [p.statement for p in items],
+            np.fromiter((p.words for p in items), dtype=np.int64, count=n),
+            np.fromiter((p.templated for p in items), dtype=bool, count=n),
+            np.fromiter((slot_kinds(p.slots) for p in items), dtype=np.int64, count=n),
+            TermRows.from_rows([p.term_ids for p in items]),
+            TermRows.from_rows([p.context_ids for p in items]),
+            list(items),
+        )
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> Prepared: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Prepared]: ...
+    def __getitem__(self, i: int | slice) -> Prepared | list[Prepared]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        item = self._items[i]
+        if item is None:
+            if self._decode is None:
+                raise ValueError("prepared statement missing and no decoder")
+            item = self._items[i] = self._decode(i)
+        return item
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,6 +605,8 @@ def _anchors_differ(a: Prepared, b: Prepared) -> bool:
 
 
 _CLASSES = frozenset({"deaths", "injured", "arrested", "missing", "displaced"})
+_CLASS_BIT = {c: 8 << k for k, c in enumerate(sorted(_CLASSES))}
+_CLASS_BITS = sum(_CLASS_BIT.values())
 
 
 def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[Finding]:
@@ -512,35 +616,49 @@ def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[
 # --- driver -------------------------------------------------------------------------
 
 
-def _binary(rows: Sequence[tuple[int, ...]], cols: np.ndarray) -> sparse.csr_matrix:
-    """0/1 matrix of id sets (each row's ids distinct) over the sorted vocabulary ``cols``."""
-    lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lens.sum()))
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+def _binary(ids: np.ndarray, lens: np.ndarray, cols: np.ndarray) -> sparse.csr_matrix:
+    """0/1 matrix of id sets (rows given flat: ``ids``, ``lens``; each row's ids distinct and
+    all in the sorted vocabulary ``cols``)."""
+    indptr = np.zeros(lens.size + 1, dtype=np.int64)
     np.cumsum(lens, out=indptr[1:])
     return sparse.csr_matrix(
-        (np.ones(ids.size), np.searchsorted(cols, ids), indptr), shape=(len(rows), cols.size)
+        (np.ones(ids.size), np.searchsorted(cols, ids), indptr), shape=(lens.size, cols.size)
     )
 
 
-def _overlaps(a: Sequence[tuple[int, ...]], b: Sequence[tuple[int, ...]]) -> np.ndarray:
-    """``|A ∩ B| / sqrt(|A| |B|)`` for every pair of id sets of ``a`` and ``b``."""
-    if not a or not b:
+def _overlaps(a: TermRows, b: TermRows) -> np.ndarray:
+    """``|A ∩ B| / sqrt(|A| |B|)`` for every pair of id sets of ``a`` and ``b``.
+
+    Only ids of ``b`` can be shared, so ``a``'s rows are cut to them before the product (the
+    counts are the same)."""
+    if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    cols = np.unique(np.fromiter(chain.from_iterable(chain(a, b)), dtype=np.int64))
+    cols = np.unique(b.ids)
     if cols.size == 0:
         return np.zeros((len(a), len(b)))
-    inter = (_binary(a, cols) @ _binary(b, cols).T).toarray()
-    na = np.sqrt(np.array([max(len(s), 1) for s in a], dtype=np.float64))[:, None]
-    nb = np.sqrt(np.array([max(len(s), 1) for s in b], dtype=np.float64))[None, :]
+    pos = np.minimum(np.searchsorted(cols, a.ids), cols.size - 1)
+    shared = cols[pos] == a.ids
+    owner = np.repeat(np.arange(len(a)), a.lens)
+    a_lens = np.bincount(owner[shared], minlength=len(a))
+    inter = (_binary(a.ids[shared], a_lens, cols) @ _binary(b.ids, b.lens, cols).T).toarray()
+    na = np.sqrt(np.maximum(a.lens, 1).astype(np.float64))[:, None]
+    nb = np.sqrt(np.maximum(b.lens, 1).astype(np.float64))[None, :]
     return np.asarray(inter / (na * nb))
+
+
+def _take(rows: TermRows, keep: np.ndarray) -> TermRows:
+    """The rows ``keep`` (ascending indices) of ``rows``."""
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[keep] = True
+    return TermRows(rows.ids[np.repeat(mask, rows.lens)], rows.lens[keep])
 
 
 def _mark_templated(prepared: list[Prepared]) -> None:
     """Flag the statements of one article that have a near-twin in it (see ``Prepared``)."""
     if len(prepared) < 2:
         return
-    sims = _overlaps([p.term_ids for p in prepared], [p.term_ids for p in prepared])
+    rows = TermRows.from_rows([p.term_ids for p in prepared])
+    sims = _overlaps(rows, rows)
     np.fill_diagonal(sims, 0.0)
     for i, k in zip(*np.nonzero(sims >= 0.9), strict=True):
         if prepared[int(i)].statement.text != prepared[int(k)].statement.text:
@@ -584,7 +702,7 @@ def conflicts_between(
     judge: PairJudge = default_judge,
 ) -> list[Conflict]:
     """:func:`find_conflicts` over statements already prepared (e.g. loaded from the store)."""
-    return conflicts_in_sequence([list(earlier), list(newer)], first=1, window=1, judge=judge)
+    return conflicts_in_sequence([earlier, newer], first=1, window=1, judge=judge)
 
 
 def conflicts_in_sequence(
@@ -597,68 +715,167 @@ def conflicts_in_sequence(
     """Conflicts each of ``articles[first:]`` (prepared statements of articles in time order)
     raises against the ``window`` articles just before it.
 
-    The term overlaps of all the statements involved are computed once, not per article.
+    The term overlaps of all the statements involved are computed once, not per article,
+    from the articles' column form (:class:`PreparedArticle`); a statement is prepared in full
+    only for a pair worth judging.
     """
-    usable = [[p for p in art if p.words >= MIN_WORDS] for art in articles]
+    forms = [PreparedArticle.of(a) for a in articles]
+    usable = [np.flatnonzero(f.words >= MIN_WORDS) for f in forms]
     starts = np.zeros(len(usable) + 1, dtype=np.int64)
-    np.cumsum([len(u) for u in usable], out=starts[1:])
+    np.cumsum([u.size for u in usable], out=starts[1:])
     lo = int(starts[max(0, first - window)])
-    old_all = [p for u in usable[max(0, first - window) : -1 or None] for p in u]
-    new_all = [p for u in usable[first:] for p in u]
-    if not old_all or not new_all:
+    old_side = _Side(forms, usable, range(max(0, first - window), len(forms) - 1))
+    new_side = _Side(forms, usable, range(first, len(forms)))
+    if not old_side.refs or not new_side.refs:
         return []
-    sims_all = _overlaps([p.term_ids for p in old_all], [p.term_ids for p in new_all])
-    ctx_all = _overlaps([p.context_ids for p in old_all], [p.context_ids for p in new_all])
-    norm = [" ".join(p.statement.text.split()) for p in old_all]
-    norm_new = [" ".join(p.statement.text.split()) for p in new_all]
+    # terms and contexts in one product: [terms; contexts] x [terms; contexts]^T
+    old_terms, new_terms = old_side.rows("terms"), new_side.rows("terms")
+    both = _overlaps(
+        TermRows.concat([old_terms, old_side.rows("context")]),
+        TermRows.concat([new_terms, new_side.rows("context")]),
+    )
+    na, nb = len(old_terms), len(new_terms)
+    sims_all, ctx_all = both[:na, :nb], both[na:, nb:]
+    norm = old_side.norm()
+    norm_new = new_side.norm()
+    short: dict[int, set[str]] = {}
     found: list[Conflict] = []
     col = 0
-    for k in range(first, len(usable)):
+    for k in new_side.arts:
         w0 = max(0, k - window)
-        rows = slice(int(starts[w0]) - lo, int(starts[k]) - lo)
-        cols = slice(col, col + len(usable[k]))
-        col += len(usable[k])
-        old = old_all[rows]
-        if not old or not usable[k]:
+        rows_k = slice(int(starts[w0]) - lo, int(starts[k]) - lo)
+        cols = slice(col, col + usable[k].size)
+        col += usable[k].size
+        if rows_k.stop <= rows_k.start or not usable[k].size:
             continue
         # a re-report of any statement of the earlier articles (short ones included) is no news
-        known = set(norm[rows]) | {
-            " ".join(p.statement.text.split())
-            for art in articles[w0:k]
-            for p in art
-            if p.words < MIN_WORDS
-        }
-        keep = [j for j in range(cols.start, cols.stop) if norm_new[j] not in known]
-        if not keep:
+        known = set(norm[rows_k])
+        for a in range(w0, k):
+            if a not in short:
+                f = forms[a]
+                short[a] = {
+                    " ".join(f.statements[i].text.split())
+                    for i in np.flatnonzero(f.words < MIN_WORDS).tolist()
+                }
+            known |= short[a]
+        keep = np.array(
+            [j for j in range(cols.start, cols.stop) if norm_new[j] not in known], dtype=np.int64
+        )
+        if not keep.size:
             continue
-        new = [new_all[j] for j in keep]
-        found.extend(_judge_pairs(old, new, sims_all[rows][:, keep], ctx_all[rows][:, keep], judge))
+        rows_i = np.arange(rows_k.start, rows_k.stop)
+        found.extend(
+            _judge_pairs(
+                forms,
+                old_side,
+                new_side,
+                rows_i,
+                keep,
+                sims_all[rows_k][:, keep],
+                ctx_all[rows_k][:, keep],
+                judge,
+            )
+        )
     return found
 
 
+class _Side:
+    """The usable statements of some articles, in order, as one column set: (article,
+    index) of each and their arrays, concatenated once."""
+
+    def __init__(
+        self, forms: Sequence[PreparedArticle], usable: Sequence[np.ndarray], arts: range
+    ) -> None:
+        self.forms = forms
+        self.usable = usable
+        self.arts = arts
+        self.refs = [(a, int(i)) for a in arts for i in usable[a].tolist()]
+        self._columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _cat(self, column: str) -> np.ndarray:
+        parts = [getattr(self.forms[a], column)[self.usable[a]] for a in self.arts]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    def rows(self, column: str) -> TermRows:
+        """The term (or context) ids of the side's statements."""
+        return TermRows.concat(
+            [_take(getattr(self.forms[a], column), self.usable[a]) for a in self.arts]
+        )
+
+    def norm(self) -> list[str]:
+        return [" ".join(self.forms[a].statements[i].text.split()) for a, i in self.refs]
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(templated, kinds, time in microseconds, dated) of each statement."""
+        if self._columns is None:
+            self._columns = self._gather()
+        return self._columns
+
+    def _gather(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        times = [self.forms[a].times() for a in self.arts]
+        at = [t[0][self.usable[a]] for t, a in zip(times, self.arts, strict=True)]
+        dated = [t[1][self.usable[a]] for t, a in zip(times, self.arts, strict=True)]
+        return (
+            self._cat("templated").astype(bool),
+            self._cat("kinds").astype(np.int64),
+            np.concatenate(at).astype(np.int64) if at else np.zeros(0, np.int64),
+            np.concatenate(dated).astype(bool) if dated else np.zeros(0, bool),
+        )
+
+
+def _judged(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sims: np.ndarray,
+    ctx: np.ndarray,
+) -> np.ndarray:
+    """The pairs the default judge can find a conflict in, from its own early exits, checked
+    for all pairs at once: a token diff (:func:`diff_judge`) needs near-identical wording
+    within ``SAME_PERIOD``; comparing paraphrases (:func:`slot_judge`) needs related
+    contexts within ``SAME_NEWS_CYCLE`` and values both sides can compare (dates or weekdays,
+    or durations, with ``SAME_FACT`` context; or counts of one class)."""
+    _, ka, ta, da = a
+    _, kb, tb, db = b
+    gap = np.abs(ta[:, None] - tb[None, :])
+    dated = da[:, None] & db[None, :]
+    near = sims >= NEAR_IDENTICAL
+    diffed = near & ~(dated & (gap > SAME_PERIOD // _MICROSECOND))
+    both = ka[:, None] & kb[None, :]
+    comparable = ((both & (TEMPORAL_SLOT | DURATION_SLOT)) != 0) & (ctx >= SAME_FACT)
+    comparable |= (both & _CLASS_BITS) != 0
+    cycle = SAME_NEWS_CYCLE // _MICROSECOND
+    paraphrased = ~near & (ctx >= SAME_COUNT) & ~(dated & (gap > cycle))
+    return np.asarray(diffed | (paraphrased & comparable))
+
+
 def _judge_pairs(
-    old: Sequence[Prepared],
-    new: Sequence[Prepared],
+    forms: Sequence[PreparedArticle],
+    old_side: _Side,
+    new_side: _Side,
+    rows: np.ndarray,
+    cols: np.ndarray,
     sims: np.ndarray,
     ctx: np.ndarray,
     judge: PairJudge,
 ) -> list[Conflict]:
+    """The conflicts of the pairs (earlier statement ``rows`` of ``old_side``, newer
+    statement ``cols`` of ``new_side``) worth judging."""
+    old_cols, new_cols = old_side.columns(), new_side.columns()
+    a_cols = tuple(c[rows] for c in old_cols)
+    b_cols = tuple(c[cols] for c in new_cols)
     best = sims.max(axis=0)  # how closely each new statement restates any earlier one
     worth = np.maximum(sims, ctx) >= SAME_COUNT
-    worth &= ~np.fromiter((p.templated for p in old), dtype=bool, count=len(old))[:, None]
+    worth &= ~a_cols[0][:, None]  # a templated statement is not compared
     if judge is default_judge:
-        # its preconditions, checked for all pairs at once: a token diff needs near-identical
-        # wording; comparing paraphrases needs typed values on both sides
-        slots_a = np.fromiter((bool(p.slots) for p in old), dtype=bool, count=len(old))
-        slots_b = np.fromiter((bool(p.slots) for p in new), dtype=bool, count=len(new))
-        worth &= (sims >= NEAR_IDENTICAL) | (slots_a[:, None] & slots_b[None, :])
+        worth &= _judged(a_cols, b_cols, sims, ctx)
     pairs = [(float(sims[i, j]), int(i), int(j)) for i, j in zip(*np.nonzero(worth), strict=True)]
     conflicts: list[Conflict] = []
     seen: set[tuple[str, str, str, str]] = set()
     for sim, i, j in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
-        a, b = old[i], new[j]
         if sim < RESTATES <= best[j]:
             continue  # b restates another earlier statement: compare it with that one only
+        (fa, ia), (fb, ib) = old_side.refs[int(rows[i])], new_side.refs[int(cols[j])]
+        a, b = forms[fa][ia], forms[fb][ib]
         for f in judge(a, b, sim, float(ctx[i, j])):
             va, vb = f.values[0].lower(), f.values[1].lower()
             keys = [
@@ -680,6 +897,7 @@ __all__ = [
     "Finding",
     "PairJudge",
     "Prepared",
+    "PreparedArticle",
     "classify",
     "conflicts_between",
     "conflicts_in_sequence",

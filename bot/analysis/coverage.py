@@ -40,6 +40,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
+from scipy import sparse
 
 from bot.analysis.textvec import STOP_WORDS, content_ids, term_id, tokens
 
@@ -135,7 +136,10 @@ class Problem:
     def value(self, chosen: Sequence[int]) -> float:
         if not chosen:
             return 0.0
-        covered = np.unique(np.concatenate([self.members[i] for i in chosen]))
+        picked = [self.members[i] for i in chosen]
+        covered = np.sort(picked[0] if len(picked) == 1 else np.concatenate(picked))
+        if covered.size > 1 and not (covered[1:] != covered[:-1]).all():
+            covered = np.unique(covered)  # sorted and distinct, as np.unique gives
         return float(self.weights[covered].sum() + self.priors[list(chosen)].sum())
 
 
@@ -225,18 +229,22 @@ def build_problem(
 def redundant_sets(terms: Sequence[Sequence[int]], threshold: float) -> np.ndarray:
     """Which sentence pairs say the same thing: cosine of their content-term sets above
     ``threshold``."""
-    sets = [set(t) for t in terms]
+    sets = [sorted(set(t)) for t in terms]
     n = len(sets)
-    out = np.zeros((n, n), dtype=bool)
-    for i in range(n):
-        if not sets[i]:
-            continue
-        for j in range(i + 1, n):
-            if sets[j]:
-                shared = len(sets[i] & sets[j])
-                if shared and shared / np.sqrt(len(sets[i]) * len(sets[j])) > threshold:
-                    out[i, j] = out[j, i] = True
-    return out
+    lens = np.fromiter(map(len, sets), dtype=np.int64, count=n)
+    ids = np.fromiter((x for row in sets for x in row), dtype=np.int64, count=int(lens.sum()))
+    if not ids.size:
+        return np.zeros((n, n), dtype=bool)
+    uniq, cols = np.unique(ids, return_inverse=True)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    binary = sparse.csr_matrix((np.ones(ids.size), cols, indptr), shape=(n, uniq.size))
+    shared = (binary @ binary.T).toarray()  # exact counts of shared terms
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cosine = shared / np.sqrt((lens[:, None] * lens[None, :]).astype(np.float64))
+    out = (shared > 0) & (cosine > threshold)
+    np.fill_diagonal(out, False)
+    return np.asarray(out)
 
 
 def greedy(problem: Problem, *, power: float = COST_POWER) -> list[int]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import gc
 import logging
 import pickle
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from bot.analysis import ArticleText
 from bot.analysis.analyzed import (
@@ -27,6 +26,7 @@ from bot.analysis.analyzed import (
 )
 from bot.models import Article
 from bot.storage import Store
+from bot.storage.analyses import read_analyses, read_known
 from bot.storage.store import from_iso, to_iso
 from bot.storage.txn import StoredAnalysis, WriteTxn
 
@@ -71,24 +71,6 @@ async def analysis_hook(txn: WriteTxn, article: Article) -> None:
         await txn.save_analyses([_stored(analysis)])
 
 
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
-
-
-async def _rows(store: Store, columns: str, ids: Sequence[int]) -> dict[int, Any]:
-    out: dict[int, Any] = {}
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        for row in await store.fetchall(
-            f"SELECT article_id, {columns} FROM article_analysis WHERE version = ? "
-            f"AND article_id IN ({marks})",
-            (ANALYSIS_VERSION, *chunk),
-        ):
-            out[int(row[0])] = row[1:]
-    return out
-
-
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while many acyclic objects are built (unpickling a batch
@@ -113,13 +95,21 @@ async def _recompute(store: Store, articles: Sequence[Article]) -> dict[int, Ana
     return {k: v for k, v in done.items() if k is not None}
 
 
-async def known_texts(store: Store, articles: Sequence[Article]) -> dict[int, KnownText]:
-    """Term ids and vocabulary of each article (novelty's background), by article id."""
+async def known_texts(
+    store: Store,
+    articles: Sequence[Article],
+    loaded: Mapping[int, AnalyzedArticle] | None = None,
+) -> dict[int, KnownText]:
+    """Term ids and vocabulary of each article (novelty's background), by article id in
+    ascending order; those of ``loaded`` analyses are not read again."""
+    loaded = loaded or {}
     ids = [a.id for a in articles if a.id is not None]
-    found = {
-        k: KnownText.from_bytes(*row)
-        for k, row in (await _rows(store, "term_ids, term_lens, vocab", ids)).items()
-    }
+    found = {k: loaded[k].known for k in ids if k in loaded}
+    rows = await read_known(store, [k for k in ids if k not in found], ANALYSIS_VERSION)
+    found.update(
+        (k, KnownText.from_bytes(row.term_ids, row.term_lens, row.vocab)) for k, row in rows.items()
+    )
+    found = {k: found[k] for k in sorted(found)}
     missing = [a for a in articles if a.id is not None and a.id not in found]
     found.update({k: v.known for k, v in (await _recompute(store, missing)).items()})
     return found
@@ -128,13 +118,13 @@ async def known_texts(store: Store, articles: Sequence[Article]) -> dict[int, Kn
 async def load_analyses(store: Store, articles: Sequence[Article]) -> dict[int, AnalyzedArticle]:
     """The full analysis of each article, by article id."""
     ids = [a.id for a in articles if a.id is not None]
-    rows = await _rows(store, "term_ids, term_lens, vocab, detail", ids)
+    rows = await read_analyses(store, ids, ANALYSIS_VERSION)
     found: dict[int, AnalyzedArticle] = {}
     with gc_paused():
-        for article_id, (term_ids, term_lens, vocab, detail) in rows.items():
+        for article_id, row in rows.items():
             try:
-                known = KnownText.from_bytes(term_ids, term_lens, vocab)
-                found[article_id] = load_detail(article_id, detail, known)
+                known = KnownText.from_bytes(row.term_ids, row.term_lens, row.vocab)
+                found[article_id] = load_detail(article_id, row.detail, known)
             except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
                 log.warning("article %d: stored analysis unreadable (%s); analysing again",
                             article_id, exc)  # fmt: skip

@@ -19,14 +19,6 @@ from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
 from bot.digest.analyses import gc_paused, known_texts, load_analyses
 from bot.digest.conflicts import cap, story_conflicts
-from bot.digest.memory import (
-    delivered_articles,
-    delivered_statements,
-    followed_stories,
-    known_stories,
-    recent_statements,
-    stories_with_unseen,
-)
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.digest.ranking import Candidate, choose, rank
 from bot.errors import UserError
@@ -35,6 +27,13 @@ from bot.query import parse_query
 from bot.relevance import topic_stories
 from bot.settings import DigestSettings
 from bot.storage import Store
+from bot.storage.memory import (
+    delivered_statements,
+    followed_stories,
+    known_stories,
+    recent_statements,
+    stories_with_unseen,
+)
 from bot.storage.scope import EVERYTHING, Scope
 
 
@@ -78,7 +77,6 @@ class ChannelView:
 
     key: str
     focus: str  # the words of the channel's topic, which selection favours
-    seen_articles: set[int]
     seen_stories: set[int]
     followed: set[int]
     scope: Scope = EVERYTHING  # the articles the channel's workspace may see
@@ -229,14 +227,13 @@ async def load_channel(
     story_id: int | None = None,
     scope: Scope = EVERYTHING,
 ) -> ChannelView:
-    followed = await followed_stories(store, key)
-    if story_id is not None:
-        followed.add(story_id)
+    # a digest of one story (a followed story, a preview) reads only that story's state
+    among = None if story_id is None else [story_id]
+    followed = {story_id} if story_id is not None else await followed_stories(store, key)
     return ChannelView(
         key=key,
         focus=topic_focus(topic),
-        seen_articles=await delivered_articles(store, key),
-        seen_stories=await known_stories(store, key),
+        seen_stories=await known_stories(store, key, among),
         followed=followed,
         scope=scope,
     )
@@ -279,7 +276,7 @@ async def load_story_news(store: Store, view: ChannelView, sid: int) -> StoryNew
     """A story's news for the channel, or ``None`` when it has none."""
     # the one path to a story's conflicts (`/news conflicts` reads it too): the story's
     # articles split into what the channel was given (or is backfill) and what is new to it
-    found = await story_conflicts(store, sid, seen=view.seen_articles, scope=view.scope)
+    found = await story_conflicts(store, sid, key=view.key, scope=view.scope)
     if not found.fresh and not found.edits:
         return None
     row = await store.story_heading(sid, view.scope)
@@ -367,7 +364,7 @@ async def new_section(
     store: Store, settings: DigestSettings, view: ChannelView, news: StoryNews, told: KnownText
 ) -> list[StatementRef]:
     """A known story's "what's new": statements its earlier coverage and the channel lack."""
-    background = await known_texts(store, news.old)
+    background = await known_texts(store, news.old, news.analyses)
     known_text = merge_known([told, known_of_texts(news.already), *background.values()])
     with gc_paused():
         novel = novel_statements(

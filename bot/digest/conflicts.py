@@ -1,20 +1,21 @@
 """A story's conflicts: the one function digests and ``/news conflicts`` both use.
 
 :func:`story_conflicts` reads a story's articles, splits them into what a channel already
-has (``seen``, plus backfill, which is never news) and what is fresh, and compares
+has (what channel ``key`` was given, plus backfill, which is never news) and what is fresh,
+in one query (:func:`bot.storage.memory.story_articles_for`), and compares
 
 * each of the newest ``CONFLICT_FRESH`` fresh originals with the ``CONFLICT_WINDOW`` articles
   reported just before it, and
 * each edited syndicated copy (its text differs from its original's) with its original.
 
-A digest passes the articles its channel was shown; the command passes none, so it lists what
+A digest passes its channel's key; the command passes none, so it lists what
 a channel that has read nothing would be told — the same window, the same comparisons.
 :func:`cap` keeps the few a story shows and counts the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -23,6 +24,7 @@ from bot.analysis.conflicts import Conflict, conflicts_between, conflicts_in_seq
 from bot.digest.analyses import gc_paused, load_analyses
 from bot.models import Article
 from bot.storage import Store
+from bot.storage.memory import story_articles_for
 from bot.storage.scope import EVERYTHING, Scope
 
 CONFLICT_WINDOW = 12  # a fresh article is checked against the articles reported just before it
@@ -50,17 +52,15 @@ class StoryConflicts:
 
 
 async def story_conflicts(
-    store: Store, story_id: int, *, seen: Collection[int] = (), scope: Scope = EVERYTHING
+    store: Store, story_id: int, *, key: str | None = None, scope: Scope = EVERYTHING
 ) -> StoryConflicts:
-    """The conflicts story ``story_id`` raises for a channel that was shown ``seen`` (over
-    the articles ``scope`` sees)."""
-    originals = await store.story_articles(story_id, scope=scope)
-    outlets = await store.story_outlets(story_id, scope=scope)
-    known = set(seen) | await store.backfill_ids(story_id)
+    """The conflicts story ``story_id`` raises for channel ``key`` (``None``: a channel that
+    was given nothing), over the articles ``scope`` sees."""
+    story = await story_articles_for(store, story_id, key, scope)
+    originals, outlets, known = story.originals, story.outlets, story.known
     fresh = [a for a in originals if a.id not in known]
     old = [a for a in originals if a.id in known]
-    copies = await store.story_articles(story_id, copies=True, scope=scope)
-    edits = [c for c in edited_copies(originals, copies) if c.id not in known]
+    edits = [c for c in edited_copies(originals, story.copies) if c.id not in known]
     found = StoryConflicts(originals, outlets, fresh, old, edits)
     if not fresh and not edits:
         return found

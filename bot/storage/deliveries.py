@@ -50,12 +50,46 @@ async def insert_pending(
 ) -> int | None:
     """A pending delivery and the memory rows of what it shows, in one transaction; ``None``
     when the idempotency key is already stored."""
+    return await insert_delivery(
+        store,
+        channel_key=channel_key,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        shown=shown,
+        subscription_id=subscription_id,
+        status="pending",
+        now=now,
+    )
+
+
+async def insert_delivery(
+    store: Store,
+    *,
+    channel_key: str,
+    idempotency_key: str,
+    payload: str,
+    shown: Shown,
+    subscription_id: int | None,
+    status: str,
+    now: datetime,
+) -> int | None:
+    """A delivery of ``status`` (``sent``: also its send time, e.g. a console digest) and the
+    memory rows of what it shows, in one transaction; ``None`` when the idempotency key is
+    already stored."""
     async with store.transaction() as conn:
         cur = await conn.execute(
             "INSERT INTO deliveries (subscription_id, channel_key, idempotency_key, status, "
-            "payload, created_at) VALUES (?, ?, ?, 'pending', ?, ?) "
+            "payload, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (idempotency_key) DO NOTHING",
-            (subscription_id, channel_key, idempotency_key, payload, to_iso(now)),
+            (
+                subscription_id,
+                channel_key,
+                idempotency_key,
+                status,
+                payload,
+                to_iso(now),
+                to_iso(now) if status == "sent" else None,
+            ),
         )
         if cur.rowcount == 0:
             return None
