@@ -22,6 +22,7 @@ from handlers import search as _search
 from handlers import sources as _sources
 from handlers import stories as _stories
 from handlers import subscriptions as _subs
+from handlers.actions import Action
 from handlers.base import CommandRequest, CommandSpec, Option, Reply
 
 log = logging.getLogger("newsbot.handlers")
@@ -47,7 +48,10 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         "story",
         "A story: summary, sources, conflicts and coverage timeline",
         _stories.story,
-        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+        (
+            Option("story", "story id, e.g. s-4f2a", autocomplete="story"),
+            Option("share", "yes: post it for the channel (else only you see it)", required=False),
+        ),
     ),
     CommandSpec(
         "topics",
@@ -79,6 +83,18 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         (Option("subscription", "subscription id, e.g. sub-12", autocomplete="subscription"),),
     ),
     CommandSpec("subscriptions", "This channel's subscriptions", _subs.list_subscriptions),
+    CommandSpec(
+        "mute",
+        "Never show a story in this channel's digests again",
+        _subs.mute,
+        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+    ),
+    CommandSpec(
+        "unmute",
+        "Let a muted story back into this channel's digests",
+        _subs.unmute,
+        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+    ),
     CommandSpec("digest", "This channel's digest, now", _digest.digest),
     CommandSpec(
         "conflicts",
@@ -136,6 +152,15 @@ async def dispatch(request: CommandRequest, services: Services) -> Reply:
             return await spec.handler(request, services)
     except UserError as exc:
         return error_reply(str(exc))
+
+
+async def run_action(action: Action, request: CommandRequest, services: Services) -> Reply:
+    """A button's command (``request`` from :func:`handlers.actions.command_request`) through
+    :func:`dispatch`; its answer is private unless the action posts for the channel (Share)."""
+    reply = await dispatch(request, services)
+    if not action.spec.public:
+        reply.ephemeral = True
+    return reply
 
 
 async def autocomplete(
@@ -205,4 +230,5 @@ __all__ = [
     "error_reply",
     "help_reply",
     "parse_text",
+    "run_action",
 ]

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.digest.model import Digest
 from bot.services import Services
 from bot.storage.scope import Scope
+
+if TYPE_CHECKING:
+    from handlers.actions import Action
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,9 +44,10 @@ class Attachment:
 
 @dataclass(slots=True)
 class Reply:
-    """What a command answers: a title and plain lines, optionally a digest and files.
+    """What a command answers: a title and plain lines, optionally a digest, files and buttons.
 
     Lines are untrusted text (headlines, statements): renderers escape them for the platform.
+    ``actions`` are buttons under the reply (``/news story``'s "Share to channel").
     """
 
     title: str
@@ -51,6 +56,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     ephemeral: bool = False
     error: bool = False
+    actions: list[Action] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,9 @@ def _texts(messages: list[dict[str, Any]]) -> list[str]:
         for block in message["blocks"]:
             if isinstance(block.get("text"), dict):
                 out.append(block["text"]["text"])
-            out.extend(e["text"] for e in block.get("elements", ()))
+            for e in block.get("elements", ()):
+                text = e["text"]  # a button's text is a plain_text object
+                out.append(text["text"] if isinstance(text, dict) else text)
     return out
 
 
@@ -45,8 +47,9 @@ def _assert_within_limits(messages: list[dict[str, Any]]) -> None:
             texts = [block["text"]] if isinstance(block.get("text"), dict) else []
             texts += list(block.get("elements", ()))
             for t in texts:
-                assert len(t["text"]) <= TEXT_MAX
-                total += len(t["text"])
+                text = t["text"]["text"] if isinstance(t["text"], dict) else t["text"]
+                assert len(text) <= TEXT_MAX
+                total += len(text)
         assert total <= MESSAGE_CHARS_MAX
 
 

@@ -17,6 +17,8 @@ from bot.digest.model import Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
+from handlers.actions import Action, digest_actions
+from handlers.actions import story_actions as story_action_list
 from handlers.base import Attachment, Reply
 
 CONTENT_MAX = 2000
@@ -28,6 +30,13 @@ FIELD_VALUE_MAX = 1024
 EMBED_TOTAL_MAX = 6000
 EMBEDS_PER_MESSAGE = 10
 REPLY_MESSAGES_MAX = 5  # a command answer never floods a channel
+ROWS_MAX = 5  # action rows per message
+BUTTONS_PER_ROW = 5
+BUTTON_LABEL_MAX = 80
+CUSTOM_ID_MAX = 100
+SELECT_OPTIONS_MAX = 25
+OPTION_LABEL_MAX = 100
+SECONDARY, DANGER = 2, 4  # button styles
 
 _MARKDOWN_RE = re.compile(r"([\\*_~`|<>\[\]()#-])")
 # Bidi overrides/isolates and zero-width characters: they can disguise text, links or mentions.
@@ -150,6 +159,7 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
     if current:
         messages.append({"content": None, "embeds": current})
     messages[0]["content"] = clip(head, CONTENT_MAX)
+    messages[-1]["components"] = digest_components(digest)
     if digest.more_stories:
         last = messages[-1]
         more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
@@ -157,6 +167,77 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
             f"{last['content']}\n{more}" if last["content"] else more, CONTENT_MAX
         )
     return messages
+
+
+# ------------------------------------------------------------------------ components
+
+
+def button(action: Action, label: str | None = None) -> dict[str, Any]:
+    """A button carrying ``action`` (its custom_id is the action's, parsed back on click)."""
+    return {
+        "type": 2,
+        "style": DANGER if action.spec.danger else SECONDARY,
+        "label": clip(unmention(label or action.label), BUTTON_LABEL_MAX),
+        "custom_id": action.custom_id[:CUSTOM_ID_MAX],
+    }
+
+
+def _row(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": 1, "components": items[:BUTTONS_PER_ROW]}
+
+
+def story_actions(story: StoryDigest) -> list[dict[str, Any]]:
+    """A digest story's buttons (Follow, Mute, Show conflicts), named with the story's id
+    (the row is under the message, not under the story's embed)."""
+    return [button(a, f"{a.label} {story.id}") for a in story_action_list(story)]
+
+
+def _story_select(verb: str, placeholder: str, stories: list[StoryDigest]) -> dict[str, Any]:
+    options = [
+        {
+            "label": clip(unmention(f"{s.id} · {s.title}"), OPTION_LABEL_MAX),
+            "value": s.id,
+        }
+        for s in stories[:SELECT_OPTIONS_MAX]
+    ]
+    select = {
+        "type": 3,
+        "custom_id": Action(verb).custom_id,  # the chosen story is the select's value
+        "placeholder": placeholder,
+        "options": options,
+        "min_values": 1,
+        "max_values": 1,
+    }
+    return _row([select])
+
+
+def digest_components(digest: Digest) -> list[dict[str, Any]]:
+    """The action rows under a digest: one row of buttons per story when they fit in
+    Discord's 5 rows, else one select menu per action listing the stories; then the digest's
+    own buttons (More stories, Unsubscribe)."""
+    own = [button(a) for a in digest_actions(digest)]
+    rows_left = ROWS_MAX - (1 if own else 0)
+    rows: list[dict[str, Any]] = []
+    if len(digest.stories) <= rows_left:
+        rows = [_row(story_actions(s)) for s in digest.stories]
+    elif digest.stories:
+        verbs = {a.verb for s in digest.stories for a in story_action_list(s)}
+        for verb, placeholder in (
+            ("follow", "Follow a story…"),
+            ("mute", "Mute a story…"),
+            ("conflicts", "Show a story's conflicts…"),
+        ):
+            chosen = [s for s in digest.stories if verb in {a.verb for a in story_action_list(s)}]
+            if verb in verbs and chosen:
+                rows.append(_story_select(verb, placeholder, chosen))
+    if own:
+        rows.append(_row(own))
+    return rows[:ROWS_MAX]
+
+
+def reply_components(reply: Reply) -> list[dict[str, Any]]:
+    """The reply's own buttons ("Share to channel") as one action row."""
+    return [_row([button(a) for a in reply.actions])] if reply.actions else []
 
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
@@ -260,4 +341,8 @@ def render_reply(reply: Reply) -> list[dict[str, Any]]:
         messages[0]["embeds"][0]["image"] = {"url": f"attachment://{image.filename}"}
     for i, message in enumerate(messages):
         message["attachments"] = files if i == 0 else []
+    own = reply_components(reply)
+    if own:
+        first = messages[0]
+        first["components"] = (own + first.get("components", []))[:ROWS_MAX]
     return messages

@@ -6,6 +6,10 @@
   help and unknown subcommands are answered in the ``ack()`` itself, every other command is
   acknowledged at once and answered through the ``response_url`` (Block Kit, at most 5 posts,
   then ``chat.postMessage``); a reply's images are uploaded with ``files_upload_v2``.
+- Buttons (``block_actions`` whose ``action_id`` starts ``newsbot:``, see ``handlers.actions``)
+  arrive through the same bolt app, signature-checked like commands; each is acked at once,
+  run as its command through ``handlers.dispatch`` (same admin check) and answered privately
+  through the action's ``response_url`` (Share to channel: publicly).
 - Admin-only subcommands are checked here, server-side: ``users.info`` ``is_admin`` /
   ``is_owner``, or a configured allow-list of user ids.
 - :class:`SlackGateway` (``slack_gateway``) posts digests with ``chat.postMessage`` (429s
@@ -36,7 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery import ChatGateway
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserError
 from bot.platforms.slack_gateway import (
     PERMANENT_ERRORS,
     PLATFORM,
@@ -49,7 +53,8 @@ from bot.platforms.slack_logging import SOCKET_LOG, install_redaction
 from bot.platforms.slack_render import render_reply
 from bot.services import Services
 from bot.settings import SECRET_NAMES, Secrets, Settings
-from handlers import COMMANDS, dispatch, error_reply, help_reply, parse_text
+from handlers import COMMANDS, dispatch, error_reply, help_reply, parse_text, run_action
+from handlers.actions import PREFIX, command_request, parse_action
 from handlers.base import CommandRequest, Reply
 
 COMMAND = "/news"
@@ -59,6 +64,7 @@ ADMIN_CACHE_SECONDS = 300.0
 _PHRASE_RE = re.compile(r'"[^"]*\s[^"]*"')
 _BARE_QUOTE_RE = re.compile(r'(?<!\\)"')
 _LINK_RE = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
+ACTION_RE = re.compile(rf"^{PREFIX}:")
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
 log = install_redaction()
@@ -173,7 +179,43 @@ class NewsCommand:
             reply = error_reply("Something went wrong; the error was logged.")
         await self.send_reply(command, reply)
 
-    async def send_reply(self, command: Mapping[str, Any], reply: Reply) -> None:
+    async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A click on one of newsbot's buttons or selects: ack, run its command, reply."""
+        await ack()
+        team = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str(
+            (body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id")
+            or ""
+        )
+        context = {"channel_id": channel, "user_id": user, "response_url": body.get("response_url")}
+        selected = (action.get("selected_option") or {}).get("value")
+        try:
+            parsed = parse_action(str(action.get("action_id", "")), [selected] if selected else [])
+        except UserError as exc:
+            await self.send_reply(context, error_reply(str(exc)), replace_original=False)
+            return
+        request = command_request(
+            parsed,
+            platform=PLATFORM,
+            workspace=team,
+            channel=channel,
+            user=user,
+            is_admin=await self.admin(team, user),
+        )
+        try:
+            reply = await run_action(parsed, request, self.services)
+        except Exception:
+            log.exception("slack: button %s failed", parsed.verb)
+            reply = error_reply("Something went wrong; the error was logged.")
+        await self.send_reply(context, reply, replace_original=False)
+
+    async def send_reply(
+        self, command: Mapping[str, Any], reply: Reply, *, replace_original: bool | None = None
+    ) -> None:
+        """Post a reply through the ``response_url`` (then ``chat.postMessage``); an action's
+        answer never replaces the message its button is on (``replace_original`` false)."""
         messages = render_reply(reply)
         response_type = "ephemeral" if reply.ephemeral else "in_channel"
         channel = str(command.get("channel_id", ""))
@@ -190,7 +232,8 @@ class NewsCommand:
         for message in messages:
             if webhook is not None and posts < RESPONSE_URL_POSTS_MAX:
                 posts += 1
-                if await self._respond(webhook, message, response_type):
+                extra = {} if replace_original is None else {"replace_original": replace_original}
+                if await self._respond(webhook, {**message, **extra}, response_type):
                     continue
             await self._post(channel, user, message, ephemeral=reply.ephemeral)
         if reply.attachments and reply.ephemeral:
@@ -278,6 +321,7 @@ def build_app(
     )
     listener = NewsCommand(services, client, AdminCheck(client, admin_allowlist))
     app.command(command)(listener.__call__)
+    app.action(ACTION_RE)(listener.on_action)
     return app, listener
 
 

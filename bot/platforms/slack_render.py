@@ -19,6 +19,8 @@ from bot.digest.model import Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
+from handlers.actions import Action, digest_actions
+from handlers.actions import story_actions as story_action_list
 from handlers.base import Reply
 
 BLOCKS_MAX = 50
@@ -26,6 +28,9 @@ TEXT_MAX = 3000
 HEADER_MAX = 150
 CONTEXT_ELEMENTS_MAX = 10
 MESSAGE_CHARS_MAX = 12_000
+ACTIONS_ELEMENTS_MAX = 25
+BUTTON_TEXT_MAX = 75
+ACTION_ID_MAX = 255
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -139,8 +144,39 @@ def story_blocks(story: StoryDigest, now: datetime) -> list[Block]:
         links.append(mrkdwn(text))
     if links:
         blocks.append({"type": "context", "elements": links})
+    blocks.append(story_actions(story))
     blocks.append({"type": "divider"})
     return blocks
+
+
+def button(action: Action) -> dict[str, Any]:
+    """A button carrying ``action`` (its action_id is parsed back when clicked)."""
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {
+            "type": "plain_text",
+            "text": clip(escape_plain(action.label), BUTTON_TEXT_MAX),
+            "emoji": False,
+        },
+        "action_id": action.custom_id[:ACTION_ID_MAX],
+        "value": action.target or action.verb,
+    }
+    if action.spec.danger:
+        element["style"] = "danger"
+    return element
+
+
+def actions_block(actions: Sequence[Action], block_id: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": block_id[:255],
+        "elements": [button(a) for a in actions[:ACTIONS_ELEMENTS_MAX]],
+    }
+
+
+def story_actions(story: StoryDigest) -> Block:
+    """The buttons under a digest story: Follow story, Mute story, Show conflicts."""
+    return actions_block(story_action_list(story), f"newsbot:story:{story.id}")
 
 
 def _chars(block: Block) -> int:
@@ -202,9 +238,14 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
         return [[header, _section("Nothing new since the last digest.")]]
     groups = [story_blocks(s, digest.generated_at) for s in digest.stories]
     groups[0] = [header, *groups[0]]
+    last: list[Block] = []
     if digest.more_stories:
         more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
-        groups.append([{"type": "context", "elements": [mrkdwn(more)]}])
+        last.append({"type": "context", "elements": [mrkdwn(more)]})
+    if own := digest_actions(digest):  # More stories (by the "+N more" line), Unsubscribe
+        last.append(actions_block(own, "newsbot:digest"))
+    if last:
+        groups.append(last)
     return groups
 
 
@@ -223,6 +264,8 @@ def render_reply(reply: Reply) -> list[Message]:
     if reply.error:
         title = f":warning: {title}".strip()
     first = _sections([linkify(line) for line in reply.lines], first=title) or [_section("…")]
+    if reply.actions:  # "Share to channel"
+        first.append(actions_block(reply.actions, "newsbot:reply"))
     groups: list[list[Block]] = [first]
     if reply.digest is not None:
         groups.extend(_digest_groups(reply.digest))
