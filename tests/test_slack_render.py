@@ -19,6 +19,7 @@ from bot.platforms.slack_render import (
     render_reply,
     render_slack,
 )
+from handlers.actions import Action
 from handlers.base import Reply
 
 WHEN = datetime(2025, 2, 13, 6, 14, tzinfo=UTC)
@@ -171,3 +172,34 @@ def test_a_topic_story_says_which_terms_it_matched_escaped() -> None:
     matched = [t for t in texts if t.startswith("matched:")]
     assert matched and "concorde" in matched[0] and "<!channel>" not in matched[0]
     assert not [t for t in _texts(render_slack(Digest("c", WHEN, [_story(2)]))) if "matched" in t]
+
+
+def test_each_story_has_its_buttons_and_the_more_line_its_own() -> None:
+    stories = [_story(1), _story(2)]
+    digest = Digest(
+        channel="c", generated_at=WHEN, stories=stories, more_stories=4, subscriptions=["sub-9"]
+    )
+    blocks = [b for m in render_slack(digest) for b in m["blocks"]]
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert [[e["action_id"] for e in b["elements"]] for b in actions] == [
+        ["newsbot:follow:s-0001", "newsbot:mute:s-0001"],
+        ["newsbot:follow:s-0002", "newsbot:mute:s-0002"],
+        ["newsbot:more:", "newsbot:unsubscribe:sub-9"],
+    ]
+    more = blocks.index(actions[-1]) - 1
+    assert "+4 more stories" in blocks[more]["elements"][0]["text"]  # beside its line
+    assert actions[-1]["elements"][1]["style"] == "danger"
+    assert actions[0]["elements"][0]["text"] == {
+        "type": "plain_text",
+        "text": "Follow story",
+        "emoji": False,
+    }
+
+
+def test_a_private_story_reply_carries_a_share_button() -> None:
+    reply = Reply(
+        title="s-1 · Talks", lines=["x"], ephemeral=True, actions=[Action("share", "s-0001")]
+    )
+    blocks = render_reply(reply)[0]["blocks"]
+    assert blocks[-1]["type"] == "actions"
+    assert blocks[-1]["elements"][0]["action_id"] == "newsbot:share:s-0001"
