@@ -757,6 +757,49 @@ async def test_story_is_private_with_a_share_to_channel_button(env: Env) -> None
     assert f"newsbot:share:{story}" not in shared  # shared once: no second Share button
 
 
+async def test_buttons_posted_before_a_restart_work_in_the_new_process(tmp_path: Path) -> None:
+    """Nothing is registered per message: a new client (after a restart) answers the buttons
+    of a digest the previous one posted, from the custom_id alone."""
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "n.db")}, "seeds": {"folders": [str(SEEDS)]}}
+    )
+    fake = FakeDiscord()
+    await fake.start()
+    services = await open_services(settings)
+    try:
+        await services.sync_seeds()
+        story = str(await services.store.scalar("SELECT public_id FROM stories LIMIT 1"))
+        channel_id = fake.channels["news"]
+        ref = ChannelRef("discord", fake.guild_id, channel_id)
+        member = fake.add_member("reader")
+        with fake.patch_discord():
+            before = RecordingBot(services, guild_ready_timeout=0.1)
+            task = asyncio.create_task(before.start(fake.token))
+            await asyncio.wait_for(before.wait_until_ready(), 10)
+            message_id = await before.gateway.post_digest(
+                ref, _button_digest(channel_id, [story], [], 0)
+            )
+            await before.close()
+            await asyncio.wait_for(task, 5)
+
+            after = RecordingBot(services, guild_ready_timeout=0.1)
+            task = asyncio.create_task(after.start(fake.token))
+            await asyncio.wait_for(after.wait_until_ready(), 10)
+            try:
+                payload = await fake.click(member, message_id, f"newsbot:follow:{story}")
+                await asyncio.wait_for(after.done(int(payload["id"])).wait(), 15)
+                requests = [r for r in fake.requests if f"/{payload['token']}" in r.path]
+                assert "Following" in _private(requests)
+            finally:
+                await after.close()
+                await asyncio.wait_for(task, 5)
+        subs = await Subscriptions(services.store).for_channel(ref)
+        assert [s.story_id is not None for s in subs] == [True]
+    finally:
+        await services.close()
+        await fake.stop()
+
+
 async def test_nothing_the_bot_sent_in_this_session_could_ping_anyone(env: Env) -> None:
     """Runs last: every message the bot created or edited above, hostile article included."""
     sent = [
