@@ -10,7 +10,14 @@ digest comes back as a private preview and nothing is recorded.
 
 from __future__ import annotations
 
-from bot.channel_digest import Target, compose_for, describe_last, manual_key, tell_channel
+from bot.channel_digest import (
+    Target,
+    compose_for,
+    describe_last,
+    manual_key,
+    target_of,
+    tell_channel,
+)
 from bot.models import utcnow
 from bot.outbox import outbox_for
 from bot.services import Services
@@ -29,7 +36,7 @@ async def digest(request: CommandRequest, services: Services) -> Reply:
     ref = channel_of(request)
     now = utcnow()
     subs = await Subscriptions(services.store).for_channel(ref, enabled_only=True)
-    targets = [Target(s.topic_query, s.story_id) for s in subs] or [Target()]
+    targets = [target_of(s) for s in subs] or [Target()]
     settings = services.settings.digest
     outbox = outbox_for(services.store)
     if outbox is None or request.platform not in outbox.gateways:

@@ -22,12 +22,12 @@ from bot.models import utcnow
 from bot.services import Services
 from bot.storage import Store
 from bot.subscriptions import Subscription, Subscriptions
-from handlers.base import Button, CommandRequest, Reply
+from handlers.actions import Action
+from handlers.base import CommandRequest, Reply
 
 ACTION = "undo"
 UNDO_SECONDS = 900.0
 UNDO_MAX = 1000  # changes remembered per database; the oldest are forgotten first
-_LABEL = "Undo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +90,12 @@ def undo_button(
     *,
     after: Subscription | None,
     before: Subscription | None,
-) -> Button:
+) -> Action:
     """Record a change made by ``request`` and the button that reverses it."""
     number = undo_log(services.store).record(
         Change(request.platform, request.workspace, request.user, kind, after, before, utcnow())
     )
-    return Button(_LABEL, ACTION, str(number))
+    return Action(ACTION, str(number))
 
 
 async def undo(request: CommandRequest, services: Services) -> Reply:
@@ -135,7 +135,7 @@ async def _reverse(subs: Subscriptions, change: Change, now: datetime) -> str:
         story_id=old.story_id,
         timing=old.timing,
         created_by=old.created_by,
-        now=now,
+        now=old.created_at,  # the same subscription back: its own buttons still undo it
     )
     if change.kind == "updated":
         return f"{restored.public_id} is back to {restored.timing.describe()}."

@@ -238,4 +238,4 @@ async def test_slack_subscribe_digest_restart_digest_posts_the_story_once(
         assert NOTHING_NEW.search(json.dumps(reply, ensure_ascii=False)), reply
     posts = slack_fake.calls_of("chat.postMessage")
     assert len(posts) == 1
-    assert _slack_visible(slack_fake).count(story) == 1
+    assert _slack_visible(slack_fake).count(f"`{story}`") == 1  # its heading, once
