@@ -37,6 +37,7 @@ class Target:
 
     topic: str | None = None
     story_id: int | None = None
+    subscription: str | None = None  # its subscription's public id (the digest's Unsubscribe)
 
     @property
     def label(self) -> str:
@@ -80,6 +81,7 @@ async def compose_for(
             )
         )
     merged = parts[0] if len(parts) == 1 else merge_composed(parts, settings.max_stories)
+    merged.digest.subscriptions = [t.subscription for t in targets if t.subscription]
     if len(targets) > 1:
         merged.digest.topic = ", ".join(t.label for t in targets)[:200]
     elif targets and targets[0].story_id is not None and merged.digest.stories:
@@ -138,7 +140,7 @@ def manual_key(channel: ChannelRef, now: datetime) -> str:
 
 
 def target_of(sub: Subscription) -> Target:
-    return Target(sub.topic_query, sub.story_id)
+    return Target(sub.topic_query, sub.story_id, sub.public_id)
 
 
 async def run_subscription(

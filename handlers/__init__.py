@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 
 from bot.errors import UserError
 from bot.health import observe_command
@@ -23,7 +22,8 @@ from handlers import sources as _sources
 from handlers import stories as _stories
 from handlers import subscriptions as _subs
 from handlers import undo as _undo
-from handlers.base import CommandRequest, CommandSpec, Option, Reply, parse_action_id
+from handlers.actions import Action
+from handlers.base import CommandRequest, CommandSpec, Option, Reply
 
 log = logging.getLogger("newsbot.handlers")
 
@@ -48,7 +48,10 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         "story",
         "A story: summary, sources, conflicts and coverage timeline",
         _stories.story,
-        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+        (
+            Option("story", "story id, e.g. s-4f2a", autocomplete="story"),
+            Option("share", "yes: post it for the channel (else only you see it)", required=False),
+        ),
     ),
     CommandSpec(
         "topics",
@@ -83,6 +86,18 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         manages=True,
     ),
     CommandSpec("subscriptions", "This channel's subscriptions", _subs.list_subscriptions),
+    CommandSpec(
+        "mute",
+        "Never show a story in this channel's digests again",
+        _subs.mute,
+        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+    ),
+    CommandSpec(
+        "unmute",
+        "Let a muted story back into this channel's digests",
+        _subs.unmute,
+        (Option("story", "story id, e.g. s-4f2a", autocomplete="story"),),
+    ),
     CommandSpec("digest", "This channel's digest, now", _digest.digest),
     CommandSpec(
         "conflicts",
@@ -107,8 +122,9 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
 )
 
 COMMANDS: Mapping[str, CommandSpec] = {spec.name: spec for spec in ALL_COMMANDS}
-# What buttons run (``newsbot:<action>:<arg>``, see ``handlers.base.Button``): not slash commands.
-ACTIONS: Mapping[str, CommandSpec] = {
+# Commands only a button runs (its ``ActionSpec`` in ``handlers.actions.ACTIONS``): not slash
+# commands, dispatched with the same checks.
+BUTTON_COMMANDS: Mapping[str, CommandSpec] = {
     _undo.ACTION: CommandSpec(
         _undo.ACTION,
         "Undo a subscription change",
@@ -136,14 +152,10 @@ def manage_refusal(request: CommandRequest) -> str:
     return f"only {who} may change this channel's subscriptions"
 
 
-def action_request(base: CommandRequest, action_id: str) -> CommandRequest | None:
-    """A button press (``newsbot:<action>:<arg>``) as the request :func:`dispatch` runs;
-    ``None`` for an id that is not one of :data:`ACTIONS`."""
-    parsed = parse_action_id(action_id)
-    if parsed is None or parsed[0] not in ACTIONS:
-        return None
-    spec = ACTIONS[parsed[0]]
-    return replace(base, command=spec.name, args={spec.options[0].name: parsed[1]})
+def command_spec(name: str) -> CommandSpec | None:
+    """The spec :func:`dispatch` runs for ``name``: a slash command or a button's command."""
+    name = name.strip().lower()
+    return COMMANDS.get(name) or BUTTON_COMMANDS.get(name)
 
 
 def error_reply(message: str) -> Reply:
@@ -153,8 +165,7 @@ def error_reply(message: str) -> Reply:
 
 async def dispatch(request: CommandRequest, services: Services) -> Reply:
     """Run the subcommand; a user mistake becomes a one-line ephemeral error reply."""
-    name = request.command.strip().lower()
-    spec = COMMANDS.get(name) or ACTIONS.get(name)
+    spec = command_spec(request.command)
     if spec is None:
         return help_reply()
     if spec.admin_only and not request.is_admin:
@@ -169,6 +180,15 @@ async def dispatch(request: CommandRequest, services: Services) -> Reply:
             return await spec.handler(request, services)
     except UserError as exc:
         return error_reply(str(exc))
+
+
+async def run_action(action: Action, request: CommandRequest, services: Services) -> Reply:
+    """A button's command (``request`` from :func:`handlers.actions.command_request`) through
+    :func:`dispatch`; its answer is private unless the action posts for the channel (Share)."""
+    reply = await dispatch(request, services)
+    if not action.spec.public:
+        reply.ephemeral = True
+    return reply
 
 
 async def autocomplete(
@@ -188,16 +208,17 @@ def parse_text(text: str) -> tuple[str, dict[str, str]]:
 
 
 __all__ = [
-    "ACTIONS",
     "ALL_COMMANDS",
+    "BUTTON_COMMANDS",
     "COMMANDS",
     "ROOT_COMMAND",
     "SOURCE_ACTIONS",
-    "action_request",
     "autocomplete",
+    "command_spec",
     "dispatch",
     "error_reply",
     "help_reply",
     "manage_refusal",
     "parse_text",
+    "run_action",
 ]

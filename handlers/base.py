@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.digest.model import Digest
 from bot.services import Services
 from bot.storage.scope import Scope
+
+if TYPE_CHECKING:
+    from handlers.actions import Action
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,38 +44,13 @@ class Attachment:
     content_type: str = "image/png"
 
 
-ACTION_PREFIX = "newsbot"
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    """A button under a reply: pressing it runs the ``action`` (a handler of
-    :data:`handlers.ACTIONS`) with ``arg``, through :func:`handlers.dispatch`."""
-
-    label: str
-    action: str  # e.g. "undo"
-    arg: str
-
-    @property
-    def action_id(self) -> str:
-        """Discord's ``custom_id`` and Slack's ``action_id``: ``newsbot:<action>:<arg>``."""
-        return f"{ACTION_PREFIX}:{self.action}:{self.arg}"
-
-
-def parse_action_id(value: str) -> tuple[str, str] | None:
-    """``newsbot:undo:7`` -> ``("undo", "7")``; ``None`` for anything else."""
-    prefix, _, rest = (value or "").partition(":")
-    action, sep, arg = rest.partition(":")
-    if prefix != ACTION_PREFIX or not sep or not action or not arg:
-        return None
-    return action, arg
-
-
 @dataclass(slots=True)
 class Reply:
-    """What a command answers: a title and plain lines, optionally a digest and files.
+    """What a command answers: a title and plain lines, optionally a digest, files and buttons.
 
     Lines are untrusted text (headlines, statements): renderers escape them for the platform.
+    ``actions`` are buttons under the reply (``/news story``'s "Share to channel", the "Undo"
+    of a subscription change), drawn on its first message.
     """
 
     title: str
@@ -80,7 +59,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     ephemeral: bool = False
     error: bool = False
-    buttons: list[Button] = field(default_factory=list)  # under the reply's last message
+    actions: list[Action] = field(default_factory=list)  # buttons: Share, Undo
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,14 @@ digest comes back as a private preview and nothing is recorded.
 
 from __future__ import annotations
 
-from bot.channel_digest import Target, compose_for, describe_last, manual_key, tell_channel
+from bot.channel_digest import (
+    Target,
+    compose_for,
+    describe_last,
+    manual_key,
+    target_of,
+    tell_channel,
+)
 from bot.services import Services
 from bot.subscriptions import Subscriptions
 from handlers.base import CommandRequest, Reply
@@ -27,7 +34,7 @@ async def digest(request: CommandRequest, services: Services) -> Reply:
     ref = channel_of(request)
     now = services.clock()
     subs = await Subscriptions(services.store).for_channel(ref, enabled_only=True)
-    targets = [Target(s.topic_query, s.story_id) for s in subs] or [Target()]
+    targets = [target_of(s) for s in subs] or [Target()]
     settings = services.settings.digest
     outbox = services.outbox
     if request.platform not in outbox.gateways:

@@ -17,6 +17,7 @@ from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import from_iso
 from bot.views import list_stories, resolve_story, story_detail
+from handlers.actions import Action
 from handlers.base import Attachment, CommandRequest, Reply
 
 TOPICS_SHOWN = 15
@@ -36,7 +37,12 @@ def _day(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
+def _yes(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("yes", "y", "true", "1", "on")
+
+
 async def story(request: CommandRequest, services: Services) -> Reply:
+    """A story, privately; ``share=yes`` (the "Share to channel" button) posts it for all."""
     ref = request.args["story"]
     data = await story_detail(services, ref, scope=request.scope)
     story_id = await resolve_story(services, ref, scope=request.scope)
@@ -64,11 +70,14 @@ async def story(request: CommandRequest, services: Services) -> Reply:
     # else the digest's story lists its newest sources and counts the others (bot/digest/layout)
     points = [(from_iso(c["published"]), str(c["source"])) for c in data["coverage"]]
     png = await asyncio.to_thread(_plot, data["title"], points)
+    shared = _yes(request.args.get("share"))
     return Reply(
         title=f"{data['id']} · {data['title']}",
         lines=lines,
         digest=digest,
         attachments=[Attachment(f"{data['id']}-coverage.png", png)],
+        ephemeral=not shared,
+        actions=[] if shared else [Action("share", data["id"])],
     )
 
 

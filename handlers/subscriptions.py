@@ -1,4 +1,4 @@
-"""`/news subscribe|follow|unsubscribe|subscriptions`: a channel's digests."""
+"""`/news subscribe|follow|unsubscribe|subscriptions|mute|unmute`: a channel's digests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.query import parse_query
 from bot.relevance import subscription_matches
 from bot.schedules import Timing
 from bot.services import Services
+from bot.storage.muted import MutedStories
 from bot.subscriptions import Subscription, Subscriptions
 from bot.views import resolve_story
 from handlers.base import CommandRequest, Reply
@@ -84,7 +85,7 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
         lines.append(f"{len(matches)} current stories match; the first digest brings them.")
     else:
         lines.append("No stored story matches yet; digests start when coverage arrives.")
-    return Reply(title="Subscribed", lines=lines, buttons=[undo])
+    return Reply(title="Subscribed", lines=lines, actions=[undo])
 
 
 async def _existing(
@@ -138,7 +139,7 @@ async def follow(request: CommandRequest, services: Services) -> Reply:
     caught_up = await _catch_up(services, sub)
     if caught_up is not None:
         lines.append(caught_up)
-    return Reply(title="Following", lines=lines, buttons=[undo])
+    return Reply(title="Following", lines=lines, actions=[undo])
 
 
 async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
@@ -150,7 +151,46 @@ async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
         raise UserError(f"{sub.public_id} belongs to another channel: unsubscribe there")
     await subs.remove(sub)
     undo = undo_button(request, services, "removed", after=None, before=sub)
-    return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."], buttons=[undo])
+    return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."], actions=[undo])
+
+
+async def _story_heading(
+    services: Services, request: CommandRequest, story_id: int
+) -> tuple[str, str]:
+    """(public id, "s-4f2a “Title”") of a story as the request's workspace sees it."""
+    heading = await services.store.story_heading(story_id, request.scope)
+    if heading is None:
+        return f"#{story_id}", f"story #{story_id}"
+    return heading[0], f"{heading[0]} “{heading[1]}”"
+
+
+async def mute(request: CommandRequest, services: Services) -> Reply:
+    """Leave a story out of this channel's digests for good (every subscription's)."""
+    story_id = await resolve_story(services, request.args["story"], scope=request.scope)
+    public_id, what = await _story_heading(services, request, story_id)
+    added = await MutedStories(services.store).mute(
+        channel_of(request).key, story_id, by=request.user, now=services.clock()
+    )
+    lines = [
+        f"{what} will not appear in this channel's digests again."
+        if added
+        else f"{what} was already muted in this channel.",
+        f"/news unmute {public_id} brings it back.",
+    ]
+    return Reply(title="Muted", lines=lines, ephemeral=True)
+
+
+async def unmute(request: CommandRequest, services: Services) -> Reply:
+    story_id = await resolve_story(services, request.args["story"], scope=request.scope)
+    _, what = await _story_heading(services, request, story_id)
+    removed = await MutedStories(services.store).unmute(channel_of(request).key, story_id)
+    if not removed:
+        raise UserError(f"{what} is not muted in this channel")
+    return Reply(
+        title="Unmuted",
+        lines=[f"{what} can appear in this channel's digests again."],
+        ephemeral=True,
+    )
 
 
 async def list_subscriptions(request: CommandRequest, services: Services) -> Reply:

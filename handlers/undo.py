@@ -18,10 +18,10 @@ from datetime import datetime
 from bot.errors import UserError
 from bot.services import Services
 from bot.subscriptions import Change, Subscription, Subscriptions, UndoLog
-from handlers.base import Button, CommandRequest, Reply
+from handlers.actions import Action
+from handlers.base import CommandRequest, Reply
 
 ACTION = "undo"
-_LABEL = "Undo"
 
 
 def undo_button(
@@ -31,14 +31,14 @@ def undo_button(
     *,
     after: Subscription | None,
     before: Subscription | None,
-) -> Button:
+) -> Action:
     """Record a change made by ``request`` and the button that reverses it."""
     number = services.undo.record(
         Change(
             request.platform, request.workspace, request.user, kind, after, before, services.clock()
         )
     )
-    return Button(_LABEL, ACTION, str(number))
+    return Action(ACTION, str(number))
 
 
 async def undo(request: CommandRequest, services: Services) -> Reply:
@@ -78,7 +78,7 @@ async def _reverse(subs: Subscriptions, change: Change, now: datetime) -> str:
         story_id=old.story_id,
         timing=old.timing,
         created_by=old.created_by,
-        now=now,
+        now=old.created_at,  # the same subscription back: its own buttons still undo it
     )
     if change.kind == "updated":
         return f"{restored.public_id} is back to {restored.timing.describe()}."

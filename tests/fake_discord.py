@@ -9,7 +9,7 @@ What it does:
 
 * gateway: HELLO, HEARTBEAT_ACK for every heartbeat, READY and GUILD_CREATE after IDENTIFY,
   INTERACTION_CREATE pushed by :meth:`FakeDiscord.interact` (slash command or autocomplete)
-  and :meth:`FakeDiscord.press` (a button of a message the bot sent: a component interaction);
+  and by :meth:`FakeDiscord.click` (a component: a button or select on a message, type 3);
   honours ``compress=zlib-stream`` like Discord (one zlib stream, ``Z_SYNC_FLUSH`` per frame).
 * REST: ``/users/@me``, ``/oauth2/applications/@me``, command sync ``PUT``s, interaction
   callbacks, webhook follow-ups and ``@original`` edits/deletes, channel messages (JSON or
@@ -137,6 +137,7 @@ class FakeDiscord:
         self.roles: dict[str, str] = {}  # the first guild's roles besides @everyone: name -> id
         self._injected: list[Injected] = []
         self._token_channel: dict[str, str] = {}
+        self._token_type: dict[str, int] = {}  # interaction token -> interaction type
         self._loading: set[str] = set()  # interaction tokens whose deferral is unresolved
         self._ws: web.WebSocketResponse | None = None
         self._zlib: Any = None
@@ -441,48 +442,81 @@ class FakeDiscord:
             "attachment_size_limit": 10 * 1024 * 1024,
         }
         self._token_channel[token] = channel_id
+        self._token_type[token] = payload["type"]
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    async def press(self, member: FakeMember, message_id: str, custom_id: str) -> dict[str, Any]:
-        """Push the INTERACTION_CREATE of ``member`` pressing a button of a message the bot
-        sent (type 3, ``data.custom_id``, the message with its components); returns it."""
+    def _member(self, member: FakeMember) -> dict[str, Any]:
+        return {
+            "user": self._user(member.user_id, member.name),
+            "roles": member.roles,
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "permissions": str(member.permissions.value),
+            "flags": 0,
+            "deaf": False,
+            "mute": False,
+        }
+
+    def components_of(self, message_id: str) -> list[dict[str, Any]]:
+        """Every button and select of a stored message, in order."""
+        rows = self.messages[message_id].get("components") or []
+        return [c for row in rows for c in row.get("components", [])]
+
+    async def click(
+        self,
+        member: FakeMember | None,
+        message_id: str,
+        custom_id: str,
+        *,
+        values: list[str] | None = None,
+        dm_user: FakeMember | None = None,
+    ) -> dict[str, Any]:
+        """Push an INTERACTION_CREATE (type 3, MESSAGE_COMPONENT) as Discord sends it when
+        ``member`` clicks the button ``custom_id`` of a stored message (or picks ``values`` in
+        its select menu). ``dm_user`` instead: the click comes from a DM (no guild, no member).
+        The component must be on the message, as on Discord."""
         message = self.messages[message_id]
-        ids = [c["custom_id"] for row in message["components"] for c in row["components"]]
-        assert custom_id in ids, f"{custom_id!r} is not a button of that message: {ids}"
+        found = [c for c in self.components_of(message_id) if c["custom_id"] == custom_id]
+        assert found, f"no component {custom_id!r} on message {message_id}"
+        component = found[0]
         interaction_id = snowflake(next(self._ids))
         token = f"itoken-{interaction_id}"
-        channel_id = message["channel_id"]
-        guild_id = self.guild_of_channel(channel_id) or self.guild_id
+        channel_id = str(message["channel_id"])
+        guild_id = self.guild_of_channel(channel_id)
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
+        if component["type"] == 3:
+            data["values"] = values or []
         payload: dict[str, Any] = {
             "id": interaction_id,
             "application_id": self.app_id,
             "type": 3,
             "token": token,
             "version": 1,
-            "guild_id": guild_id,
             "channel_id": channel_id,
-            "channel": {"id": channel_id, "type": 0, "guild_id": guild_id},
-            "member": {
-                "user": self._user(member.user_id, member.name),
-                "roles": member.roles,
-                "joined_at": "2024-01-01T00:00:00+00:00",
-                "permissions": str(member.permissions.value),
-                "flags": 0,
-                "deaf": False,
-                "mute": False,
-            },
             "message": message,
-            "data": {"custom_id": custom_id, "component_type": 2},
+            "data": data,
             "locale": "en-US",
-            "guild_locale": "en-US",
             "app_permissions": str(discord.Permissions.text().value),
             "entitlements": [],
-            "authorizing_integration_owners": {"0": guild_id},
-            "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
+        if dm_user is not None:
+            payload["user"] = self._user(dm_user.user_id, dm_user.name)
+            payload["channel"] = {"id": channel_id, "type": 1}
+            payload["context"] = 1
+            payload["authorizing_integration_owners"] = {"1": dm_user.user_id}
+        else:
+            assert member is not None and guild_id is not None
+            payload.update(
+                guild_id=guild_id,
+                guild_locale="en-US",
+                channel={"id": channel_id, "type": 0, "guild_id": guild_id},
+                member=self._member(member),
+                context=0,
+                authorizing_integration_owners={"0": guild_id},
+            )
         self._token_channel[token] = channel_id
+        self._token_type[token] = 3
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -567,7 +601,6 @@ class FakeDiscord:
             "guild_id": self.guild_of_channel(channel_id) or self.guild_id,
             "type": 0,
             "author": self._bot_user(),
-            "components": [],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -644,7 +677,7 @@ class FakeDiscord:
         result: dict[str, Any] = {
             "interaction": {
                 "id": interaction_id,
-                "type": 2,
+                "type": self._token_type.get(token, 2),
                 "response_message_id": message["id"] if message else None,
                 "response_message_loading": kind == 5,
                 "response_message_ephemeral": bool(flags & 64),

@@ -14,15 +14,21 @@ Behaviour that tests program:
   ``block_actions``) payloads Slack would send.
 - Message limits are enforced like Slack: more than 50 blocks or a text object over 3,000
   characters -> ``invalid_blocks``; more than 12,000 characters of text -> ``msg_blocks_too_long``.
+- ``block_actions(...)`` builds the interaction payload Slack sends when a user clicks a button
+  of a message (with a fresh ``response_url`` here); ``send_interactive`` pushes it as a Socket
+  Mode ``interactive`` envelope, :func:`signed_form` signs it for the HTTP endpoint.
 Everything received is recorded with its arrival time (``calls``, ``posts``, ``responses``...).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 import json
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +38,31 @@ from aiohttp import WSMsgType, web
 BLOCKS_MAX = 50
 TEXT_MAX = 3000
 MESSAGE_CHARS_MAX = 12_000
+
+
+def signed_form(
+    fields: dict[str, str], secret: str, timestamp: int | None = None
+) -> tuple[str, dict[str, str]]:
+    """A urlencoded body and the headers Slack signs it with (``v0=`` HMAC-SHA256 of
+    ``v0:{timestamp}:{body}`` with the signing secret)."""
+    body = urllib.parse.urlencode(fields)
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": "v0=" + digest.hexdigest(),
+    }
+    return body, headers
+
+
+def find_action(message: dict[str, Any], action_id: str) -> dict[str, Any]:
+    """The button (or select) ``action_id`` of a posted message, with its block's id."""
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return {**element, "block_id": block.get("block_id", "")}
+    raise AssertionError(f"no element {action_id!r} in the message")
 
 
 @dataclass
@@ -195,7 +226,8 @@ class FakeSlack:
             texts = [block.get("text"), *(block.get("elements") or [])]
             for t in texts:
                 if isinstance(t, dict) and "text" in t:
-                    n = len(str(t["text"]))
+                    inner = t["text"]  # a button's text is a plain_text object
+                    n = len(str(inner.get("text", "") if isinstance(inner, dict) else inner))
                     limit = 150 if block.get("type") == "header" else TEXT_MAX
                     if n > limit:
                         return "invalid_blocks"
@@ -326,16 +358,67 @@ class FakeSlack:
     async def wait_socket(self, within: float = 5.0) -> None:
         await self.wait_for(lambda: any(not ws.closed for ws in self._sockets), within)
 
+    def block_actions(
+        self,
+        message: dict[str, Any],
+        action_id: str,
+        *,
+        user: str,
+        channel: str,
+        selected: str | None = None,
+    ) -> dict[str, Any]:
+        """The ``block_actions`` payload of ``user`` clicking ``action_id`` on ``message`` (a
+        post recorded here, or a response_url body); the element must be on the message."""
+        element = find_action(message, action_id)
+        action: dict[str, Any] = {
+            "type": element["type"],
+            "action_id": action_id,
+            "block_id": element["block_id"],
+            "action_ts": f"{time.time():.6f}",
+        }
+        if element["type"] == "button":
+            action["text"] = element["text"]
+            action["value"] = element.get("value", "")
+        if selected is not None:
+            action["selected_option"] = {"text": {"type": "plain_text", "text": selected},
+                                         "value": selected}  # fmt: skip
+        ts = str(message.get("ts") or f"{int(time.time())}.{next(self._ts):06d}")
+        return {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "fake"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A0FAKE",
+            "token": "deprecated-verification-token",
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+            "trigger_id": "1.2.3",
+            "channel": {"id": channel, "name": "news"},
+            "message": {
+                "type": "message",
+                "ts": ts,
+                "text": message.get("text", ""),
+                "blocks": message.get("blocks", []),
+            },
+            "response_url": self.response_url(),
+            "actions": [action],
+        }
+
+    async def send_interactive(self, payload: dict[str, Any], within: float = 5.0) -> dict:
+        """Push an ``interactive`` (block_actions) envelope; return the app's ack."""
+        return await self._send_envelope("interactive", payload, within)
+
     async def send_slash_command(self, payload: dict[str, Any], within: float = 5.0) -> dict:
         """Push a ``slash_commands`` envelope; return the app's ack (waits for it)."""
+        return await self._send_envelope("slash_commands", payload, within)
+
+    async def _send_envelope(self, kind: str, payload: dict[str, Any], within: float) -> dict:
         envelope = str(uuid.uuid4())
         event = self._ack_events.setdefault(envelope, asyncio.Event())
         ws = next(ws for ws in reversed(self._sockets) if not ws.closed)
         await ws.send_json(
             {
                 "envelope_id": envelope,
-                "type": "slash_commands",
-                "accepts_response_payload": True,
+                "type": kind,
+                "accepts_response_payload": kind == "slash_commands",
                 "payload": payload,
             }
         )

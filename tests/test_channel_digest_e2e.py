@@ -217,9 +217,14 @@ async def slack_fake() -> AsyncIterator[FakeSlack]:
 
 
 def _slack_visible(fake: FakeSlack) -> str:
-    """Everything the channel shows: posts and in-channel replies."""
+    """Everything the channel shows: posts and in-channel replies, without the buttons (whose
+    values name stories too)."""
     public = [r["body"] for r in fake.responses if r["body"].get("response_type") != "ephemeral"]
-    return json.dumps([*fake.posts, *public], ensure_ascii=False)
+    shown = [
+        {**m, "blocks": [b for b in m.get("blocks", []) if b.get("type") != "actions"]}
+        for m in [*fake.posts, *public]
+    ]
+    return json.dumps(shown, ensure_ascii=False)
 
 
 async def test_slack_subscribe_digest_restart_digest_posts_the_story_once(

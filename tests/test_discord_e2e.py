@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,9 @@ import pytest
 import pytest_asyncio
 
 import handlers
-from bot.channel_digest import Target, run_subscription, tell_channel
+from bot.channel_digest import Target, compose_for, run_subscription, tell_channel
 from bot.delivery import ChannelRef, DeliveryError
-from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
+from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.errors import ConfigError
 from bot.models import utcnow
 from bot.net.ssrf import GuardSettings
@@ -38,7 +38,8 @@ from bot.platforms.discord_adapter import (
 )
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
-from bot.subscriptions import Subscriptions
+from bot.storage.muted import MutedStories
+from bot.subscriptions import Subscription, Subscriptions
 from handlers.base import CommandSpec
 from tests.conftest import SEEDS, need
 from tests.fake_discord import FakeDiscord, FakeMember, Recorded
@@ -78,9 +79,11 @@ class RecordingBot(NewsBot):
         finally:
             self.done(interaction.id).set()
 
-    async def run_button(self, interaction: discord.Interaction, custom_id: str) -> None:
+    async def run_action(
+        self, interaction: discord.Interaction, custom_id: str, values: Sequence[str]
+    ) -> None:
         try:
-            await super().run_button(interaction, custom_id)
+            await super().run_action(interaction, custom_id, values)
         finally:
             self.done(interaction.id).set()
 
@@ -93,12 +96,6 @@ class Env:
     admin: FakeMember
     user: FakeMember
     editor: FakeMember  # has the "News editors" role
-
-    async def press(self, member: FakeMember, message_id: str, custom_id: str) -> list[Recorded]:
-        """Press a button of a message the bot sent; the requests the bot made for it."""
-        payload = await self.fake.press(member, message_id, custom_id)
-        await asyncio.wait_for(self.bot.done(int(payload["id"])).wait(), 15)
-        return self.for_token(payload["token"])
 
     async def command(
         self,
@@ -137,6 +134,19 @@ class Env:
         choices: list[dict[str, Any]] = callback.json["data"]["choices"]
         return choices
 
+    async def click(
+        self,
+        member: FakeMember,
+        message_id: str,
+        custom_id: str,
+        values: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[Recorded]:
+        """Click a component of a message the bot posted; the requests it made in answer."""
+        payload = await self.fake.click(member, message_id, custom_id, values=values, **kwargs)
+        await asyncio.wait_for(self.bot.done(int(payload["id"])).wait(), 15)
+        return self.for_token(payload["token"])
+
     def for_token(self, token: str) -> list[Recorded]:
         return [r for r in self.fake.requests if f"/{token}" in r.path]
 
@@ -163,7 +173,9 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
             "seeds": {"folders": [str(SEEDS), str(tmp / "extra")]},
         }
     )
-    fake = FakeDiscord(channels=("general", "news", "alerts", "digests"))
+    fake = FakeDiscord(
+        channels=("general", "news", "alerts", "digests", "buttons", "more", "picks")
+    )
     fake.add_role("News editors")
     await fake.start()
     services = await open_services(settings)
@@ -369,11 +381,11 @@ async def test_undo_under_a_subscription_reverses_it_privately_for_its_author(en
     subs = await Subscriptions(env.services.store).for_channel(ref)
     assert [s.topic_query for s in subs] == [*(s.topic_query for s in before), "zeppelin accord"]
     # Another member may not undo it: one private line, nothing changes.
-    stranger = _assert_ephemeral_error(await env.press(env.editor, message_id, custom_id))
+    stranger = _assert_ephemeral_error(await env.click(env.editor, message_id, custom_id))
     assert "only the member who made this change" in stranger
     assert len(await Subscriptions(env.services.store).for_channel(ref)) == len(subs)
     # Its author may: deferred privately, answered privately, the subscription is gone.
-    answer = _assert_answered(await env.press(env.user, message_id, custom_id))
+    answer = _assert_answered(await env.click(env.user, message_id, custom_id))
     assert all(_flags(f) & EPHEMERAL for f in answer)
     assert "removed: this channel no longer gets it" in _text(answer)
     assert await Subscriptions(env.services.store).for_channel(ref) == before
@@ -390,7 +402,7 @@ async def test_undo_under_a_subscription_reverses_it_privately_for_its_author(en
         await env.command(env.user, "unsubscribe", channel="alerts", subscription=sub.public_id)
     )
     message_id, custom_id = _undo_button(removed)
-    answer = _assert_answered(await env.press(env.user, message_id, custom_id))
+    answer = _assert_answered(await env.click(env.user, message_id, custom_id))
     assert "restored" in _text(answer)
     topics = [s.topic_query for s in await Subscriptions(env.services.store).for_channel(ref)]
     assert topics.count("zeppelin accord") == 1
@@ -672,6 +684,251 @@ async def test_runtime_factory_needs_a_token_and_reports_a_rejected_one(env: Env
     with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
         await runtime.start()
     assert time.monotonic() - started < 5
+
+
+# ------------------------------------------------------------------------------- buttons
+
+
+def _private(requests: list[Recorded]) -> str:
+    """Answered like a command (deferred first, within Discord's 3 s) and only to the clicker."""
+    followups = _assert_answered(requests)
+    assert all(_flags(f) & EPHEMERAL for f in followups), "a button's answer is private"
+    return _text(followups)
+
+
+def _button_digest(channel_id: str, stories: list[str], subs: list[str], more: int) -> Digest:
+    when = utcnow()
+    items = []
+    for i, sid in enumerate(stories):
+        said = StatementRef(f"Statement {i} of the story.", "a1", "Wire", when)
+        other = StatementRef(f"Statement {i}, revised.", "a2", "Agency", when)
+        conflicts = [ConflictRef("revision", "the toll", [said, other])] if i == 0 else []
+        items.append(
+            StoryDigest(
+                id=sid,
+                title=f"Story {i}",
+                known=False,
+                summary=[said],
+                conflicts=conflicts,
+                outlets=["Wire"],
+            )
+        )
+    return Digest(
+        channel=channel_id,
+        generated_at=when,
+        stories=items,
+        more_stories=more,
+        subscriptions=subs,
+    )
+
+
+async def _subscribe(env: Env, channel: str, topic: str) -> Subscription:
+    _assert_answered(await env.command(env.user, "subscribe", channel=channel, topic=topic))
+    ref = ChannelRef("discord", env.fake.guild_id, env.fake.channels[channel])
+    (sub,) = [
+        s
+        for s in await Subscriptions(env.services.store).for_channel(ref)
+        if s.topic_query == topic
+    ]
+    return sub
+
+
+async def _post(env: Env, channel: str, digest: Digest) -> str:
+    ref = ChannelRef("discord", env.fake.guild_id, env.fake.channels[channel])
+    return await env.bot.gateway.post_digest(ref, digest)
+
+
+async def test_digest_buttons_follow_show_conflicts_and_mute_privately(env: Env) -> None:
+    stories = await _story_ids(env)
+    channel_id = env.fake.channels["buttons"]
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    sub = await _subscribe(env, "buttons", "Putin")
+    message_id = await _post(
+        env, "buttons", _button_digest(channel_id, stories, [sub.public_id], 2)
+    )
+    ids = [c["custom_id"] for c in env.fake.components_of(message_id)]
+    first = stories[0]
+    assert ids == [
+        f"newsbot:follow:{first}",
+        f"newsbot:mute:{first}",
+        f"newsbot:conflicts:{first}",
+        f"newsbot:follow:{stories[1]}",
+        f"newsbot:mute:{stories[1]}",  # no conflicts, no Show conflicts
+        "newsbot:more:",
+        f"newsbot:unsubscribe:{sub.public_id}",
+    ]
+    assert env.bot.persistent_views == []  # nothing registered: clicks are parsed statelessly
+
+    shown = _private(await env.click(env.user, message_id, f"newsbot:follow:{first}"))
+    assert "Following" in shown and first in shown
+    subs = await Subscriptions(env.services.store).for_channel(ref)
+    followed = await env.services.store.fetchone(
+        "SELECT public_id FROM stories WHERE id = ?",
+        (next(s.story_id for s in subs if s.story_id),),
+    )
+    assert followed[0] == first
+
+    shown = _private(await env.click(env.user, message_id, f"newsbot:conflicts:{first}"))
+    assert f"Conflicts · {first}" in shown
+
+    shown = _private(await env.click(env.user, message_id, f"newsbot:mute:{first}"))
+    assert "will not appear in this channel's digests again" in shown
+    muted = await MutedStories(env.services.store).story_ids(ref.key)
+    story_row = await env.services.store.scalar(
+        "SELECT id FROM stories WHERE public_id = ?", (first,)
+    )
+    assert muted == {story_row}
+    composed = await compose_for(
+        env.services.store, env.services.settings.digest, ref, [Target()], now=utcnow()
+    )
+    assert first not in [s.id for s in composed.digest.stories]
+    other = ChannelRef("discord", env.fake.guild_id, env.fake.channels["picks"])
+    elsewhere = await compose_for(
+        env.services.store, env.services.settings.digest, other, [Target()], now=utcnow()
+    )
+    assert first in [s.id for s in elsewhere.digest.stories]  # muted in one channel only
+
+
+async def test_more_stories_posts_the_next_digest_and_unsubscribe_removes_it(env: Env) -> None:
+    stories = await _story_ids(env)
+    channel_id = env.fake.channels["more"]
+    ref = ChannelRef("discord", env.fake.guild_id, channel_id)
+    sub = await _subscribe(env, "more", "Putin")
+    message_id = await _post(env, "more", _button_digest(channel_id, stories, [sub.public_id], 3))
+    env.services.outbox.gateways["discord"] = env.bot.gateway
+    try:
+        before = len(env.fake.find("POST", rf"^/channels/{channel_id}/messages$"))
+        shown = _private(await env.click(env.user, message_id, "newsbot:more:"))
+        assert "Posted 1 story in this channel" in shown  # /news digest's answer
+        posted = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")[before:]
+        assert len(posted) == 1 and posted[0].json["embeds"]
+    finally:
+        env.services.outbox.gateways.pop("discord", None)
+    shown = _private(await env.click(env.user, message_id, f"newsbot:unsubscribe:{sub.public_id}"))
+    assert f"{sub.public_id} removed" in shown
+    assert await Subscriptions(env.services.store).for_channel(ref) == []
+
+
+async def test_a_digest_of_many_stories_offers_select_menus(env: Env) -> None:
+    stories = await _story_ids(env)
+    channel_id = env.fake.channels["picks"]
+    extra = [f"s-00{i}a" for i in range(4)]
+    message_id = await _post(env, "picks", _button_digest(channel_id, stories + extra, [], 0))
+    rows = env.fake.messages[message_id]["components"]
+    assert [r["components"][0]["type"] for r in rows] == [3, 3, 3]  # follow, mute, conflicts
+    follow = rows[0]["components"][0]
+    assert follow["custom_id"] == "newsbot:follow:"
+    assert [o["value"] for o in follow["options"]] == stories + extra
+    shown = _private(await env.click(env.user, message_id, "newsbot:follow:", values=[stories[-1]]))
+    assert "Following" in shown and stories[-1] in shown
+
+
+async def test_buttons_are_checked_like_the_commands(env: Env) -> None:
+    admin_channel = env.fake.channels["alerts"]
+    _assert_answered(await env.command(env.admin, "subscribe", channel="alerts", topic="ukraine"))
+    ref = ChannelRef("discord", env.fake.guild_id, admin_channel)
+    (sub,) = [
+        s
+        for s in await Subscriptions(env.services.store).for_channel(ref)
+        if s.topic_query == "ukraine"
+    ]
+    # An Unsubscribe of another channel's subscription (a digest seen elsewhere, or a forged id).
+    channel_id = env.fake.channels["general"]
+    stories = (await _story_ids(env))[:1]
+    digest = _button_digest(channel_id, stories, [sub.public_id], 0)
+    message_id = await _post(env, "general", digest)
+    custom_id = f"newsbot:unsubscribe:{sub.public_id}"
+    content = _assert_ephemeral_error(await env.click(env.user, message_id, custom_id))
+    assert "belongs to another channel" in content
+    assert sub in await Subscriptions(env.services.store).for_channel(ref)
+    body = _callback(await env.click(env.user, message_id, custom_id, dm_user=env.user))
+    assert body["type"] == 4 and int(body["data"]["flags"]) & EPHEMERAL  # refused at once
+    assert "server channel" in body["data"]["content"]
+    _private(await env.click(env.admin, message_id, custom_id))  # Manage Server: allowed
+    assert sub not in await Subscriptions(env.services.store).for_channel(ref)
+
+    env.fake.messages[message_id]["components"] = [
+        {
+            "type": 1,
+            "components": [
+                {"type": 2, "style": 2, "label": "x", "custom_id": "newsbot:frobnicate:s-1"},
+                {"type": 2, "style": 2, "label": "y", "custom_id": "newsbot:follow:<@&1>"},
+                {"type": 2, "style": 2, "label": "z", "custom_id": "otherbot:thing"},
+            ],
+        },
+    ]
+    for forged in ("newsbot:frobnicate:s-1", "newsbot:follow:<@&1>"):
+        requests = await env.click(env.user, message_id, forged)
+        body = _callback(requests)
+        assert body["type"] == 4 and int(body["data"]["flags"]) & EPHEMERAL  # refused at once
+        assert body["data"]["allowed_mentions"] == NO_MENTIONS
+        assert "<@&1>" not in json.dumps(body)
+    payload = await env.fake.click(env.user, message_id, "otherbot:thing")
+    await asyncio.sleep(0.3)
+    assert env.for_token(payload["token"]) == []  # not newsbot's: left alone
+
+
+async def test_story_is_private_with_a_share_to_channel_button(env: Env) -> None:
+    story = (await _story_ids(env))[0]
+    requests = await env.command(env.user, "story", story=story)
+    _private(requests)
+    first = _followups(requests)[0]
+    message_id = first.response["id"]
+    ids = [c["custom_id"] for c in env.fake.components_of(message_id)]
+    assert ids[0] == f"newsbot:share:{story}"
+
+    requests = await env.click(env.user, message_id, f"newsbot:share:{story}")
+    followups = _assert_answered(requests)
+    public = [f for f in followups if not _flags(f) & EPHEMERAL]
+    assert public and story in _text(public)
+    assert any(name.endswith(".png") for f in public for name in f.files)
+    edits = [r for r in requests if r.method == "PATCH"]
+    assert edits and edits[0].json["content"] == "Posted in this channel."
+    shared = [c["custom_id"] for f in public for c in env.fake.components_of(f.response["id"])]
+    assert f"newsbot:share:{story}" not in shared  # shared once: no second Share button
+
+
+async def test_buttons_posted_before_a_restart_work_in_the_new_process(tmp_path: Path) -> None:
+    """Nothing is registered per message: a new client (after a restart) answers the buttons
+    of a digest the previous one posted, from the custom_id alone."""
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "n.db")}, "seeds": {"folders": [str(SEEDS)]}}
+    )
+    fake = FakeDiscord()
+    await fake.start()
+    services = await open_services(settings)
+    try:
+        await services.sync_seeds()
+        story = str(await services.store.scalar("SELECT public_id FROM stories LIMIT 1"))
+        channel_id = fake.channels["news"]
+        ref = ChannelRef("discord", fake.guild_id, channel_id)
+        member = fake.add_member("reader")
+        with fake.patch_discord():
+            before = RecordingBot(services, guild_ready_timeout=0.1)
+            task = asyncio.create_task(before.start(fake.token))
+            await asyncio.wait_for(before.wait_until_ready(), 10)
+            message_id = await before.gateway.post_digest(
+                ref, _button_digest(channel_id, [story], [], 0)
+            )
+            await before.close()
+            await asyncio.wait_for(task, 5)
+
+            after = RecordingBot(services, guild_ready_timeout=0.1)
+            task = asyncio.create_task(after.start(fake.token))
+            await asyncio.wait_for(after.wait_until_ready(), 10)
+            try:
+                payload = await fake.click(member, message_id, f"newsbot:follow:{story}")
+                await asyncio.wait_for(after.done(int(payload["id"])).wait(), 15)
+                requests = [r for r in fake.requests if f"/{payload['token']}" in r.path]
+                assert "Following" in _private(requests)
+            finally:
+                await after.close()
+                await asyncio.wait_for(task, 5)
+        subs = await Subscriptions(services.store).for_channel(ref)
+        assert [s.story_id is not None for s in subs] == [True]
+    finally:
+        await services.close()
+        await fake.stop()
 
 
 async def test_nothing_the_bot_sent_in_this_session_could_ping_anyone(env: Env) -> None:

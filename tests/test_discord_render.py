@@ -26,6 +26,7 @@ from bot.platforms.discord_render import (
     render_discord,
     render_reply,
 )
+from handlers.actions import Action
 from handlers.base import Attachment, Reply
 
 WHEN = datetime(2025, 2, 13, 9, 30, tzinfo=UTC)
@@ -79,9 +80,16 @@ def test_a_story_footer_drops_bidi_overrides_and_breaks_mentions() -> None:
     """The footer (outlets, matched terms) is not markdown: it gets no escaping, but an outlet
     named with a right-to-left override or a mention must not reach the channel as such."""
     story = StoryDigest(
-        id="s-0001", title="", known=False, articles=[], summary=[], new=[], conflicts=[],
-        outlets=["\u202eevil", "@everyone"], matched_terms=["ferry\u2066"],
-    )  # fmt: skip
+        id="s-0001",
+        title="",
+        known=False,
+        articles=[],
+        summary=[],
+        new=[],
+        conflicts=[],
+        outlets=["\u202eevil", "@everyone"],
+        matched_terms=["ferry\u2066"],
+    )
     digest = Digest(channel="c", generated_at=datetime(2026, 8, 22, tzinfo=UTC), stories=[story])
     footers = [e["footer"]["text"] for m in render_discord(digest) for e in m.get("embeds", [])]
     assert footers and all("\u202e" not in f and "\u2066" not in f for f in footers)
@@ -295,3 +303,56 @@ def test_a_digest_too_big_for_one_message_takes_the_fewest_and_keeps_every_story
         assert len(moved) > EMBEDS_PER_MESSAGE or sum(map(_embed_chars, moved)) > EMBED_TOTAL_MAX
     assert "+3 more stories" in messages[-1]["content"]
     assert messages[0]["content"].startswith("**newsbot digest**")
+
+
+# ------------------------------------------------------------------------------- buttons
+
+
+def _stories(n: int) -> list[StoryDigest]:
+    return [StoryDigest(id=f"s-{i:04x}", title=f"Talks {i}", known=False) for i in range(n)]
+
+
+def test_a_digest_of_few_stories_has_a_row_of_buttons_per_story_and_its_own() -> None:
+    digest = Digest(
+        channel="c", generated_at=WHEN, stories=_stories(2), more_stories=3, subscriptions=["sub-4"]
+    )
+    (message,) = render_discord(digest)
+    rows = message["components"]
+    assert [[c["custom_id"] for c in r["components"]] for r in rows] == [
+        ["newsbot:follow:s-0000", "newsbot:mute:s-0000"],
+        ["newsbot:follow:s-0001", "newsbot:mute:s-0001"],
+        ["newsbot:more:", "newsbot:unsubscribe:sub-4"],
+    ]
+    assert rows[0]["components"][0]["label"] == "Follow story s-0000"
+    assert rows[2]["components"][1]["style"] == 4  # Unsubscribe is destructive
+
+
+def test_a_digest_of_many_stories_has_one_select_per_action() -> None:
+    stories = _stories(7)
+    said = StatementRef("x", "a1", "Wire", WHEN)
+    stories[3].conflicts = [ConflictRef("revision", "toll", [said])]
+    digest = Digest(channel="c", generated_at=WHEN, stories=stories, subscriptions=["sub-4"])
+    rows = render_discord(digest)[-1]["components"]
+    selects = [r["components"][0] for r in rows[:3]]
+    assert [s["custom_id"] for s in selects] == [
+        "newsbot:follow:",
+        "newsbot:mute:",
+        "newsbot:conflicts:",
+    ]
+    assert [o["value"] for o in selects[0]["options"]] == [s.id for s in stories]
+    assert [o["value"] for o in selects[2]["options"]] == ["s-0003"]  # only where there are any
+    assert rows[3]["components"][0]["custom_id"] == "newsbot:unsubscribe:sub-4"
+
+
+def test_a_private_story_reply_carries_a_share_button() -> None:
+    reply = Reply(
+        title="s-0001 · Talks", lines=["x"], ephemeral=True, actions=[Action("share", "s-0001")]
+    )
+    first = render_reply(reply)[0]
+    [row] = first["components"]
+    assert row["components"][0] == {
+        "type": 2,
+        "style": 2,
+        "label": "Share to channel",
+        "custom_id": "newsbot:share:s-0001",
+    }

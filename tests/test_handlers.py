@@ -302,9 +302,9 @@ def press(
     reply_or_id: object, *, user: str = "U1", admin: bool = False, **kw: str
 ) -> CommandRequest:
     """The request a press of a reply's (first) button makes, as the adapters build it."""
-    from handlers import action_request
+    from handlers.actions import command_request, parse_action
 
-    button_id = reply_or_id if isinstance(reply_or_id, str) else reply_or_id.buttons[0].action_id  # type: ignore[attr-defined]
+    button_id = reply_or_id if isinstance(reply_or_id, str) else reply_or_id.actions[0].custom_id  # type: ignore[attr-defined]
     base = CommandRequest(
         platform="slack",
         workspace=kw.get("workspace", "T1"),
@@ -313,9 +313,7 @@ def press(
         is_admin=admin,
         command="",
     )
-    request = action_request(base, button_id)
-    assert request is not None
-    return request
+    return command_request(parse_action(button_id), base)
 
 
 async def channel_subs(sv: Services) -> list[tuple[str | None, str]]:
@@ -327,7 +325,7 @@ async def channel_subs(sv: Services) -> list[tuple[str | None, str]]:
 
 async def test_undo_reverses_a_subscribe_an_update_and_an_unsubscribe_once(sv: Services) -> None:
     added = await dispatch(req("subscribe malaria daily 07:00"), sv)
-    assert [b.action_id for b in added.buttons] == ["newsbot:undo:1"]
+    assert [b.custom_id for b in added.actions] == ["newsbot:undo:1"]
     updated = await dispatch(req("subscribe malaria weekdays 09:00"), sv)
     assert await channel_subs(sv) == [("malaria", "weekdays 09:00")]
     back = await dispatch(press(updated), sv)
@@ -395,12 +393,14 @@ async def test_a_member_without_the_permission_is_refused_in_one_line(sv: Servic
 
 
 def test_a_button_id_that_is_no_action_is_not_a_request() -> None:
-    from handlers import action_request
+    from bot.errors import UserError
+    from handlers.actions import command_request, parse_action
 
     base = CommandRequest(
         platform="slack", workspace="T1", channel="C1", user="U1", is_admin=False, command=""
     )
     for value in ("newsbot:frobnicate:1", "other:undo:1", "newsbot:undo:", "newsbot:undo", ""):
-        assert action_request(base, value) is None, value
-    request = action_request(base, "newsbot:undo:7")
+        with pytest.raises(UserError):
+            parse_action(value)
+    request = command_request(parse_action("newsbot:undo:7"), base)
     assert request is not None and request.command == "undo" and request.args == {"id": "7"}

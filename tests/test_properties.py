@@ -26,6 +26,7 @@ from bot.sources.feeds import parse_feed
 from bot.sources.http import parse_retry_after
 from bot.text.fingerprint import content_hash, words
 from bot.text.html import html_to_text
+from handlers.actions import parse_action
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -196,9 +197,10 @@ DIGESTS = st.builds(
     Digest,
     channel=st.just("c1"),
     generated_at=st.just(datetime(2026, 8, 22, 8, 0, tzinfo=UTC) + timedelta(0)),
-    stories=st.lists(STORIES, max_size=25),
+    stories=st.lists(STORIES, max_size=25, unique_by=lambda s: s.id),  # a story once
     topic=st.one_of(st.none(), HOSTILE),
     more_stories=st.integers(0, 500),
+    subscriptions=st.lists(st.from_regex(r"sub-[1-9][0-9]{0,6}", fullmatch=True), max_size=6),
 )
 
 
@@ -241,6 +243,23 @@ def test_discord_payloads_respect_every_limit_and_never_ping(digest: Digest) -> 
         for text in strings(message):
             assert not re.search(r"@(everyone|here)|<@[!&]?\d+>", text), text
             assert "\u202e" not in text
+        rows = message.get("components") or []
+        assert len(rows) <= d.ROWS_MAX
+        ids = [c["custom_id"] for row in rows for c in row["components"]]
+        assert len(ids) == len(set(ids)), "a custom_id is unique in its message"
+        for row in rows:
+            assert row["type"] == 1 and 0 < len(row["components"]) <= d.BUTTONS_PER_ROW
+            for item in row["components"]:
+                assert len(item["custom_id"]) <= d.CUSTOM_ID_MAX
+                if item["type"] == 2:
+                    assert 0 < len(item["label"]) <= d.BUTTON_LABEL_MAX
+                    parse_action(item["custom_id"])  # every button parses back to its action
+                else:
+                    assert item["type"] == 3 and len(row["components"]) == 1
+                    assert 0 < len(item["options"]) <= d.SELECT_OPTIONS_MAX
+                    for option in item["options"]:
+                        assert 0 < len(option["label"]) <= d.OPTION_LABEL_MAX
+                        parse_action(item["custom_id"], [option["value"]])
 
 
 @FAST
@@ -278,7 +297,20 @@ def test_slack_messages_respect_every_limit_and_carry_no_injected_markup(digest:
         assert message.get("text"), "a top-level fallback text is always set"
         assert len(blocks) <= s.BLOCKS_MAX
         total = 0
+        action_ids = [
+            e["action_id"] for b in blocks for e in b.get("elements", []) if "action_id" in e
+        ]
+        assert len(action_ids) == len(set(action_ids)), "an action_id is unique in its message"
+        block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+        assert len(block_ids) == len(set(block_ids))
         for block in blocks:
+            if block["type"] == "actions":
+                assert 0 < len(block["elements"]) <= s.ACTIONS_ELEMENTS_MAX
+                for button in block["elements"]:
+                    assert 0 < len(button["text"]["text"]) <= s.BUTTON_TEXT_MAX
+                    assert len(button["action_id"]) <= s.ACTION_ID_MAX
+                    parse_action(button["action_id"])
+                continue
             for obj in [block.get("text"), *block.get("elements", [])]:
                 if not isinstance(obj, dict) or "text" not in obj:
                     continue
@@ -319,5 +351,6 @@ def test_a_slack_digest_is_the_fewest_messages_and_keeps_every_story(digest: Dig
     if len(blocks) <= s.BLOCKS_MAX and slack_chars(blocks) <= s.MESSAGE_CHARS_MAX:
         assert len(messages) == 1
     if digest.more_stories:
-        last = messages[-1]["blocks"][-1]
+        # the last text block (the digest's own buttons may follow it, beside it)
+        last = [b for b in messages[-1]["blocks"] if b["type"] != "actions"][-1]
         assert last["elements"][0]["text"].startswith(f"+{digest.more_stories} more stories")

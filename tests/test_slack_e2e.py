@@ -24,9 +24,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.channel_digest import Target, period_key, run_subscription, tell_channel
+from bot.channel_digest import Target, compose_for, period_key, run_subscription, tell_channel
 from bot.delivery import ChannelRef, DeliveryError
-from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
+from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.digest.plot import coverage_png
 from bot.outbox import Outbox
 from bot.platforms.slack_adapter import (
@@ -38,13 +38,15 @@ from bot.platforms.slack_adapter import (
     make_client,
     parse_command,
 )
+from bot.schedules import Timing
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
+from bot.storage.muted import MutedStories
 from bot.subscriptions import Subscriptions
 from handlers import COMMANDS
 from handlers.base import Attachment, Reply
 from tests.conftest import SEEDS, need
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import FakeSlack, signed_form
 
 BOT_TOKEN = "xoxb-canary-bot-7f3a9c"
 APP_TOKEN = "xapp-1-canary-app-5e21b"
@@ -281,13 +283,15 @@ async def test_every_subcommand_answers_with_block_kit_through_the_response_url(
         ("search", 'search "phone conversation" AND ukraine'),
         ("topics", "topics"),
         ("topics", "topics putin"),
-        ("story", f"story {story}"),
+        ("story", f"story {story} share=yes"),
         ("conflicts", f"conflicts {story}"),
         ("subscribe", 'subscribe "putin" daily 08:00 Europe/Paris'),
         ("follow", f"follow {story} hourly"),
         ("subscriptions", "subscriptions"),
         ("digest", "digest"),
         ("unsubscribe", "unsubscribe sub-1"),
+        ("mute", f"mute {story}"),
+        ("unmute", f"unmute {story}"),
         ("sources", "sources list"),
     ]
     assert {name for name, _ in script} == set(COMMANDS), "every /news subcommand is exercised"
@@ -301,7 +305,7 @@ async def test_every_subcommand_answers_with_block_kit_through_the_response_url(
         assert not _is_error(reply), (text, _text(reply))
     assert "putin" in _text(replies["search putin"]).lower()
     assert "would match" in _text(replies["topics putin"])  # the preview, with its count
-    assert story in _text(replies[f"story {story}"])
+    assert story in _text(replies[f"story {story} share=yes"])
     [chart] = fake.shared_files  # the story's coverage timeline, uploaded with files_upload_v2
     assert chart["channel"] == CHANNEL and chart["filename"] == f"{story}-coverage.png"
     assert chart["data"].startswith(b"\x89PNG")
@@ -590,27 +594,8 @@ def _submission(view: dict[str, Any], topic: str, schedule: str, zone: str) -> d
 
 def _press(button: dict[str, Any], fake: FakeSlack, user: str = MEMBER) -> dict[str, Any]:
     """The ``block_actions`` Slack sends when ``user`` presses ``button`` in the channel."""
-    return {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "fake"},
-        "user": {"id": user, "team_id": TEAM},
-        "api_app_id": "A0FAKE",
-        "token": "deprecated-verification-token",
-        "trigger_id": "7.8.9",
-        "container": {"type": "message", "message_ts": "1.000001", "channel_id": CHANNEL},
-        "channel": {"id": CHANNEL, "name": "news"},
-        "message": {"type": "message", "ts": "1.000001", "text": "Subscribed"},
-        "response_url": fake.response_url(),
-        "actions": [
-            {
-                "type": "button",
-                "action_id": button["action_id"],
-                "block_id": "b1",
-                "value": button["value"],
-                "action_ts": str(time.time()),
-            }
-        ],
-    }
+    message = {"text": "Subscribed", "blocks": [{"type": "actions", "elements": [button]}]}
+    return fake.block_actions(message, button["action_id"], user=user, channel=CHANNEL)
 
 
 def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -717,3 +702,211 @@ async def test_manage_users_limits_who_subscribes_with_a_one_line_refusal(
     assert not _is_error(await slash.reply("subscribe kyiv", user=ADMIN))
     assert [t for t, _, _ in await _topics(services)] == ["putin", "kyiv"]
     assert not _is_error(await slash.reply("subscriptions", user=MEMBER))
+
+
+# --------------------------------------------------------------------------------- buttons
+
+
+class Click:
+    """Sends signed ``block_actions`` requests (a user clicking a button) to the bot's HTTP
+    endpoint, as Slack does: ``payload=<json>``, form-encoded, signed like commands."""
+
+    def __init__(self, url: str, fake: FakeSlack, session: aiohttp.ClientSession) -> None:
+        self.url, self.fake, self.session = url, fake, session
+
+    async def __call__(
+        self,
+        message: dict[str, Any],
+        action_id: str,
+        *,
+        user: str = MEMBER,
+        channel: str = CHANNEL,
+        secret: str = SIGNING_SECRET,
+    ) -> tuple[int, float]:
+        payload = self.fake.block_actions(message, action_id, user=user, channel=channel)
+        body, headers = signed_form({"payload": json.dumps(payload)}, secret)
+        started = time.monotonic()
+        async with self.session.post(self.url, data=body, headers=headers) as response:
+            await response.read()
+            return response.status, time.monotonic() - started
+
+    async def reply(self, message: dict[str, Any], action_id: str, **kwargs: Any) -> dict:
+        """Click, check the ack came at once (empty 200), return the private answer."""
+        before = len(self.fake.responses)
+        status, elapsed = await self(message, action_id, **kwargs)
+        assert status == 200 and elapsed < 3.0  # acked within Slack's 3 s
+        responses = await self.fake.wait_responses(before + 1)
+        body: dict[str, Any] = responses[before]["body"]
+        return body
+
+
+@pytest.fixture
+async def click(http_bot: SlackRuntime, fake: FakeSlack) -> AsyncIterator[Click]:
+    url = f"http://127.0.0.1:{http_bot.port}/slack/events"
+    async with aiohttp.ClientSession() as session:
+        yield Click(url, fake, session)
+
+
+def _button_digest(story: str, subs: list[str], more: int) -> Digest:
+    when = datetime.now(UTC)
+    said = StatementRef("The toll rose to 12.", "a1", "Wire", when)
+    other = StatementRef("The toll rose to 15.", "a2", "Agency", when)
+    item = StoryDigest(
+        id=story,
+        title="Talks",
+        known=False,
+        summary=[said],
+        conflicts=[ConflictRef("contradiction", "the toll", [said, other])],
+    )
+    return Digest(
+        channel=CHANNEL, generated_at=when, stories=[item], more_stories=more, subscriptions=subs
+    )
+
+
+def _action_ids(message: dict[str, Any]) -> list[str]:
+    return [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+
+
+def _private(answer: dict[str, Any]) -> str:
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    return _text(answer)
+
+
+async def test_digest_buttons_run_their_commands_and_answer_privately(
+    slash: Slash, click: Click, http_bot: SlackRuntime, fake: FakeSlack, services: Services
+) -> None:
+    story = await _story_id(services)
+    await slash.reply('subscribe "putin"')
+    [sub] = await Subscriptions(services.store).all_enabled()
+    ref = ChannelRef("slack", TEAM, CHANNEL)
+    await http_bot.gateway.post_digest(ref, _button_digest(story, [sub.public_id], 2))
+    digest = fake.posts[-1]
+    assert _action_ids(digest) == [
+        f"newsbot:follow:{story}",
+        f"newsbot:mute:{story}",
+        f"newsbot:conflicts:{story}",
+        "newsbot:more:",
+        f"newsbot:unsubscribe:{sub.public_id}",
+    ]
+    more_line = [b for b in digest["blocks"] if b["type"] == "context"][-1]
+    assert "+2 more stories" in _text({"blocks": [more_line]})
+
+    shown = _private(await click.reply(digest, f"newsbot:follow:{story}"))
+    assert "Following" in shown and story in shown
+    assert any(s.story_id for s in await Subscriptions(services.store).for_channel(ref))
+
+    shown = _private(await click.reply(digest, f"newsbot:conflicts:{story}"))
+    assert f"Conflicts · {story}" in shown
+
+    services.outbox.gateways["slack"] = http_bot.gateway
+    try:
+        posts = len(fake.posts)
+        shown = _private(await click.reply(digest, "newsbot:more:"))
+        assert "Posted 1 story in this channel" in shown  # /news digest's answer
+        assert len(fake.posts) == posts + 1 and story in _text(fake.posts[-1])
+    finally:
+        services.outbox.gateways.pop("slack", None)
+
+    shown = _private(await click.reply(digest, f"newsbot:mute:{story}"))
+    assert "will not appear in this channel's digests again" in shown
+    composed = await compose_for(
+        services.store, services.settings.digest, ref, [Target()], now=datetime.now(UTC)
+    )
+    assert story not in [s.id for s in composed.digest.stories]
+    assert len(await MutedStories(services.store).for_channel(ref.key)) == 1
+
+    shown = _private(await click.reply(digest, f"newsbot:unsubscribe:{sub.public_id}"))
+    assert f"{sub.public_id} removed" in shown
+    assert sub not in await Subscriptions(services.store).for_channel(ref)
+
+
+async def test_button_clicks_are_verified_and_checked_like_the_commands(
+    click: Click, http_bot: SlackRuntime, fake: FakeSlack, services: Services
+) -> None:
+    story = await _story_id(services)
+    other = ChannelRef("slack", TEAM, "C0OTHER")
+    sub = await Subscriptions(services.store).add(
+        channel=other,
+        topic_query="putin",
+        timing=Timing.parse("daily 08:00", "UTC", None),
+        created_by=ADMIN,
+        now=datetime.now(UTC),
+    )
+    await http_bot.gateway.post_digest(
+        ChannelRef("slack", TEAM, CHANNEL), _button_digest(story, [sub.public_id], 0)
+    )
+    digest = fake.posts[-1]
+    action = f"newsbot:unsubscribe:{sub.public_id}"
+    calls = len(fake.calls)
+    status, _ = await click(digest, action, secret="not-the-secret")
+    assert status == 401 and len(fake.calls) == calls and fake.responses == []
+
+    denied = await click.reply(digest, action, user=MEMBER)
+    assert denied["response_type"] == "ephemeral" and _is_error(denied)
+    assert "belongs to another channel" in _text(denied)
+    assert sub in await Subscriptions(services.store).for_channel(other)
+
+    forged = {
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "x",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "newsbot:follow:<!channel>",
+                        "text": {"type": "plain_text", "text": "x"},
+                    }
+                ],
+            }
+        ]
+    }
+    answer = await click.reply(forged, "newsbot:follow:<!channel>")
+    assert _is_error(answer) and "<!channel>" not in json.dumps(answer)
+
+    allowed = await click.reply(digest, action, user=ADMIN)
+    assert not _is_error(allowed) and "removed" in _text(allowed)
+    assert sub not in await Subscriptions(services.store).for_channel(other)
+
+
+async def test_story_is_private_with_a_share_to_channel_button(
+    slash: Slash, click: Click, fake: FakeSlack, services: Services
+) -> None:
+    story = await _story_id(services)
+    private = await slash.reply(f"story {story}")
+    assert private["response_type"] == "ephemeral"
+    assert _action_ids(private)[0] == f"newsbot:share:{story}"
+    assert fake.shared_files == []  # a private answer uploads nothing to the channel
+    before = len(fake.responses)
+    status, _ = await click(private, f"newsbot:share:{story}")
+    assert status == 200
+    await fake.wait_responses(before + 1)
+    shared = fake.responses[before]["body"]
+    assert shared["response_type"] == "in_channel" and story in _text(shared)
+    assert f"newsbot:share:{story}" not in _action_ids(shared)
+    await fake.wait_for(lambda: len(fake.shared_files) == 1)
+    assert fake.shared_files[0]["filename"] == f"{story}-coverage.png"
+
+
+async def test_socket_mode_button_clicks_are_acked_over_the_websocket(
+    fake: FakeSlack, services: Services
+) -> None:
+    story = await _story_id(services)
+    runtime = SlackRuntime(_config(fake, app_token=APP_TOKEN, signing_secret=None), services)
+    await runtime.start()
+    try:
+        await fake.wait_socket()
+        await runtime.gateway.post_digest(
+            ChannelRef("slack", TEAM, CHANNEL), _button_digest(story, [], 0)
+        )
+        payload = fake.block_actions(
+            fake.posts[-1], f"newsbot:follow:{story}", user=MEMBER, channel=CHANNEL
+        )
+        ack = await fake.send_interactive(payload)
+        assert not ack.get("payload")  # acked at once, empty
+        [reply] = await fake.wait_responses(1)
+        assert "*Following*" in _private(reply["body"]) and story in _text(reply["body"])
+    finally:
+        await runtime.stop()

@@ -20,6 +20,7 @@ from bot.platforms.slack_render import (
     render_reply,
     render_slack,
 )
+from handlers.actions import Action
 from handlers.base import Reply
 
 WHEN = datetime(2025, 2, 13, 6, 14, tzinfo=UTC)
@@ -33,7 +34,9 @@ def _texts(messages: list[dict[str, Any]]) -> list[str]:
         for block in message["blocks"]:
             if isinstance(block.get("text"), dict):
                 out.append(block["text"]["text"])
-            out.extend(e["text"] for e in block.get("elements", ()))
+            for e in block.get("elements", ()):
+                text = e["text"]  # a button's text is a plain_text object
+                out.append(text["text"] if isinstance(text, dict) else text)
     return out
 
 
@@ -46,8 +49,9 @@ def _assert_within_limits(messages: list[dict[str, Any]]) -> None:
             texts = [block["text"]] if isinstance(block.get("text"), dict) else []
             texts += list(block.get("elements", ()))
             for t in texts:
-                assert len(t["text"]) <= TEXT_MAX
-                total += len(t["text"])
+                text = t["text"]["text"] if isinstance(t["text"], dict) else t["text"]
+                assert len(text) <= TEXT_MAX
+                total += len(text)
         assert total <= MESSAGE_CHARS_MAX
 
 
@@ -181,7 +185,7 @@ def test_a_story_is_compact_title_linked_sources_newest_first_and_the_full_story
     story = StoryDigest("s-4f2a", "Talks", False, articles=articles, summary=[said, said])
     story.outlets = [f"Outlet {j}" for j in range(61)]
     (message,) = render_slack(Digest("c", WHEN, [story]))
-    header, section, context, divider = message["blocks"]
+    header, section, context, _buttons, divider = message["blocks"]
     assert header["type"] == "header" and divider == {"type": "divider"}
     assert section["text"]["text"] == (
         "*New:* <https://news.example/60|Headline 60>".replace("Headline 60", "Talks")
@@ -206,7 +210,8 @@ def test_a_ten_story_digest_that_fits_is_one_message() -> None:
     texts = _texts([message])
     titles = [t.split("\n")[0] for t in texts if t.startswith("*New:*")]
     assert titles == [f"*New:* <https://news.example/{i}|Talks on Ukraine {i}>" for i in range(10)]
-    assert texts[-1] == "+2 more stories — `/news digest` shows the next ones"
+    words = [t for t in texts if t != "More stories"]  # the button beside the line
+    assert words[-1] == "+2 more stories — `/news digest` shows the next ones"
 
 
 def test_a_digest_too_big_for_one_message_takes_the_fewest_and_keeps_every_story() -> None:
@@ -220,3 +225,34 @@ def test_a_digest_too_big_for_one_message_takes_the_fewest_and_keeps_every_story
         story = b["blocks"][: b["blocks"].index({"type": "divider"}) + 1]
         chars = sum(len(t) for t in _texts([{"text": "", "blocks": a["blocks"] + story}]))
         assert len(a["blocks"]) + len(story) > BLOCKS_MAX or chars > MESSAGE_CHARS_MAX
+
+
+def test_each_story_has_its_buttons_and_the_more_line_its_own() -> None:
+    stories = [_story(1), _story(2)]
+    digest = Digest(
+        channel="c", generated_at=WHEN, stories=stories, more_stories=4, subscriptions=["sub-9"]
+    )
+    blocks = [b for m in render_slack(digest) for b in m["blocks"]]
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert [[e["action_id"] for e in b["elements"]] for b in actions] == [
+        ["newsbot:follow:s-0001", "newsbot:mute:s-0001"],
+        ["newsbot:follow:s-0002", "newsbot:mute:s-0002"],
+        ["newsbot:more:", "newsbot:unsubscribe:sub-9"],
+    ]
+    more = blocks.index(actions[-1]) - 1
+    assert "+4 more stories" in blocks[more]["elements"][0]["text"]  # beside its line
+    assert actions[-1]["elements"][1]["style"] == "danger"
+    assert actions[0]["elements"][0]["text"] == {
+        "type": "plain_text",
+        "text": "Follow story",
+        "emoji": False,
+    }
+
+
+def test_a_private_story_reply_carries_a_share_button() -> None:
+    reply = Reply(
+        title="s-1 · Talks", lines=["x"], ephemeral=True, actions=[Action("share", "s-0001")]
+    )
+    blocks = render_reply(reply)[0]["blocks"]
+    assert blocks[-1]["type"] == "actions"
+    assert blocks[-1]["elements"][0]["action_id"] == "newsbot:share:s-0001"

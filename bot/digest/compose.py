@@ -34,6 +34,7 @@ from bot.storage.memory import (
     recent_statements,
     stories_with_unseen,
 )
+from bot.storage.muted import MutedStories
 from bot.storage.scope import EVERYTHING, Scope
 
 
@@ -134,18 +135,23 @@ async def _story_articles(
 
 async def candidate_stories(
     store: Store,
+    key: str,
     *,
     topic: dict[int, list[str]] | None,
     story_id: int | None,
     scope: Scope = EVERYTHING,
 ) -> list[int]:
-    """The stories a digest considers: the followed one, the topic's (best first, none below
-    its cut-off: :func:`bot.relevance.topic_stories`), or every story, most recent first."""
+    """The stories a digest for channel ``key`` considers: the followed one, the topic's (best
+    first, none below its cut-off: :func:`bot.relevance.topic_stories`), or every story, most
+    recent first; never one the channel muted (:class:`bot.storage.muted.MutedStories`)."""
     if story_id is not None:
-        return [story_id]
-    if topic is not None:
-        return list(topic)
-    return await store.live_story_ids(scope)
+        ids = [story_id]
+    elif topic is not None:
+        ids = list(topic)
+    else:
+        ids = await store.live_story_ids(scope)
+    muted = await MutedStories(store).story_ids(key)
+    return [sid for sid in ids if sid not in muted] if muted else ids
 
 
 async def compose_digest(
@@ -168,7 +174,7 @@ async def compose_digest(
     """
     view = await load_channel(store, key, topic=topic, story_id=story_id, scope=scope)
     matched = await topic_stories(store, settings, topic, story_id, scope=scope)
-    ids = await candidate_stories(store, topic=matched, story_id=story_id, scope=scope)
+    ids = await candidate_stories(store, key, topic=matched, story_id=story_id, scope=scope)
     ranked, unranked = await stories_to_rank(store, key, ids, settings.max_stories, scope)
     news = {n.story_id: n for n in await load_news(store, view, ranked)}
     chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)

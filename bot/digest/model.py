@@ -57,6 +57,7 @@ class Digest:
     stories: list[StoryDigest] = field(default_factory=list)
     topic: str | None = None
     more_stories: int = 0  # stories with news the digest had no room for (still pending)
+    subscriptions: list[str] = field(default_factory=list)  # public ids of what it is for
 
     @property
     def empty(self) -> bool:

@@ -12,6 +12,16 @@ interaction (Manage Server or Administrator). Discord's ``default_member_permiss
 applies to top-level commands, so it cannot hide admin subcommands inside ``/news``; server
 owners may still restrict ``/news`` as a whole in Server Settings > Integrations.
 
+Buttons (``handlers.actions``): the renderer emits raw component payloads (dicts, kept within
+Discord's limits there, like embeds); they are sent as a *stopped* ``discord.ui.View`` (only so
+discord.py serialises them: a stopped view is never kept in its view store) and every click is
+handled statelessly in :meth:`NewsBot.on_interaction` from the ``custom_id`` alone
+(``newsbot:follow:s-4f2a``). Nothing is registered per message, so buttons of digests posted
+before a restart (or by another process) keep working; ``add_view`` could not help, as it
+matches fixed custom_ids and ours carry story and subscription ids. A click is acknowledged
+like a command (``defer`` first, ephemeral), checked like it (a server channel, Manage Server
+for admin commands, then the handler's own checks) and run through ``handlers.dispatch``.
+
 Nothing sent here pings anyone: the client's and every message's ``allowed_mentions`` is none,
 and :mod:`bot.platforms.discord_render` escapes mentions and markdown.
 """
@@ -23,7 +33,6 @@ import contextlib
 import inspect
 import io
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
@@ -33,13 +42,14 @@ from discord import app_commands
 import handlers
 from bot.delivery import ChannelRef, DeliveryError
 from bot.digest.model import Digest
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserError
 from bot.logs import install_redaction as install_log_redaction
 from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
 from bot.settings import Secrets, Settings
-from handlers.base import CommandRequest, CommandSpec, Option, Reply, parse_action_id
+from handlers.actions import Action, command_request, is_action, parse_action
+from handlers.base import CommandRequest, CommandSpec, Option, Reply
 
 log = logging.getLogger("newsbot.discord")
 
@@ -213,45 +223,6 @@ def build_news_group(
     return group
 
 
-class ActionButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"^newsbot:(?P<action>[a-z]+):(?P<arg>\S+)$",
-):
-    """A reply's button (``custom_id`` ``newsbot:<action>:<arg>``), answered by whichever
-    bot process is running when it is pressed (discord.py matches the id's template)."""
-
-    def __init__(self, custom_id: str, label: str = "") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label or None, custom_id=custom_id, style=discord.ButtonStyle.secondary
-            )
-        )
-        self.custom_id_value = custom_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ActionButton:
-        return cls(match.group(0))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        client = interaction.client
-        if isinstance(client, NewsBot):
-            await client.run_button(interaction, self.custom_id_value)
-
-
-def _button_view(rows: Sequence[Mapping[str, Any]]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    for row in rows:
-        for button in row.get("components") or []:
-            view.add_item(ActionButton(str(button["custom_id"]), str(button.get("label") or "")))
-    return view
-
-
 def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A rendered payload as discord.py ``send()`` keywords, never pinging anyone."""
     kwargs: dict[str, Any] = {
@@ -266,9 +237,47 @@ def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
     ]
     if files:
         kwargs["files"] = files
-    if payload.get("components"):
-        kwargs["view"] = _button_view(payload["components"])
+    view = view_of(payload.get("components") or [])
+    if view is not None:
+        kwargs["view"] = view
     return kwargs
+
+
+def view_of(rows: Sequence[Mapping[str, Any]]) -> discord.ui.View | None:
+    """Rendered action rows as a view discord.py can send: buttons and string selects on their
+    rows. The view is stopped at once: discord.py sends its components but keeps nothing (a
+    click reaches :meth:`NewsBot.on_interaction` by its custom_id)."""
+    if not rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for index, row in enumerate(rows):
+        for item in row.get("components") or []:
+            if item["type"] == 2:
+                view.add_item(
+                    discord.ui.Button(
+                        style=discord.ButtonStyle(item["style"]),
+                        label=item["label"],
+                        custom_id=item["custom_id"],
+                        row=index,
+                    )
+                )
+            elif item["type"] == 3:
+                options = [
+                    discord.SelectOption(label=o["label"], value=o["value"])
+                    for o in item["options"]
+                ]
+                view.add_item(
+                    discord.ui.Select(
+                        custom_id=item["custom_id"],
+                        placeholder=item.get("placeholder"),
+                        options=options,
+                        min_values=item.get("min_values", 1),
+                        max_values=item.get("max_values", 1),
+                        row=index,
+                    )
+                )
+    view.stop()
+    return view
 
 
 class NewsBot(discord.Client):
@@ -299,13 +308,13 @@ class NewsBot(discord.Client):
         self.gateway = DiscordGateway(self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(ActionButton)
         if self.sync_commands:
             await self.tree.sync()
 
     def request_for(
-        self, interaction: discord.Interaction, spec: CommandSpec, args: Mapping[str, str]
+        self, interaction: discord.Interaction, command: str, args: Mapping[str, str]
     ) -> CommandRequest:
+        """The member's request, with their rights: Manage Server, ``[permissions] manage_role``."""
         role = self.services.settings.permissions.manage_role.strip()
         return CommandRequest(
             platform=PLATFORM,
@@ -313,35 +322,29 @@ class NewsBot(discord.Client):
             channel=str(interaction.channel_id or ""),
             user=str(interaction.user.id),
             is_admin=is_admin(interaction),
-            command=spec.name,
+            command=command,
             args=dict(args),
             may_manage=may_manage(interaction, role),
             managers=f"members with the {role} role or Manage Server" if role else "",
         )
 
-    async def run_button(self, interaction: discord.Interaction, custom_id: str) -> None:
-        """A ``newsbot:<action>:<arg>`` button: acknowledged at once (privately), then the
-        action runs through ``handlers.dispatch`` like a command and answers privately."""
-        spec = handlers.ACTIONS.get((parse_action_id(custom_id) or ("", ""))[0])
-        request = self.request_for(interaction, spec, {}) if spec else None
-        pressed = handlers.action_request(request, custom_id) if request else None
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        if pressed is None:
-            reply = handlers.error_reply("this button no longer does anything")
-        else:
-            try:
-                reply = await handlers.dispatch(pressed, self.services)
-            except Exception:
-                log.exception("/news button %s failed", pressed.command)
-                reply = handlers.error_reply("something went wrong; the error was logged")
-        reply.ephemeral = True
-        await self.send_followups(interaction, reply)
-
     async def run_command(
         self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]
     ) -> None:
         """Acknowledge, run the handler, answer with follow-ups (errors ephemeral)."""
-        request = self.request_for(interaction, spec, args)
+        await self._answer(interaction, self.request_for(interaction, spec.name, args))
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction,
+        request: CommandRequest,
+        action: Action | None = None,
+    ) -> None:
+        """The one way a command or a button is answered: the admin check at once (before
+        any work), else ``defer`` (ephemeral "thinking", within Discord's 3 s), dispatch,
+        follow-ups."""
+        spec = handlers.command_spec(request.command)
+        assert spec is not None, request.command
         if spec.admin_only and not request.is_admin:
             reply = handlers.error_reply(
                 f"/{handlers.ROOT_COMMAND} {spec.name} needs the Manage Server permission"
@@ -350,11 +353,37 @@ class NewsBot(discord.Client):
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
-            reply = await handlers.dispatch(request, self.services)
+            if action is None:
+                reply = await handlers.dispatch(request, self.services)
+            else:
+                reply = await handlers.run_action(action, request, self.services)
         except Exception:
             log.exception("/news %s failed", spec.name)
             reply = handlers.error_reply("something went wrong; the error was logged")
         await self.send_followups(interaction, reply)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A click on one of newsbot's buttons or select menus (slash commands go to the tree)."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data: Mapping[str, Any] = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        if is_action(custom_id):
+            await self.run_action(interaction, custom_id, [str(v) for v in data.get("values", [])])
+
+    async def run_action(
+        self, interaction: discord.Interaction, custom_id: str, values: Sequence[str]
+    ) -> None:
+        """Parse the button's action and answer it as its command (privately, but Share)."""
+        try:
+            action = parse_action(custom_id, values)
+            if interaction.guild_id is None:
+                raise UserError("newsbot's buttons work in a server channel")
+        except UserError as exc:
+            await self._respond_now(interaction, handlers.error_reply(str(exc)))
+            return
+        request = command_request(action, self.request_for(interaction, "", {}))
+        await self._answer(interaction, request, action)
 
     async def _respond_now(self, interaction: discord.Interaction, reply: Reply) -> None:
         await interaction.response.send_message(
@@ -376,7 +405,7 @@ class NewsBot(discord.Client):
     ) -> list[tuple[str, str]]:
         assert option.autocomplete is not None
         args = {k: str(v) for k, v in interaction.namespace if v is not None}
-        request = self.request_for(interaction, spec, args)
+        request = self.request_for(interaction, spec.name, args)
         return await handlers.autocomplete(option.autocomplete, current, request, self.services)
 
     async def _on_tree_error(
@@ -536,4 +565,5 @@ __all__ = [
     "install_redaction",
     "is_admin",
     "message_kwargs",
+    "view_of",
 ]

@@ -23,7 +23,9 @@ from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
-from handlers.base import Attachment, Button, Reply
+from handlers.actions import Action, digest_actions
+from handlers.actions import story_actions as story_action_list
+from handlers.base import Attachment, Reply
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -43,6 +45,13 @@ OUTLET_MAX = 60
 URL_MAX = 400  # a longer URL is not linked (a story stays far below the description limit)
 
 T = TypeVar("T")
+ROWS_MAX = 5  # action rows per message
+BUTTONS_PER_ROW = 5
+BUTTON_LABEL_MAX = 80
+CUSTOM_ID_MAX = 100
+SELECT_OPTIONS_MAX = 25
+OPTION_LABEL_MAX = 100
+SECONDARY, DANGER = 2, 4  # button styles
 
 _MARKDOWN_RE = re.compile(r"([\\*_~`|<>\[\]()#-])")
 # Bidi overrides/isolates and zero-width characters: they can disguise text, links or mentions.
@@ -70,9 +79,10 @@ def display_url(url: str | None) -> str | None:
 
 
 def unmention(text: str) -> str:
-    """Break mentions in text where markdown is not rendered (embed footers), and drop the
-    invisible and bidi-override characters :func:`escape` drops."""
-    return _INVISIBLE_RE.sub("", text).replace("@", "@\u200b")
+    """Break mentions and angle-bracket tokens in text where markdown is not rendered (embed
+    footers, component labels), and drop the invisible and bidi-override characters
+    :func:`escape` drops."""
+    return _INVISIBLE_RE.sub("", text).replace("@", "@\u200b").replace("<", "<\u200b")
 
 
 def _bullet(s: StatementRef, limit: int = BULLET_MAX) -> str:
@@ -149,22 +159,29 @@ def _digest_head(digest: Digest) -> str:
 
 
 def render_discord(digest: Digest) -> list[dict[str, Any]]:
-    """Message payloads ``{"content", "embeds"}``, each within Discord's limits: one embed per
-    story, in as few messages as the limits allow (one when the digest fits: at most 10
-    embeds and 6,000 characters across them); the head line on the first message, "+N more
-    stories" on the last."""
+    """Message payloads ``{"content", "embeds", "components"}``, each within Discord's limits:
+    one embed per story, in as few messages as the limits allow (one when the digest fits: at
+    most 10 embeds and 6,000 characters across them); the head line on the first message,
+    "+N more stories" on the last; each message's buttons under it (:func:`message_components`)."""
     head = _digest_head(digest)
     if digest.empty:
         head += "\nNothing new since the last digest."
         return [{"content": clip(_with_more(head, digest), CONTENT_MAX), "embeds": []}]
     now = digest.generated_at
     stories = [(layout, layout_embed(layout, now)) for layout in map(story_layout, digest.stories)]
-    # A later per-message part (e.g. the actions of the message's stories) is built here from
-    # each group's layouts.
-    messages: list[dict[str, Any]] = [
-        {"content": None, "embeds": [embed for _, embed in group]}
-        for group in pack(stories, lambda item: _embed_size(item[1]))
-    ]
+    # Each message carries the buttons of its own stories; the digest's own (More stories,
+    # Unsubscribe) go on the last, beside its "+N more stories" line.
+    groups = pack(stories, lambda item: _embed_size(item[1]))
+    own = digest_actions(digest)
+    messages: list[dict[str, Any]] = []
+    for i, group in enumerate(groups):
+        message: dict[str, Any] = {"content": None, "embeds": [embed for _, embed in group]}
+        rows = message_components(
+            [layout.story for layout, _ in group], own if i == len(groups) - 1 else []
+        )
+        if rows:
+            message["components"] = rows
+        messages.append(message)
     messages[0]["content"] = clip(head, CONTENT_MAX)
     last = messages[-1]
     last["content"] = clip(_with_more(last["content"] or "", digest), CONTENT_MAX) or None
@@ -177,6 +194,75 @@ def _with_more(text: str, digest: Digest) -> str:
         return text
     more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
     return f"{text}\n{more}" if text else more
+
+
+# ------------------------------------------------------------------------ components
+
+
+def button(action: Action, label: str | None = None) -> dict[str, Any]:
+    """A button carrying ``action`` (its custom_id is the action's, parsed back on click)."""
+    return {
+        "type": 2,
+        "style": DANGER if action.spec.danger else SECONDARY,
+        "label": clip(unmention(label or action.label), BUTTON_LABEL_MAX),
+        "custom_id": action.custom_id[:CUSTOM_ID_MAX],
+    }
+
+
+def _row(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": 1, "components": items[:BUTTONS_PER_ROW]}
+
+
+def story_actions(story: StoryDigest) -> list[dict[str, Any]]:
+    """A digest story's buttons (Follow, Mute, Show conflicts), named with the story's id
+    (the row is under the message, not under the story's embed)."""
+    return [button(a, f"{a.label} {story.id}") for a in story_action_list(story)]
+
+
+def _story_select(verb: str, placeholder: str, stories: list[StoryDigest]) -> dict[str, Any]:
+    options = [
+        {
+            "label": clip(unmention(f"{s.id} · {s.title}"), OPTION_LABEL_MAX),
+            "value": s.id,
+        }
+        for s in stories[:SELECT_OPTIONS_MAX]
+    ]
+    select = {
+        "type": 3,
+        "custom_id": Action(verb).custom_id,  # the chosen story is the select's value
+        "placeholder": placeholder,
+        "options": options,
+        "min_values": 1,
+        "max_values": 1,
+    }
+    return _row([select])
+
+
+def message_components(
+    stories: Sequence[StoryDigest], own: Sequence[Action]
+) -> list[dict[str, Any]]:
+    """The action rows under one digest message: a row of buttons per story of that message
+    when they fit in Discord's 5 rows, else one select menu per action listing them; then
+    ``own``, the digest's buttons (More stories, Unsubscribe: on its last message)."""
+    own_row = [_row([button(a) for a in own])] if own else []
+    rows: list[dict[str, Any]] = []
+    if len(stories) <= ROWS_MAX - len(own_row):
+        rows = [_row(story_actions(s)) for s in stories]
+    else:
+        for verb, placeholder in (
+            ("follow", "Follow a story…"),
+            ("mute", "Mute a story…"),
+            ("conflicts", "Show a story's conflicts…"),
+        ):
+            chosen = [s for s in stories if verb in {a.verb for a in story_action_list(s)}]
+            if chosen:
+                rows.append(_story_select(verb, placeholder, chosen))
+    return rows + own_row  # at most 3 selects and the digest's row: within the 5
+
+
+def reply_components(reply: Reply) -> list[dict[str, Any]]:
+    """The reply's own buttons ("Share to channel") as one action row."""
+    return [_row([button(a) for a in reply.actions])] if reply.actions else []
 
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
@@ -283,16 +369,8 @@ def render_reply(reply: Reply) -> list[dict[str, Any]]:
         messages[0]["embeds"][0]["image"] = {"url": f"attachment://{image.filename}"}
     for i, message in enumerate(messages):
         message["attachments"] = files if i == 0 else []
-    if reply.buttons and messages:
-        messages[-1]["components"] = button_rows(reply.buttons)
+    own = reply_components(reply)
+    if own:
+        first = messages[0]
+        first["components"] = (own + first.get("components", []))[:ROWS_MAX]
     return messages
-
-
-def button_rows(buttons: Sequence[Button]) -> list[dict[str, Any]]:
-    """A reply's buttons as action rows (at most 5 buttons a row, 5 rows), grey, labels
-    clipped to Discord's 80 characters; ``custom_id`` is the button's ``newsbot:…`` id."""
-    items = [
-        {"type": 2, "style": 2, "label": clip(b.label, 80), "custom_id": b.action_id}
-        for b in buttons[:25]
-    ]
-    return [{"type": 1, "components": items[i : i + 5]} for i in range(0, len(items), 5)]

@@ -6,6 +6,11 @@
   help and unknown subcommands are answered in the ``ack()`` itself, every other command is
   acknowledged at once and answered through the ``response_url`` (Block Kit, at most 5 posts,
   then ``chat.postMessage``); a reply's images are uploaded with ``files_upload_v2``.
+- Buttons (``block_actions`` whose ``action_id`` starts ``newsbot:``, see ``handlers.actions``)
+  arrive through the same bolt app, signature-checked like commands; each is acked at once,
+  run as its command through ``handlers.dispatch`` (same admin and [permissions] checks; the
+  digest buttons, Share and Undo alike) and answered privately
+  through the action's ``response_url`` (Share to channel: publicly).
 - Admin-only subcommands are checked here, server-side: ``users.info`` ``is_admin`` /
   ``is_owner``, or a configured allow-list of user ids.
 - :class:`SlackGateway` (``slack_gateway``) posts digests with ``chat.postMessage`` (429s
@@ -53,14 +58,16 @@ from bot.schedules import parse_timezone
 from bot.services import Services
 from bot.settings import SECRET_NAMES, Secrets, Settings
 from bot.subscriptions import MAX_TOPIC_CHARS
-from handlers import COMMANDS, action_request, dispatch, error_reply, help_reply, parse_text
-from handlers.base import ACTION_PREFIX, CommandRequest, Reply
+from handlers import COMMANDS, dispatch, error_reply, help_reply, parse_text, run_action
+from handlers.actions import PREFIX, command_request, parse_action
+from handlers.base import CommandRequest, Reply
 
 COMMAND = "/news"
 DEFAULT_PATH = "/slack/events"
 RESPONSE_URL_POSTS_MAX = 5  # Slack accepts 5 posts per response_url within 30 minutes
 ADMIN_CACHE_SECONDS = 300.0
 _LINK_RE = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
+ACTION_RE = re.compile(rf"^{PREFIX}:")
 
 log = install_redaction()
 
@@ -116,7 +123,7 @@ def parse_command(text: str) -> tuple[str, dict[str, str]]:
     return parse_text(unslack(text))
 
 
-SUBSCRIBE_FORM = f"{ACTION_PREFIX}:subscribe-form"
+SUBSCRIBE_FORM = f"{PREFIX}:subscribe-form"  # a view's callback_id, not a button
 SCHEDULE_CHOICES = (
     "hourly",
     "daily 07:00",
@@ -333,26 +340,36 @@ class NewsCommand:
         request = await self.request(team, channel, user, "subscribe", args)
         await self.run(request, {"channel_id": channel, "user_id": user})
 
-    async def on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """A ``newsbot:<action>:<arg>`` button: acknowledged, run through
-        ``handlers.dispatch``, answered privately to whoever pressed it."""
+    async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A click on one of newsbot's buttons or selects: ack, run its command, reply."""
         await ack()
-        team = str((body.get("team") or {}).get("id") or "")
-        user = str((body.get("user") or {}).get("id") or "")
-        channel = str((body.get("channel") or {}).get("id") or "")
-        base = await self.request(team, channel, user, "", {})
-        request = action_request(base, str(action.get("action_id", "")))
-        command = {
-            "channel_id": channel,
-            "user_id": user,
-            "response_url": body.get("response_url") or "",
-        }
-        if request is None:
-            await self.send_reply(command, error_reply("This button no longer does anything."))
+        team = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str(
+            (body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id")
+            or ""
+        )
+        context = {"channel_id": channel, "user_id": user, "response_url": body.get("response_url")}
+        selected = (action.get("selected_option") or {}).get("value")
+        try:
+            parsed = parse_action(str(action.get("action_id", "")), [selected] if selected else [])
+        except UserError as exc:
+            await self.send_reply(context, error_reply(str(exc)), replace_original=False)
             return
-        await self.run(request, command, private=True)
+        request = command_request(parsed, await self.request(team, channel, user, "", {}))
+        try:
+            reply = await run_action(parsed, request, self.services)
+        except Exception:
+            log.exception("slack: button %s failed", parsed.verb)
+            reply = error_reply("Something went wrong; the error was logged.")
+        await self.send_reply(context, reply, replace_original=False)
 
-    async def send_reply(self, command: Mapping[str, Any], reply: Reply) -> None:
+    async def send_reply(
+        self, command: Mapping[str, Any], reply: Reply, *, replace_original: bool | None = None
+    ) -> None:
+        """Post a reply through the ``response_url`` (then ``chat.postMessage``); an action's
+        answer never replaces the message its button is on (``replace_original`` false)."""
         messages = render_reply(reply)
         response_type = "ephemeral" if reply.ephemeral else "in_channel"
         channel = str(command.get("channel_id", ""))
@@ -369,7 +386,8 @@ class NewsCommand:
         for message in messages:
             if webhook is not None and posts < RESPONSE_URL_POSTS_MAX:
                 posts += 1
-                if await self._respond(webhook, message, response_type):
+                extra = {} if replace_original is None else {"replace_original": replace_original}
+                if await self._respond(webhook, {**message, **extra}, response_type):
                     continue
             await self._post(channel, user, message, ephemeral=reply.ephemeral)
         if reply.attachments and reply.ephemeral:
@@ -459,7 +477,7 @@ def build_app(
     listener = NewsCommand(services, client, AdminCheck(client, admin_allowlist))
     app.command(command)(listener.__call__)
     app.view(SUBSCRIBE_FORM)(listener.on_submit)
-    app.action(re.compile(rf"^{ACTION_PREFIX}:"))(listener.on_button)
+    app.action(ACTION_RE)(listener.on_action)
     return app, listener
 
 

@@ -24,7 +24,9 @@ from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
-from handlers.base import Button, Reply
+from handlers.actions import Action, digest_actions
+from handlers.actions import story_actions as story_action_list
+from handlers.base import Reply
 
 BLOCKS_MAX = 50
 TEXT_MAX = 3000
@@ -38,6 +40,9 @@ HEADLINE_MAX = 90  # a source's headline
 TITLE_MAX = 200  # a story's title
 OUTLET_MAX = 60
 URL_MAX = 400  # a longer URL is not linked (five sources and a title fit in a text object)
+ACTIONS_ELEMENTS_MAX = 25
+BUTTON_TEXT_MAX = 75
+ACTION_ID_MAX = 255
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -169,6 +174,36 @@ def layout_blocks(layout: StoryLayout, now: datetime) -> list[Block]:
     return blocks
 
 
+def button(action: Action) -> dict[str, Any]:
+    """A button carrying ``action`` (its action_id is parsed back when clicked)."""
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {
+            "type": "plain_text",
+            "text": clip(escape_plain(action.label), BUTTON_TEXT_MAX),
+            "emoji": False,
+        },
+        "action_id": action.custom_id[:ACTION_ID_MAX],
+        "value": action.target or action.verb,
+    }
+    if action.spec.danger:
+        element["style"] = "danger"
+    return element
+
+
+def actions_block(actions: Sequence[Action], block_id: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": block_id[:255],
+        "elements": [button(a) for a in actions[:ACTIONS_ELEMENTS_MAX]],
+    }
+
+
+def story_actions(story: StoryDigest) -> Block:
+    """The buttons under a digest story: Follow story, Mute story, Show conflicts."""
+    return actions_block(story_action_list(story), f"newsbot:story:{story.id}")
+
+
 def _chars(block: Block) -> int:
     total = 0
     text = block.get("text")
@@ -176,7 +211,8 @@ def _chars(block: Block) -> int:
         total += len(str(text.get("text", "")))
     for element in block.get("elements", ()):
         if isinstance(element, dict):
-            total += len(str(element.get("text", "")))
+            inner = element.get("text", "")  # a button's is a plain_text object
+            total += len(str(inner.get("text", "") if isinstance(inner, dict) else inner))
     return total
 
 
@@ -230,13 +266,19 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
     )
     if digest.empty:
         return [[header, _section("Nothing new since the last digest."), *more_line]]
-    # A story's blocks stay together; a later per-story part (its actions) goes before the
-    # divider that closes it.
+    # A story's blocks stay together: its layout, its buttons (Follow, Mute, Show
+    # conflicts), the divider that closes it.
     groups = [
-        [*layout_blocks(layout, digest.generated_at), {"type": "divider"}]
+        [
+            *layout_blocks(layout, digest.generated_at),
+            story_actions(layout.story),
+            {"type": "divider"},
+        ]
         for layout in map(story_layout, digest.stories)
     ]
     groups[0] = [header, *groups[0]]
+    if own := digest_actions(digest):  # More stories (by the "+N more" line), Unsubscribe
+        more_line.append(actions_block(own, "newsbot:digest"))
     if more_line:
         groups.append(more_line)
     return groups
@@ -259,27 +301,9 @@ def render_reply(reply: Reply) -> list[Message]:
     if reply.error:
         title = f":warning: {title}".strip()
     first = _sections([linkify(line) for line in reply.lines], first=title) or [_section("…")]
+    if reply.actions:  # Share to channel, Undo
+        first.append(actions_block(reply.actions, "newsbot:reply"))
     groups: list[list[Block]] = [first]
     if reply.digest is not None:
         groups.extend(_digest_groups(reply.digest))
-    if reply.buttons:
-        groups.append([button_block(reply.buttons)])
     return pack(groups, escape_plain(reply.title.strip()) or "newsbot")
-
-
-def button_block(buttons: Sequence[Button]) -> Block:
-    """An ``actions`` block of a reply's buttons (at most 25; labels within 75 characters);
-    ``action_id`` is the button's ``newsbot:…`` id, which the adapter's action listener
-    matches."""
-    return {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": clip(escape_plain(b.label), 75)},
-                "action_id": b.action_id,
-                "value": b.arg,
-            }
-            for b in buttons[:25]
-        ],
-    }
