@@ -275,13 +275,18 @@ def greedy(problem: Problem, *, power: float = COST_POWER) -> list[int]:
     spent = 0.0
     open_ = np.ones(n, dtype=bool)
     scale = problem.costs**power
+    # each sentence's gain, recomputed only when a pick covers one of its concepts (the same
+    # expression over the same arrays, so the same values as recomputing all of them)
+    lens = np.fromiter(map(len, problem.members), np.int64, n)
+    flat = np.concatenate(problem.members) if n else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(n), lens)
+    gains = np.empty(n)
+    stale: Sequence[int] = range(n)
     while len(chosen) < problem.max_items:
-        gains = np.array(
-            [
-                problem.weights[m[~covered[m]]].sum() + problem.priors[i] if open_[i] else -1.0
-                for i, m in enumerate(problem.members)
-            ]
-        )
+        for i in stale:
+            m = problem.members[i]
+            gains[i] = problem.weights[m[~covered[m]]].sum() + problem.priors[i]
+        gains[~open_] = -1.0
         fits = open_ & (spent + problem.costs <= problem.budget) & (gains > 0)
         if not fits.any():
             break
@@ -289,10 +294,15 @@ def greedy(problem: Problem, *, power: float = COST_POWER) -> list[int]:
         best = int(np.argmax(ratio))
         chosen.append(best)
         spent += problem.costs[best]
+        fresh = np.zeros(problem.weights.size, dtype=bool)
+        fresh[problem.members[best]] = ~covered[problem.members[best]]
         covered[problem.members[best]] = True
         open_[best] = False
         if problem.redundant is not None:
             open_ &= ~problem.redundant[best]
+        touched = np.zeros(n, dtype=bool)
+        touched[owner[fresh[flat]]] = True
+        stale = np.flatnonzero(touched & open_).tolist()
     singles = [i for i in range(n) if problem.costs[i] <= problem.budget]
     if singles:
         top = max(singles, key=lambda i: (problem.value([i]), -i))
