@@ -18,6 +18,7 @@ Run: .venv/bin/python benchmarks/bench_digest.py [FILE]
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -32,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 import bot.analysis.summarize as summarize_module  # noqa: E402
 import bot.digest.compose as compose_module  # noqa: E402
+from bot.digest.codec import encode_digest  # noqa: E402
 from bot.digest.compose import _story_articles, compose_digest  # noqa: E402
 from bot.services import open_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -39,6 +41,8 @@ from bot.settings import Settings  # noqa: E402
 SHARED = Path(os.environ.get("NEWSBOT_SHARED", str(REPO.parent / "shared")))
 DEFAULT = SHARED / "data" / "dev" / "duc2006-topics.jsonl"
 SPENT: dict[str, float] = {}
+DUMP = os.environ.get("BENCH_DUMP")  # a file: the first run's digests as JSON, to diff
+DUMPED: list[str] = []
 
 
 def timed(name: str, fn: Any) -> Any:
@@ -108,6 +112,8 @@ async def main(path: Path) -> None:
                         story_id=int(sid),
                     )
                     stories += len(composed.digest.stories)
+                    if DUMP and run == 0:
+                        DUMPED.append(json.dumps(encode_digest(composed.digest), sort_keys=True))
                 full.append(time.perf_counter() - t0)
                 # Usual case: the channel knows each story; its 3 newest articles are new.
                 key = f"update:{run}"
@@ -137,6 +143,10 @@ async def main(path: Path) -> None:
                             story_id=int(sid),
                         )
                         updated += len(composed.digest.stories)
+                        if DUMP and run == 0:
+                            DUMPED.append(
+                                json.dumps(encode_digest(composed.digest), sort_keys=True)
+                            )
                     took = time.perf_counter() - t0
                     took_cpu = time.process_time() - c0
                     shares[method].append(
@@ -145,6 +155,8 @@ async def main(path: Path) -> None:
                     if method in ("greedy", "current"):
                         update.append(took)
                         update_cpu.append(took_cpu)
+            if DUMP:
+                Path(DUMP).write_text("\n".join(DUMPED) + "\n")
             b, f, u = statistics.median(base), statistics.median(full), statistics.median(update)
             print(f"baseline (load the 50 stories' articles): {b * 1000:8.1f} ms")
             print(

@@ -616,34 +616,33 @@ def default_judge(a: Prepared, b: Prepared, sim: float, ctx_sim: float) -> list[
 # --- driver -------------------------------------------------------------------------
 
 
-def _binary(ids: np.ndarray, lens: np.ndarray, cols: np.ndarray) -> sparse.csr_matrix:
-    """0/1 matrix of id sets (rows given flat: ``ids``, ``lens``; each row's ids distinct and
-    all in the sorted vocabulary ``cols``)."""
-    indptr = np.zeros(lens.size + 1, dtype=np.int64)
-    np.cumsum(lens, out=indptr[1:])
-    return sparse.csr_matrix(
-        (np.ones(ids.size), np.searchsorted(cols, ids), indptr), shape=(lens.size, cols.size)
-    )
-
-
 def _overlaps(a: TermRows, b: TermRows) -> np.ndarray:
     """``|A ∩ B| / sqrt(|A| |B|)`` for every pair of id sets of ``a`` and ``b``.
 
     Only ids of ``b`` can be shared, so ``a``'s rows are cut to them before the product (the
-    counts are the same)."""
+    counts are the same); ``b`` is built column-major, so the product needs no transpose."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    cols = np.unique(b.ids)
-    if cols.size == 0:
+    if b.ids.size == 0:
         return np.zeros((len(a), len(b)))
+    cols, b_cols = np.unique(b.ids, return_inverse=True)
     pos = np.minimum(np.searchsorted(cols, a.ids), cols.size - 1)
     shared = cols[pos] == a.ids
     owner = np.repeat(np.arange(len(a)), a.lens)
-    a_lens = np.bincount(owner[shared], minlength=len(a))
-    inter = (_binary(a.ids[shared], a_lens, cols) @ _binary(b.ids, b.lens, cols).T).toarray()
+    a_ptr = np.zeros(len(a) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner[shared], minlength=len(a)), out=a_ptr[1:])
+    b_ptr = np.zeros(len(b) + 1, dtype=np.int64)
+    np.cumsum(b.lens, out=b_ptr[1:])
+    rows_a = sparse.csr_matrix(
+        (np.ones(int(a_ptr[-1])), pos[shared], a_ptr), shape=(len(a), cols.size)
+    )
+    cols_b = sparse.csc_matrix(
+        (np.ones(b.ids.size), b_cols.reshape(-1), b_ptr), shape=(cols.size, len(b))
+    )
+    inter = np.asarray((rows_a @ cols_b).toarray(), dtype=np.float64)
     na = np.sqrt(np.maximum(a.lens, 1).astype(np.float64))[:, None]
     nb = np.sqrt(np.maximum(b.lens, 1).astype(np.float64))[None, :]
-    return np.asarray(inter / (na * nb))
+    return np.divide(inter, na * nb, out=inter)
 
 
 def _take(rows: TermRows, keep: np.ndarray) -> TermRows:

@@ -121,6 +121,14 @@ def concepts_of(text: str, terms: tuple[int, ...]) -> dict[int, Concept]:
     return out
 
 
+@lru_cache(maxsize=16384)
+def _concept_ids(text: str, terms: tuple[int, ...]) -> np.ndarray:
+    """The ids of :func:`concepts_of`, in its order, as an array (cached likewise)."""
+    out = np.fromiter(concepts_of(text, terms), np.int64)
+    out.flags.writeable = False
+    return out
+
+
 @dataclass(slots=True)
 class Problem:
     """A budgeted coverage problem: sentences as concept-index lists, concept weights, costs."""
@@ -174,19 +182,28 @@ def build_problem(
     are what the channel and the earlier coverage hold; ``title_terms`` are the new
     headlines' content ids; ``redundant`` is over the candidates.
     """
-    per_unit = [concepts_of(u.text, u.terms) for u in units]
-    carriers: dict[int, set[int]] = {}
-    info: dict[int, Concept] = {}
-    for u, found in zip(units, per_unit, strict=True):
-        for c, concept in found.items():
-            carriers.setdefault(c, set()).add(u.article)
-            info.setdefault(c, concept)
+    arrays = [_concept_ids(u.text, u.terms) for u in units]
+    lens = np.fromiter(map(len, arrays), np.int64, len(units))
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
+    unit_of = np.repeat(np.arange(len(units)), lens)
     cand = [i for i, u in enumerate(units) if u.candidate]
-    wanted = {c for i in cand for c in per_unit[i]}
-    ids = sorted(wanted)
-    index = {c: k for k, c in enumerate(ids)}
-    n_articles = len({u.article for u in units})
-    df = np.array([len(carriers[c]) for c in ids], dtype=np.float64)
+    is_cand = np.zeros(len(units), dtype=bool)
+    is_cand[cand] = True
+    concept_ids = np.unique(flat[is_cand[unit_of]])  # the candidates' concepts, sorted
+    ids = concept_ids.tolist()
+    articles, article_of = np.unique(
+        np.fromiter((u.article for u in units), np.int64, len(units)), return_inverse=True
+    )
+    n_articles = int(articles.size)
+    pos = np.minimum(np.searchsorted(concept_ids, flat), max(concept_ids.size - 1, 0))
+    hit = concept_ids[pos] == flat if concept_ids.size else np.zeros(flat.size, dtype=bool)
+    carried = np.unique(pos[hit] * max(n_articles, 1) + article_of[unit_of[hit]])
+    df = np.bincount(carried // max(n_articles, 1), minlength=len(ids)).astype(np.float64)
+    first = np.full(len(ids), flat.size, dtype=np.int64)  # each concept's first occurrence
+    np.minimum.at(first, pos[hit], np.flatnonzero(hit))
+    info: dict[int, Concept] = {}
+    for c, at in zip(ids, unit_of[first].tolist(), strict=True):
+        info[c] = concepts_of(units[at].text, units[at].terms)[c]
     # with several new articles, a concept only one of them carries is a detail (Gillick and
     # Favre count only the concepts several documents share)
     weights = np.where(df >= 2, df, SINGLE) if n_articles >= SHARED_FROM else df
@@ -194,9 +211,9 @@ def build_problem(
     title_pairs = {pair_id(a, b) for row in title_terms for a, b in pairwise(row)}
     boost = np.ones(len(ids))
     known = np.zeros(len(ids), dtype=bool)
-    concept_ids = np.asarray(ids, dtype=np.int64)
-    if known_pairs.size:
-        known |= np.isin(concept_ids, known_pairs)
+    if known_pairs.size and concept_ids.size:  # np.isin, without sorting the known pairs
+        at = np.minimum(np.searchsorted(concept_ids, known_pairs), concept_ids.size - 1)
+        known[at[concept_ids[at] == known_pairs]] = True
     worded: list[int] = []  # names and figures: known when the known text has all their words
     for k, c in enumerate(ids):
         concept = info[c]
@@ -215,7 +232,7 @@ def build_problem(
         known[np.asarray(worded)] |= ~missing[np.asarray(worded)]
     weights = weights * boost
     weights[known] *= KNOWN
-    members = [np.fromiter((index[c] for c in per_unit[i]), np.int64) for i in cand]
+    members = [np.searchsorted(concept_ids, arrays[i]) for i in cand]
     costs = np.array([max(1, len(units[i].text.split())) for i in cand], dtype=np.float64)
     priors = np.array(
         [
@@ -258,13 +275,18 @@ def greedy(problem: Problem, *, power: float = COST_POWER) -> list[int]:
     spent = 0.0
     open_ = np.ones(n, dtype=bool)
     scale = problem.costs**power
+    # each sentence's gain, recomputed only when a pick covers one of its concepts (the same
+    # expression over the same arrays, so the same values as recomputing all of them)
+    lens = np.fromiter(map(len, problem.members), np.int64, n)
+    flat = np.concatenate(problem.members) if n else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(n), lens)
+    gains = np.empty(n)
+    stale: Sequence[int] = range(n)
     while len(chosen) < problem.max_items:
-        gains = np.array(
-            [
-                problem.weights[m[~covered[m]]].sum() + problem.priors[i] if open_[i] else -1.0
-                for i, m in enumerate(problem.members)
-            ]
-        )
+        for i in stale:
+            m = problem.members[i]
+            gains[i] = problem.weights[m[~covered[m]]].sum() + problem.priors[i]
+        gains[~open_] = -1.0
         fits = open_ & (spent + problem.costs <= problem.budget) & (gains > 0)
         if not fits.any():
             break
@@ -272,10 +294,15 @@ def greedy(problem: Problem, *, power: float = COST_POWER) -> list[int]:
         best = int(np.argmax(ratio))
         chosen.append(best)
         spent += problem.costs[best]
+        fresh = np.zeros(problem.weights.size, dtype=bool)
+        fresh[problem.members[best]] = ~covered[problem.members[best]]
         covered[problem.members[best]] = True
         open_[best] = False
         if problem.redundant is not None:
             open_ &= ~problem.redundant[best]
+        touched = np.zeros(n, dtype=bool)
+        touched[owner[fresh[flat]]] = True
+        stale = np.flatnonzero(touched & open_).tolist()
     singles = [i for i in range(n) if problem.costs[i] <= problem.budget]
     if singles:
         top = max(singles, key=lambda i: (problem.value([i]), -i))
