@@ -71,10 +71,9 @@ async def poll_seeds(sv: Services) -> None:
 
 async def register_configured_feeds(sv: Services) -> None:
     """The config's ``[[feeds]]`` become operator sources the poller fetches when due."""
-    async with sv.store.transaction() as conn:
+    async with sv.store.write() as txn:
         for feed in sv.settings.feeds:
-            await sv.store.upsert_source(
-                conn,
+            await txn.upsert_source(
                 kind="feed",
                 locator=feed.url,
                 name=feed.name,

@@ -112,9 +112,8 @@ async def sources(request: CommandRequest, services: Services) -> Reply:
     if existing is not None and not existing.enabled:
         await repo.enable(existing.id, now=services.clock())
         if name or item_filter:
-            async with store.transaction() as conn:
-                await store.upsert_source(
-                    conn,
+            async with store.write() as txn:
+                await txn.upsert_source(
                     kind="feed",
                     locator=url,
                     workspace=wkey,

@@ -124,7 +124,7 @@ async def import_feeds(
     imported: list[OpmlFeed] = []
     skipped: list[Skipped] = []
     now = utcnow()
-    async with store.transaction() as conn:
+    async with store.write() as txn:
         for feed in feeds:
             locator = source_locator(feed.url)
             try:
@@ -135,7 +135,7 @@ async def import_feeds(
             if locator in present:
                 skipped.append(Skipped(feed.url, "already a source"))
                 continue
-            await store.upsert_source(conn, kind="feed", locator=locator, name=feed.name, now=now)
+            await txn.upsert_source(kind="feed", locator=locator, name=feed.name, now=now)
             present.add(locator)
             imported.append(OpmlFeed(locator, feed.name))
     return imported, skipped
