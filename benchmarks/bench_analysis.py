@@ -143,7 +143,7 @@ def bench_product_path(per_kind: int, seed: int = 5) -> None:
             copies.append(dict(base, id=f"{row['id']}-same", source="Same Wire", published=later))
 
     async def run(tmp: Path) -> tuple[list[tuple[str, str]], float]:
-        from bot.digest.service import local_digest
+        from bot.digest.local import local_digest
         from bot.services import open_services
         from bot.settings import Settings
 

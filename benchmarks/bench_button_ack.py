@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 import discord  # noqa: E402
 
-from bot.delivery import ChannelRef  # noqa: E402
+from bot.delivery.gateway import ChannelRef  # noqa: E402
 from bot.digest.model import ConflictRef, Digest, StatementRef, StoryDigest  # noqa: E402
 from bot.platforms.discord_adapter import NewsBot  # noqa: E402
 from bot.platforms.slack_adapter import SlackConfig, SlackRuntime  # noqa: E402

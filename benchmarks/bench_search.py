@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.queries.views import search_articles  # noqa: E402
 from bot.services import open_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage.scope import EVERYTHING, Scope  # noqa: E402
-from bot.views import search_articles  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSBOT_SHARED", REPO.parent / "shared"))
 DUC = SHARED / "data" / "dev" / "duc2006-topics.jsonl"

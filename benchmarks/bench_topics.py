@@ -2,7 +2,7 @@
 
 Fills a temporary database with synthetic stories (``bot.storage.synthetic``: 1-3 articles
 each, Zipf-distributed background words plus each story's own topic words in its headlines and
-text), then times one digest cycle's matching, ``bot.relevance.topic_matches`` for every
+text), then times one digest cycle's matching, ``bot.queries.relevance.topic_matches`` for every
 subscription with the default cut-off:
 
 - cold: a cycle right after an article was stored (the term cache is empty; the
@@ -32,9 +32,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot import relevance  # noqa: E402
-from bot.query import parse_query  # noqa: E402
-from bot.relevance import MATCHED_MIN, SMOOTHING, content_terms, idf, score_topic, topic_matches  # noqa: E402
+from bot.queries import relevance  # noqa: E402
+from bot.queries.language import parse_query  # noqa: E402
+from bot.queries.relevance import (  # noqa: E402
+    MATCHED_MIN,
+    SMOOTHING,
+    content_terms,
+    idf,
+    score_topic,
+    topic_matches,
+)
 from bot.settings import DigestSettings  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from bot.storage.synthetic import SyntheticArticle, fill_stories  # noqa: E402

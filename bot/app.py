@@ -8,7 +8,7 @@ subscription (re-registered whenever subscriptions change) and a periodic outbox
 
 Stop (SIGINT/SIGTERM or the ``stop`` event): no new jobs start, running jobs get a grace period
 to finish their writes, posts under way are awaited, undelivered digests stay pending in the
-outbox for the next start, the platforms disconnect, the health endpoint (``bot/health.py``)
+outbox for the next start, the platforms disconnect, the health endpoint (``bot/operations/health.py``)
 closes and the database closes.
 """
 
@@ -22,17 +22,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channel_digest import Target, missed_periods, run_subscription, tell_channel
-from bot.delivery import ChannelRef, PlatformRuntime
+from bot.delivery.channel import Target, missed_periods, run_subscription, tell_channel
+from bot.delivery.gateway import ChannelRef, PlatformRuntime
+from bot.delivery.outbox import Outbox
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import Subscriptions
 from bot.events import Event
-from bot.health import HealthServer, start_health
-from bot.links import STOP_TIMEOUT_S, PlatformLink, link_states
+from bot.ingestion.polling import FeedPoller, SourceInfo
 from bot.net.credentials import mask_in_text, masked
-from bot.outbox import Outbox
-from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
-from bot.platforms.registry import create_runtimes
-from bot.polling import FeedPoller, SourceInfo
-from bot.scheduler import (
+from bot.operations.health import HealthServer, start_health
+from bot.operations.jobs import (
     Scheduler,
     add_interval_job,
     add_trigger_job,
@@ -40,12 +39,13 @@ from bot.scheduler import (
     make_scheduler,
     remove_job,
 )
-from bot.schedules import Timing
+from bot.operations.links import STOP_TIMEOUT_S, PlatformLink, link_states
+from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
+from bot.platforms.registry import create_runtimes
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
 from bot.sources.http import guarded_fetcher
 from bot.storage.store import to_iso
-from bot.subscriptions import Subscriptions
 
 log = logging.getLogger("newsbot")
 

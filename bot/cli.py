@@ -242,9 +242,7 @@ def ingest(
 @app.command()
 def digest(
     channel: Annotated[str, typer.Option(help="Local channel whose memory to use.")] = "console",
-    topic: Annotated[
-        str | None, typer.Option(help="Topic query: only stories it matches.")
-    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Topic query: only stories it matches.")] = None,
     story_id: Annotated[str | None, typer.Option("--story", help="Follow one story id.")] = None,
     commit: Annotated[
         bool, typer.Option("--commit", help="Record as delivered: the next digest shows only news.")
@@ -257,8 +255,8 @@ def digest(
 ) -> None:
     """Print what CHANNEL has not been told yet: new stories summarised, known ones updated."""
     from bot.digest.codec import encode_digest
+    from bot.digest.local import local_digest
     from bot.digest.render import render_digest
-    from bot.digest.service import local_digest
     from bot.models import utcnow
 
     async def go(sv: Services) -> Any:
@@ -295,7 +293,7 @@ def stories(
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
 ) -> None:
     """List stories (newest activity first), or those a topic matches and why."""
-    from bot.views import list_stories, render_stories
+    from bot.queries.views import list_stories, render_stories
 
     data = run(
         lambda sv: list_stories(sv, topic=topic, include_inactive=all_, limit=limit), write=False
@@ -317,7 +315,7 @@ def story(
 ) -> None:
     """Show one story with its articles and outlets."""
     from bot.digest.plot import coverage_png
-    from bot.views import render_story_detail, story_detail
+    from bot.queries.views import render_story_detail, story_detail
 
     data = run(lambda sv: story_detail(sv, story_id, explain=explain), write=False)
     if plot is not None:
@@ -338,7 +336,7 @@ def search(
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
 ) -> None:
     """Full-text search over stored articles (best match first)."""
-    from bot.views import render_search, search_articles
+    from bot.queries.views import render_search, search_articles
 
     data = run(lambda sv: search_articles(sv, query, limit=limit), write=False)
     if fmt is Format.json:
@@ -354,7 +352,7 @@ def export(
     fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.jsonl,
 ) -> None:
     """Export every ingested article (or its story assignment) as JSON Lines or JSON."""
-    from bot.views import export_rows
+    from bot.queries.views import export_rows
 
     if what not in ("articles", "stories"):
         say_err(f"error: export takes 'articles' or 'stories', not {what!r}")
@@ -453,7 +451,7 @@ def backup(
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
 ) -> None:
     """Write a consistent copy of the database (safe while `newsbot run` writes to it)."""
-    from bot.backup import backup_database
+    from bot.operations.backup import backup_database
 
     s = settings()
     try:
@@ -477,7 +475,7 @@ def backup(
 @app.command()
 def doctor(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> None:
     """Check configuration, database and credentials; say what `run` would start."""
-    from bot.doctor import diagnose
+    from bot.operations.doctor import diagnose
 
     s = settings()
     checks = asyncio.run(diagnose(s))

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.digest.analyses import analysis_hook
+from bot.delivery.outbox import Outbox
+from bot.delivery.subscriptions import UndoLog
+from bot.digest.stored import analysis_hook
 from bot.events import Events
-from bot.ingest import Ingestor
-from bot.logs import install_redaction
+from bot.ingestion.ingest import Ingestor
 from bot.models import IngestReport, IngestWarning, utcnow
-from bot.outbox import Outbox
+from bot.operations.logs import install_redaction
 from bot.settings import Secrets, Settings
 from bot.storage import Store
 from bot.storage.scope import sync_shared
-from bot.stories.service import StoryService
-from bot.subscriptions import UndoLog
+from bot.stories.grouping import StoryService
 
 
 @dataclass(slots=True)

@@ -140,7 +140,7 @@ class FeedSettings(_Section):
     def _query(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        from bot.query import parse_query
+        from bot.queries.language import parse_query
 
         try:
             return parse_query(value).text
@@ -254,7 +254,7 @@ class DigestSettings(_Section):
     max_stories: int = Field(10, gt=0, le=1000)
     summary_sentences: int = Field(4, ge=2, le=12)
     max_new_statements: int = Field(5, gt=0, le=1000)
-    # A story belongs to a free-text topic when its relevance score (0..1, bot/relevance.py)
+    # A story belongs to a free-text topic when its relevance score (0..1, bot/queries/relevance.py)
     # reaches topic_threshold and topic_relative x the best story's score for that topic.
     topic_threshold: float = Field(0.22, ge=0.0, le=1.0)
     topic_relative: float = Field(0.6, ge=0.0, le=1.0)
@@ -266,7 +266,7 @@ class DigestSettings(_Section):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        from bot.schedules import parse_schedule
+        from bot.delivery.schedules import parse_schedule
 
         try:
             parse_schedule(value)
@@ -282,7 +282,7 @@ class DigestSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from bot.schedules import parse_timezone
+        from bot.delivery.schedules import parse_timezone
 
         try:
             return parse_timezone(value).key

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.errors import UserError
-from bot.health import observe_command
+from bot.operations.health import observe_command
 from bot.services import Services
 from handlers import digest as _digest
 from handlers import parsing as _parsing

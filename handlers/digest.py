@@ -2,7 +2,7 @@
 
 Meaning (README, "Digests"): ``/news digest`` posts to the channel, now, what its subscriptions
 (every story when it has none) hold that the channel was not told, through the same path as
-scheduled digests (:func:`bot.channel_digest.tell_channel`), so it is recorded in the channel's
+scheduled digests (:func:`bot.delivery.channel.tell_channel`), so it is recorded in the channel's
 memory and a scheduled digest will not repeat it. With nothing new it answers privately,
 saying when the last digest was. Outside the running bot (no outbox for the platform) the
 digest comes back as a private preview and nothing is recorded.
@@ -10,7 +10,7 @@ digest comes back as a private preview and nothing is recorded.
 
 from __future__ import annotations
 
-from bot.channel_digest import (
+from bot.delivery.channel import (
     Target,
     compose_for,
     describe_last,
@@ -18,8 +18,8 @@ from bot.channel_digest import (
     target_of,
     tell_channel,
 )
+from bot.delivery.subscriptions import Subscriptions
 from bot.services import Services
-from bot.subscriptions import Subscriptions
 from handlers.base import CommandRequest, Reply
 from handlers.subscriptions import channel_of, stories
 

@@ -19,8 +19,8 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 
+from bot.delivery.schedules import PRESET_WORDS, is_timezone, parse_schedule
 from bot.errors import UserError
-from bot.schedules import PRESET_WORDS, is_timezone, parse_schedule
 from handlers.base import CommandSpec
 
 SCHEDULED_COMMANDS = ("subscribe", "follow")

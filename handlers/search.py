@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.queries.views import search_articles
 from bot.services import Services
-from bot.views import search_articles
 from handlers.base import CommandRequest, Reply
 
 MAX_RESULTS = 8

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.errors import SourceError, UserError
-from bot.ingest import source_locator
+from bot.ingestion.ingest import source_locator
 from bot.models import RawArticle
 from bot.services import Services
 from bot.sources.discovery import FeedPreview, check_feed

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from bot.errors import FetchError, UserError
 from bot.events import Event
-from bot.ingest import source_locator
+from bot.ingestion.ingest import source_locator
 from bot.net.ssrf import NetworkPolicy
 from bot.services import Services
 from bot.storage.scope import sync_shared

@@ -12,11 +12,11 @@ from bot.digest.conflicts import cap
 from bot.digest.conflicts import story_conflicts as find_story_conflicts
 from bot.digest.plot import coverage_png
 from bot.digest.times import when_text
-from bot.relevance import subscription_matches
+from bot.queries.relevance import subscription_matches
+from bot.queries.views import list_stories, resolve_story, story_detail
 from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import from_iso
-from bot.views import list_stories, resolve_story, story_detail
 from handlers.actions import Action
 from handlers.base import Attachment, CommandRequest, Reply
 

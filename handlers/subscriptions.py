@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.channel_digest import catch_up
-from bot.delivery import ChannelRef
+from bot.delivery.channel import catch_up
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import Subscription, Subscriptions
 from bot.errors import UserError
-from bot.query import parse_query
-from bot.relevance import subscription_matches
-from bot.schedules import Timing
+from bot.queries.language import parse_query
+from bot.queries.relevance import subscription_matches
+from bot.queries.views import resolve_story
 from bot.services import Services
 from bot.storage.muted import MutedStories
-from bot.subscriptions import Subscription, Subscriptions
-from bot.views import resolve_story
 from handlers.base import CommandRequest, Reply
 from handlers.undo import undo_button
 

@@ -2,9 +2,9 @@
 
 ``subscribe``/``follow`` and ``unsubscribe`` record what they changed (a subscription added,
 one whose schedule was replaced, one removed) in the running bot's
-:class:`~bot.subscriptions.UndoLog` (``Services.undo``) and put an "Undo" button
+:class:`~bot.delivery.subscriptions.UndoLog` (``Services.undo``) and put an "Undo" button
 (``newsbot:undo:<n>``) under their answer. Pressing it reverses that change once, within
-:data:`~bot.subscriptions.UNDO_SECONDS`: an added subscription is removed, a replaced
+:data:`~bot.delivery.subscriptions.UNDO_SECONDS`: an added subscription is removed, a replaced
 schedule comes back, a removed subscription is added again (under a new id). The answer is
 private. Only the member who made the change, or an admin, may undo it, and only if they may
 still change subscriptions (``[permissions]``). The log lives in memory: after a restart, or
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.delivery.subscriptions import Change, Subscription, Subscriptions, UndoLog
 from bot.errors import UserError
 from bot.services import Services
-from bot.subscriptions import Change, Subscription, Subscriptions, UndoLog
 from handlers.actions import Action
 from handlers.base import CommandRequest, Reply
 

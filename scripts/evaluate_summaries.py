@@ -37,10 +37,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.digest.local import local_digest  # noqa: E402
 from bot.digest.model import Digest  # noqa: E402
-from bot.digest.service import local_digest  # noqa: E402
 from bot.errors import UserError  # noqa: E402
-from bot.query import parse_query  # noqa: E402
+from bot.queries.language import parse_query  # noqa: E402
 from bot.services import open_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.text.dates import parse_datetime  # noqa: E402

@@ -11,7 +11,7 @@ lifted. A digest's articles are the articles it lists plus their syndicated copi
 scored against the gold labels: mean precision and recall over topics (a refused or empty
 digest counts 0 and 0).
 
-With the relevance module present (``bot.relevance``) it also prints the threshold curve
+With the relevance module present (``bot.queries.relevance``) it also prints the threshold curve
 (precision/recall for each absolute threshold, for the configured relative cut) written to
 ``--curve`` (PNG with matplotlib, else CSV), and the figures of a k-fold cross-validation over
 topics: thresholds chosen on the other folds (best F1 of mean precision and recall) and scored
@@ -161,7 +161,7 @@ async def scored_stories(
 ) -> list[list[tuple[float, set[str]]]]:
     """For each topic: (score, the story's article ext ids with copies) of every story with a
     score, unfiltered."""
-    from bot.relevance import score_topic
+    from bot.queries.relevance import score_topic
 
     out: list[list[tuple[float, set[str]]]] = []
     members: dict[int, set[str]] = {}
@@ -327,9 +327,9 @@ async def main(args: argparse.Namespace) -> int:
                     f"F1 {f1(p, r):.3f} ({refused} refused; {time.perf_counter() - t0:.0f} s)"
                 )
             try:
-                import bot.relevance  # noqa: F401
+                import bot.queries.relevance  # noqa: F401
             except ImportError:
-                print("(no bot.relevance: no threshold curve)")
+                print("(no bot.queries.relevance: no threshold curve)")
                 return 0
             d = sv.settings.digest
             rel = d.topic_relative

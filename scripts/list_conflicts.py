@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 
 async def _run(archive: Path, tmp: Path, steps: int) -> list[dict[str, Any]]:
-    from bot.digest.service import local_digest
+    from bot.digest.local import local_digest
     from bot.services import open_services
     from bot.settings import DigestSettings, Settings
 

@@ -25,15 +25,15 @@ from datetime import datetime
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
-from bot.channel_digest import run_subscription
-from bot.delivery import ChannelRef
+from bot.delivery.channel import run_subscription
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.outbox import Outbox
+from bot.delivery.subscriptions import Subscriptions
 from bot.digest.model import Digest
-from bot.outbox import Outbox
 from bot.services import open_services
 from bot.settings import Settings
-from bot.subscriptions import Subscriptions
 
-PRELOAD = ["bot.services", "bot.outbox", "bot.digest.compose", "tests.crash_worker"]
+PRELOAD = ["bot.services", "bot.delivery.outbox", "bot.digest.compose", "tests.crash_worker"]
 CRASH_EXIT = 137  # what a SIGKILLed process reports to a shell
 
 

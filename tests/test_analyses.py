@@ -21,8 +21,8 @@ from bot.analysis.analyzed import (
     load_detail,
 )
 from bot.analysis.conflicts import Prepared, conflicts_in_sequence, find_conflicts, prepare
-from bot.digest.analyses import load_analyses
-from bot.digest.service import local_digest
+from bot.digest.local import local_digest
+from bot.digest.stored import load_analyses
 from bot.services import open_services
 from bot.settings import Settings
 from tests.conftest import DUC, SEEDS, need
@@ -118,7 +118,7 @@ def test_conflicts_over_a_sequence_equal_article_by_article_comparison() -> None
 async def test_an_article_whose_analysis_fails_is_still_stored_and_digests_go_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import bot.digest.analyses as analyses
+    import bot.digest.stored as analyses
 
     real = analyses.analyze
 

@@ -13,18 +13,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.app import DigestJobs, Jobs
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.outbox import Outbox
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import Subscriptions
 from bot.digest.compose import Composed
 from bot.digest.model import Digest, StoryDigest
 from bot.models import utcnow
-from bot.outbox import Outbox
+from bot.operations.jobs import job_ids, make_scheduler
 from bot.platforms.console import ConsoleGateway
-from bot.scheduler import job_ids, make_scheduler
-from bot.schedules import Timing
 from bot.services import open_services
 from bot.settings import SECRET_NAMES, Settings
 from bot.storage.store import to_iso
-from bot.subscriptions import Subscriptions
 from tests.conftest import REPO, SEEDS, need
 
 

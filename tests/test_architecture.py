@@ -92,7 +92,7 @@ def test_only_the_scheduler_module_imports_apscheduler() -> None:
         for p in _modules("bot")
         if _forbidden(_imports(p), ("apscheduler",))
     ]
-    assert users == ["bot/scheduler.py"]
+    assert users == ["bot/operations/jobs.py"]
 
 
 def test_the_rule_detects_a_forbidden_import(tmp_path: Path) -> None:

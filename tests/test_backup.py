@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.backup import backup_database
 from bot.cli import app
 from bot.errors import StorageError, UserError
+from bot.operations.backup import backup_database
 from bot.storage import SCHEMA_VERSION
 from tests.conftest import DUC, need
 from tests.crash_worker import forkserver, ingest_job

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.channel_digest import Target, compose_for, target_of
-from bot.delivery import ChannelRef
+from bot.delivery.channel import Target, compose_for, target_of
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import Subscriptions
 from bot.digest.model import ConflictRef, Digest, StatementRef, StoryDigest
 from bot.errors import UserError
-from bot.schedules import Timing
 from bot.services import Services
 from bot.storage.muted import MutedStories
-from bot.subscriptions import Subscriptions
 from handlers import command_spec, dispatch, run_action
 from handlers.actions import (
     ACTIONS,

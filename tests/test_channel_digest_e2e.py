@@ -10,7 +10,7 @@ nothing new since the last digest, and when that was.
 Cause of the repeats: the channel's memory was written only once a post was confirmed, with
 no lock from composing to enqueueing, so a digest composed while another post of the channel
 was pending (a 429 being waited out, a queued retry, a scheduled run racing ``/news digest``)
-composed the same news again. :func:`bot.channel_digest.tell_channel` is now the one path.
+composed the same news again. :func:`bot.delivery.channel.tell_channel` is now the one path.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import pytest
 import bot.app as app
 from bot.platforms.discord_adapter import DiscordRuntime
 from bot.platforms.slack_adapter import SlackConfig, SlackRuntime
+from bot.queries.topics import match_stories
 from bot.services import Services, open_services
 from bot.settings import Settings
-from bot.topics import match_stories
 from tests.conftest import SEEDS, need
 from tests.fake_discord import FakeDiscord, FakeMember, Recorded
 from tests.fake_slack import FakeSlack

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from bot.queries.views import export_rows, list_stories, search_articles, story_detail
 from bot.services import open_services
 from bot.settings import Settings
 from bot.storage.backup import integrity
 from bot.stories.evaluate import bcubed, gold_labels
-from bot.views import export_rows, list_stories, search_articles, story_detail
 from tests.conftest import DUC, need
 from tests.ingest_procs import Run, concurrent_ingests, story_consistency, write_jsonl
 
@@ -129,7 +129,7 @@ def _digest_of_files(paths: list[Path]) -> str:
 async def test_read_commands_write_nothing_and_never_wait_for_the_write_lock(
     tmp_path: Path,
 ) -> None:
-    from bot.digest.service import local_digest
+    from bot.digest.local import local_digest
     from bot.models import utcnow
 
     db = tmp_path / "n.db"

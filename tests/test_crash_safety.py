@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 
-from bot.backup import backup_database
-from bot.channel_digest import period_key
-from bot.delivery import ChannelRef
-from bot.schedules import Timing
+from bot.delivery.channel import period_key
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import Subscriptions
+from bot.operations.backup import backup_database
 from bot.services import open_services
 from bot.storage.store import from_iso, to_iso
-from bot.subscriptions import Subscriptions
 from tests.conftest import DUC, need
 from tests.crash_worker import CRASH_EXIT, deliver_job, forkserver, ingest_job, settings_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 
-from bot.dedup import NearDuplicateIndex
+from bot.ingestion.dedup import NearDuplicateIndex
 from bot.settings import DedupSettings
 from bot.text.fingerprint import content_hash
 from tests.conftest import DUC, need

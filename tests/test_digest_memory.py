@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.analysis import ArticleText, article_statements
 from bot.analysis.inject import KINDS, inject
-from bot.digest.service import local_digest
+from bot.digest.local import local_digest
 from bot.services import open_services
 from bot.settings import Settings
 from tests.conftest import DUC, SEEDS, need

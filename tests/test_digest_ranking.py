@@ -12,9 +12,9 @@ import pytest
 
 from bot.digest import compose
 from bot.digest.compose import Composed, merge_composed
+from bot.digest.local import local_digest
 from bot.digest.model import Digest, StoryDigest
 from bot.digest.ranking import Candidate, choose
-from bot.digest.service import local_digest
 from bot.services import Services, open_services
 from bot.settings import Settings
 

@@ -23,13 +23,14 @@ import pytest
 import pytest_asyncio
 
 import handlers
-from bot.channel_digest import Target, compose_for, run_subscription, tell_channel
-from bot.delivery import ChannelRef, DeliveryError
+from bot.delivery.channel import Target, compose_for, run_subscription, tell_channel
+from bot.delivery.gateway import ChannelRef, DeliveryError
+from bot.delivery.outbox import Outbox
+from bot.delivery.subscriptions import Subscription, Subscriptions
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.errors import ConfigError
 from bot.models import utcnow
 from bot.net.ssrf import GuardSettings
-from bot.outbox import Outbox
 from bot.platforms.discord_adapter import (
     DiscordRuntime,
     NewsBot,
@@ -39,7 +40,6 @@ from bot.platforms.discord_adapter import (
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
 from bot.storage.muted import MutedStories
-from bot.subscriptions import Subscription, Subscriptions
 from handlers.base import CommandSpec
 from tests.conftest import SEEDS, need
 from tests.fake_discord import FakeDiscord, FakeMember, Recorded

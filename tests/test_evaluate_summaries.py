@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bot.digest.model import Digest, StatementRef, StoryDigest
-from bot.query import parse_query
+from bot.queries.language import parse_query
 from tests.conftest import DUC, REPO, SHARED, need
 
 T0 = datetime(2025, 2, 13, tzinfo=UTC)

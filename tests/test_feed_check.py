@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.polling import FeedPoller
+from bot.ingestion.polling import FeedPoller
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.sources.discovery import feed_links, looks_like_html

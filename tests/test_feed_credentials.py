@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest import Ingestor
-from bot.logs import install_redaction
+from bot.ingestion.ingest import Ingestor
+from bot.ingestion.polling import FeedPoller
 from bot.models import utcnow
 from bot.net.credentials import masked, without_credentials
 from bot.net.ssrf import NetworkPolicy
-from bot.polling import FeedPoller
+from bot.operations.logs import install_redaction
 from bot.services import open_services
 from bot.settings import FetchSettings, PollSettings, Settings
 from bot.sources.http import Fetcher

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import make_poller, register_configured_feeds
-from bot.ingest import Ingestor
-from bot.net.ssrf import BlockedAddress, NetworkPolicy
-from bot.outbox import Outbox
-from bot.polling import (
+from bot.delivery.outbox import Outbox
+from bot.ingestion.ingest import Ingestor
+from bot.ingestion.polling import (
     FeedPoller,
     FeedState,
     OutcomeKind,
@@ -31,6 +30,7 @@ from bot.polling import (
     decide,
     jittered,
 )
+from bot.net.ssrf import BlockedAddress, NetworkPolicy
 from bot.services import open_services
 from bot.settings import FetchSettings, Settings
 from bot.sources.http import Fetcher

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.outbox import Outbox
 from bot.digest.model import Digest
 from bot.net.ssrf import GuardSettings
-from bot.outbox import Outbox
 from bot.services import Services, open_services
 from bot.settings import Settings
 from handlers import ALL_COMMANDS, autocomplete, dispatch, parse_text
@@ -317,7 +317,7 @@ def press(
 
 
 async def channel_subs(sv: Services) -> list[tuple[str | None, str]]:
-    from bot.subscriptions import Subscriptions
+    from bot.delivery.subscriptions import Subscriptions
 
     subs = await Subscriptions(sv.store).for_channel(ChannelRef("slack", "T1", "C1"))
     return [(s.topic_query, s.schedule) for s in subs]
@@ -365,7 +365,7 @@ async def test_undo_is_for_its_author_or_an_admin_in_the_same_workspace(sv: Serv
 async def test_undo_expires(sv: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import timedelta
 
-    from bot.subscriptions import UNDO_SECONDS
+    from bot.delivery.subscriptions import UNDO_SECONDS
 
     reply = await dispatch(req("subscribe malaria"), sv)
     later = sv.clock() + timedelta(seconds=UNDO_SECONDS + 1)

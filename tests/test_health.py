@@ -14,12 +14,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.outbox import Outbox
 from bot.digest.compose import Composed
 from bot.digest.model import Digest, StoryDigest
-from bot.health import REGISTRY, HealthServer, health_config, start_health
 from bot.models import utcnow
-from bot.outbox import Outbox
+from bot.operations.health import REGISTRY, HealthServer, health_config, start_health
 from bot.platforms.console import ConsoleGateway
 from bot.services import Services, open_services
 from bot.settings import Settings

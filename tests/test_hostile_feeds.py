@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import FetchError, ParseError
+from bot.ingestion.normalize import normalize
 from bot.models import RawArticle
-from bot.normalize import normalize
 from bot.settings import FetchSettings, Settings
 from bot.sources.feeds import MAX_TITLE_CHARS, parse_feed, parse_feed_async
 from bot.sources.http import Fetcher

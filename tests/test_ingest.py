@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.ingest import Ingestor
+from bot.ingestion.ingest import Ingestor
 from bot.models import Article, IngestWarning, RawArticle
 from bot.net.ssrf import GuardSettings
-from bot.query import parse_query
+from bot.queries.language import parse_query
 from bot.settings import Settings
 from bot.storage import Store
 from bot.storage.txn import WriteTxn

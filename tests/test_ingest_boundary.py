@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.ingest import Ingestor
+from bot.ingestion.ingest import Ingestor
 from bot.settings import Settings
 from bot.storage import Store
 from bot.text.sanitize import clean_unicode, escape_controls
@@ -228,16 +228,16 @@ def test_every_bad_file_of_a_folder_or_seed_sync_is_one_warning_line(tmp_path: P
 def test_an_article_that_fails_is_one_line_and_its_traceback_only_verbose(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.ingest
+    import bot.ingestion.ingest
 
-    real = bot.ingest.normalize
+    real = bot.ingestion.ingest.normalize
 
     def failing(raw, **kwargs):  # type: ignore[no-untyped-def]
         if raw.ext_id == "bad":
             raise RuntimeError("boom")
         return real(raw, **kwargs)
 
-    monkeypatch.setattr(bot.ingest, "normalize", failing)
+    monkeypatch.setattr(bot.ingestion.ingest, "normalize", failing)
     archive = tmp_path / "a.jsonl"
     archive.write_text(
         '{"id": "bad", "title": "Bad", "text": "This one fails inside."}\n'
@@ -264,7 +264,7 @@ async def _ingest_verbose(tmp_path: Path, archive: Path) -> list[object]:
             records.append(record)
 
     handler = Keep(logging.DEBUG)
-    logger = logging.getLogger("bot.ingest")
+    logger = logging.getLogger("bot.ingestion.ingest")
     logger.addHandler(handler)
     old = logger.level
     logger.setLevel(logging.DEBUG)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery.subscriptions import Subscriptions
 from bot.digest.compose import compose_digest
 from bot.models import RawArticle, utcnow
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.storage.memory import stories_with_unseen
 from bot.storage.scope import EVERYTHING, Scope, sync_shared
-from bot.subscriptions import Subscriptions
 from handlers import autocomplete, dispatch, parse_text
 from handlers.base import CommandRequest, Reply
 

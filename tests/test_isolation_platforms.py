@@ -24,17 +24,17 @@ import aiohttp
 import discord
 import pytest
 
-from bot.channel_digest import run_subscription
-from bot.delivery import ChannelRef
+from bot.delivery.channel import run_subscription
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.outbox import Outbox
+from bot.delivery.subscriptions import Subscriptions
+from bot.ingestion.polling import FeedPoller
 from bot.models import utcnow
-from bot.outbox import Outbox
 from bot.platforms.discord_adapter import NewsBot
 from bot.platforms.slack_adapter import SlackConfig, SlackRuntime
-from bot.polling import FeedPoller
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.sources.http import guarded_fetcher
-from bot.subscriptions import Subscriptions
 from handlers.base import CommandSpec
 from tests.fake_discord import FakeDiscord
 from tests.fake_slack import FakeSlack

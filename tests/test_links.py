@@ -1,4 +1,4 @@
-"""Platform links (``bot/links.py``): a platform that cannot be reached is retried in the
+"""Platform links (``bot/operations/links.py``): a platform that cannot be reached is retried in the
 background with backoff and connects once it answers; a rejected credential is not retried;
 a stop cancels a pending attempt."""
 
@@ -15,7 +15,7 @@ import pytest
 import yarl
 
 from bot.errors import ConfigError
-from bot.links import PlatformLink, link_states, not_connected
+from bot.operations.links import PlatformLink, link_states, not_connected
 from bot.platforms.discord_adapter import DiscordRuntime
 from bot.services import Services, open_services
 from bot.settings import Settings

@@ -1,4 +1,4 @@
-"""One log-redaction layer (``bot.logs``): every logger's records are masked by the same
+"""One log-redaction layer (``bot.operations.logs``): every logger's records are masked by the same
 redactor, fed by the platforms' registry entries, the URL-credential shapes of
 ``bot.net.credentials`` and the secret values the adapters register."""
 
@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from bot.logs import active_redactor, install_redaction, redact
 from bot.net.credentials import MASK, mask_in_text
+from bot.operations.logs import active_redactor, install_redaction, redact
 from bot.platforms import discord_adapter, slack_logging
 from bot.sources.http import safe_url
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import ChannelRef, DeliveryError
+from bot.delivery.gateway import ChannelRef, DeliveryError
+from bot.delivery.outbox import Outbox
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import Subscriptions
 from bot.digest.codec import decode_digest, encode_digest
 from bot.digest.compose import Composed
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
-from bot.outbox import Outbox
-from bot.schedules import Timing
 from bot.storage import Store
-from bot.subscriptions import Subscriptions
 
 NOW = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.doctor import diagnose
 from bot.errors import ConfigError
+from bot.operations.doctor import diagnose
 from bot.platforms.registry import (
     PLATFORMS,
     Platform,

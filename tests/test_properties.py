@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.errors import ParseError
+from bot.ingestion.normalize import clean_title
 from bot.net.ssrf import BlockedAddress, NetworkPolicy, non_public_reason, parse_ip_literal
-from bot.normalize import clean_title
 from bot.platforms import discord_render, slack_render
 from bot.platforms.discord_render import render_discord
 from bot.platforms.slack_render import render_slack
@@ -95,7 +95,7 @@ def test_content_hash_ignores_whitespace_and_case(text: str, gap: str) -> None:
 @settings(max_examples=25, deadline=None)
 @given(st.randoms(use_true_random=False), st.integers(120, 300), st.data())
 def test_a_copy_with_one_word_changed_is_a_near_duplicate(rng: Any, n: int, data: Any) -> None:
-    from bot.dedup import NearDuplicateIndex
+    from bot.ingestion.dedup import NearDuplicateIndex
 
     tokens = [f"w{rng.randrange(10**6)}" for _ in range(n)]
     index = NearDuplicateIndex(DedupSettings())
@@ -114,7 +114,7 @@ def test_a_copy_with_one_word_changed_is_a_near_duplicate(rng: Any, n: int, data
     st.lists(st.from_regex(r"[a-z]{2,9}", fullmatch=True), max_size=DedupSettings().min_words - 1)
 )
 def test_short_texts_are_left_to_exact_dedup(tokens: list[str]) -> None:
-    from bot.dedup import NearDuplicateIndex
+    from bot.ingestion.dedup import NearDuplicateIndex
 
     assert NearDuplicateIndex(DedupSettings()).signature(" ".join(tokens)) is None
 

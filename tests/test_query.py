@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import UserError
-from bot.query import And, Or, Term, parse_query, to_fts5
+from bot.queries.language import And, Or, Term, parse_query, to_fts5
 
 
 def test_free_text_is_an_or_of_terms_ranked_by_relevance() -> None:

@@ -13,7 +13,7 @@ import pytest
 from bot.digest.codec import encode_digest
 from bot.digest.compose import compose_digest
 from bot.digest.render import render_digest
-from bot.relevance import score_topic, topic_matches
+from bot.queries.relevance import score_topic, topic_matches
 from bot.services import Services, open_services
 from bot.settings import DigestSettings, Settings
 from bot.storage.synthetic import SyntheticArticle, fill_stories

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.delivery.schedules import Timing, parse_quiet, parse_schedule, parse_timezone
 from bot.errors import UserError
-from bot.schedules import Timing, parse_quiet, parse_schedule, parse_timezone
 
 
 def utc(*args: int) -> datetime:

@@ -41,7 +41,7 @@ ALL_CANARIES = (*CANARIES.values(), FEED_PASSWORD)
 runner = CliRunner()
 
 
-# aiosqlite logs every statement with its parameters at DEBUG; bot.logs redacts them, and
+# aiosqlite logs every statement with its parameters at DEBUG; bot.operations.logs redacts them, and
 # test_the_database_driver_at_debug_logs_no_feed_credentials checks that with no logger skipped.
 KNOWN_LEAKY: tuple[str, ...] = ()
 

@@ -24,11 +24,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.channel_digest import Target, compose_for, period_key, run_subscription, tell_channel
-from bot.delivery import ChannelRef, DeliveryError
+from bot.delivery.channel import Target, compose_for, period_key, run_subscription, tell_channel
+from bot.delivery.gateway import ChannelRef, DeliveryError
+from bot.delivery.outbox import Outbox
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import Subscriptions
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.digest.plot import coverage_png
-from bot.outbox import Outbox
 from bot.platforms.slack_adapter import (
     PERMANENT_ERRORS,
     SlackConfig,
@@ -38,11 +40,9 @@ from bot.platforms.slack_adapter import (
     make_client,
     parse_command,
 )
-from bot.schedules import Timing
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
 from bot.storage.muted import MutedStories
-from bot.subscriptions import Subscriptions
 from handlers import COMMANDS
 from handlers.base import Attachment, Reply
 from tests.conftest import SEEDS, need
@@ -205,7 +205,7 @@ def _is_error(message: dict[str, Any]) -> bool:
 
 
 async def _story_id(sv: Services) -> str:
-    from bot.views import list_stories
+    from bot.queries.views import list_stories
 
     stories = (await list_stories(sv))["stories"]
     assert stories, "the seed articles form at least one story"
@@ -672,8 +672,8 @@ async def test_undo_button_reverses_a_subscription_and_answers_privately(
 async def test_trailing_words_that_are_no_schedule_get_discords_error_on_slack(
     slash: Slash, services: Services
 ) -> None:
+    from bot.delivery.schedules import parse_schedule
     from bot.errors import UserError
-    from bot.schedules import parse_schedule
 
     reply = await slash.reply("subscribe ukraine every tuesday")
     assert reply["response_type"] == "ephemeral" and _is_error(reply)

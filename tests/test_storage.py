@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import StorageError
 from bot.models import Article
-from bot.query import parse_query
+from bot.queries.language import parse_query
 from bot.storage import SCHEMA_VERSION, Store
 from bot.storage.migrate import migrate
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.schedules import Timing
 from bot.errors import UserError
 from bot.models import Article
-from bot.query import parse_query
-from bot.schedules import Timing
+from bot.queries.language import parse_query
 from bot.storage import Store, deliveries
 from bot.storage.sources import FetchRecord, SourceRepo
 from bot.storage.subscriptions import SubscriptionRepo

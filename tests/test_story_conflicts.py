@@ -11,8 +11,8 @@ import pytest
 
 from bot.digest.codec import encode_digest
 from bot.digest.conflicts import story_conflicts
+from bot.digest.local import local_digest
 from bot.digest.render import render_digest
-from bot.digest.service import local_digest
 from bot.platforms.discord_render import escape as discord_escape
 from bot.platforms.discord_render import story_embed
 from bot.platforms.slack_render import escape as slack_escape

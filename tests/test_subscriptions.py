@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.schedules import Timing
+from bot.delivery.subscriptions import MAX_PER_CHANNEL, Subscriptions, parse_subscription_id
 from bot.errors import UserError
 from bot.events import Event, Events
-from bot.schedules import Timing
 from bot.storage import Store
-from bot.subscriptions import MAX_PER_CHANNEL, Subscriptions, parse_subscription_id
 
 NOW = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 DAILY = Timing.parse("daily 08:00", "UTC")

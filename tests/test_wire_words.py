@@ -17,8 +17,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from bot.ingestion.normalize import normalize
 from bot.models import RawArticle
-from bot.normalize import normalize
 from bot.settings import Settings
 from bot.sources import SourceContext
 from bot.sources.textfile import read_text_file

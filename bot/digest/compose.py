@@ -17,14 +17,14 @@ from bot.analysis.analyzed import AnalyzedArticle, KnownText, known_of_texts, me
 from bot.analysis.conflicts import Conflict
 from bot.analysis.novelty import novel_statements
 from bot.analysis.summarize import summarize
-from bot.digest.analyses import gc_paused, known_texts, load_analyses
 from bot.digest.conflicts import cap, story_conflicts
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.digest.ranking import Candidate, choose, rank
+from bot.digest.stored import gc_paused, known_texts, load_analyses
 from bot.errors import UserError
 from bot.models import Article
-from bot.query import parse_query
-from bot.relevance import topic_stories
+from bot.queries.language import parse_query
+from bot.queries.relevance import topic_stories
 from bot.settings import DigestSettings
 from bot.storage import Store
 from bot.storage.memory import (
@@ -142,7 +142,7 @@ async def candidate_stories(
     scope: Scope = EVERYTHING,
 ) -> list[int]:
     """The stories a digest for channel ``key`` considers: the followed one, the topic's (best
-    first, none below its cut-off: :func:`bot.relevance.topic_stories`), or every story, most
+    first, none below its cut-off: :func:`bot.queries.relevance.topic_stories`), or every story, most
     recent first; never one the channel muted (:class:`bot.storage.muted.MutedStories`)."""
     if story_id is not None:
         ids = [story_id]

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from bot.analysis.analyzed import AnalyzedArticle
 from bot.analysis.conflicts import Conflict, conflicts_between, conflicts_in_sequence
-from bot.digest.analyses import gc_paused, load_analyses
+from bot.digest.stored import gc_paused, load_analyses
 from bot.models import Article
 from bot.storage import Store
 from bot.storage.memory import story_articles_for

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
 from bot.digest.model import Digest
 from bot.digest.render import render_digest
 

@@ -40,10 +40,10 @@ import discord
 from discord import app_commands
 
 import handlers
-from bot.delivery import ChannelRef, DeliveryError
+from bot.delivery.gateway import ChannelRef, DeliveryError
 from bot.digest.model import Digest
 from bot.errors import ConfigError, UserError
-from bot.logs import install_redaction as install_log_redaction
+from bot.operations.logs import install_redaction as install_log_redaction
 from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
@@ -55,7 +55,7 @@ log = logging.getLogger("newsbot.discord")
 
 
 def install_redaction(token: str | None = None) -> None:
-    """Register the bot token with the process's log redaction (``bot.logs``; Discord's
+    """Register the bot token with the process's log redaction (``bot.operations.logs``; Discord's
     interaction-token shapes are its entry in ``bot/platforms/registry.py``)."""
     install_log_redaction([token])
 
@@ -444,7 +444,7 @@ def _delivery_error(exc: Exception, what: str) -> DeliveryError:
 
 
 class DiscordGateway:
-    """:class:`~bot.delivery.ChatGateway` for Discord, over the bot's REST client.
+    """:class:`~bot.delivery.gateway.ChatGateway` for Discord, over the bot's REST client.
 
     discord.py already honours 429s (it sleeps the body's ``retry_after`` and retries, up to the
     client's ``max_ratelimit_timeout``); what is left is translated to :class:`DeliveryError`.

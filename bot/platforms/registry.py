@@ -4,11 +4,11 @@ A :class:`Platform` entry says everything the core needs about a platform withou
 its SDK: its name, the environment variables holding its secrets (read by
 ``bot.settings.Secrets``; the ``required`` ones decide whether ``run`` starts it), what
 ``newsbot doctor`` reports for the secrets present, the log-redaction patterns of its
-credentials (installed by ``bot.logs``), and its factory as ``"module:function"``, imported
+credentials (installed by ``bot.operations.logs``), and its factory as ``"module:function"``, imported
 only when the platform starts (a deployment without Slack never imports slack_bolt).
 
 The factory is called with the settings, the open services and the secrets; it returns
-``None`` when its credentials are absent, else a :class:`~bot.delivery.PlatformRuntime`:
+``None`` when its credentials are absent, else a :class:`~bot.delivery.gateway.PlatformRuntime`:
 ``await start()`` connects and returns once the platform runs in the background; ``await
 stop()`` disconnects and is safe after a failed or partial start; ``gateway`` posts digests for
 the outbox. Command interactions are answered with ``handlers.dispatch``/``autocomplete``.
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing these here would make an import cycle
-    from bot.delivery import PlatformRuntime
+    from bot.delivery.gateway import PlatformRuntime
     from bot.services import Services
     from bot.settings import Secrets, Settings
 

@@ -41,7 +41,9 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.delivery import ChatGateway
+from bot.delivery.gateway import ChatGateway
+from bot.delivery.schedules import parse_timezone
+from bot.delivery.subscriptions import MAX_TOPIC_CHARS
 from bot.errors import ConfigError, UserError
 from bot.platforms.slack_gateway import (
     PERMANENT_ERRORS,
@@ -53,11 +55,9 @@ from bot.platforms.slack_gateway import (
 )
 from bot.platforms.slack_logging import SOCKET_LOG, install_redaction
 from bot.platforms.slack_render import render_reply
-from bot.query import parse_query
-from bot.schedules import parse_timezone
+from bot.queries.language import parse_query
 from bot.services import Services
 from bot.settings import SECRET_NAMES, Secrets, Settings
-from bot.subscriptions import MAX_TOPIC_CHARS
 from handlers import COMMANDS, dispatch, error_reply, help_reply, parse_text, run_action
 from handlers.actions import PREFIX, command_request, parse_action
 from handlers.base import CommandRequest, Reply

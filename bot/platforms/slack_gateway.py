@@ -2,9 +2,9 @@
 
 - :func:`make_client`: slack_sdk's AsyncWebClient with the rate-limit retry handler (429 ->
   sleep ``Retry-After``, then retry), which slack_sdk leaves off by default.
-- :class:`SlackGateway` (a :class:`~bot.delivery.ChatGateway`) posts ``render_slack`` messages
+- :class:`SlackGateway` (a :class:`~bot.delivery.gateway.ChatGateway`) posts ``render_slack`` messages
   with ``chat.postMessage``, about one per second per channel, and maps Slack errors to
-  :class:`~bot.delivery.DeliveryError` (channel gone / no access -> permanent), naming only the
+  :class:`~bot.delivery.gateway.DeliveryError` (channel gone / no access -> permanent), naming only the
   error code, never a token.
 """
 
@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import ChannelRef, DeliveryError
+from bot.delivery.gateway import ChannelRef, DeliveryError
 from bot.digest.model import Digest
 from bot.platforms.slack_logging import install_redaction
 from bot.platforms.slack_render import escape, render_slack
@@ -110,7 +110,7 @@ def delivery_error(method: str, exc: Exception) -> DeliveryError:
 
 
 class SlackGateway:
-    """:class:`~bot.delivery.ChatGateway` for Slack: digests via ``chat.postMessage``."""
+    """:class:`~bot.delivery.gateway.ChatGateway` for Slack: digests via ``chat.postMessage``."""
 
     platform = PLATFORM
 

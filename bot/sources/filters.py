@@ -1,4 +1,4 @@
-"""Per-feed item filters: a topic/boolean query (:mod:`bot.query`) an item must match.
+"""Per-feed item filters: a topic/boolean query (:mod:`bot.queries.language`) an item must match.
 
 A feed added with a filter (``/news sources add <url> filter="ukraine AND (talks OR truce)"``,
 or ``filter = "..."`` in a ``[[feeds]]`` table) stores only the items that match it; the
@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 from bot.errors import UserError
 from bot.models import RawArticle
-from bot.query import And, Node, Not, Or, Query, Term, parse_query
+from bot.queries.language import And, Node, Not, Or, Query, Term, parse_query
 from bot.storage.textmatch import TextMatcher
 from bot.text.html import html_to_text
 
 MAX_FILTER_CHARS = 500
+
 
 @functools.cache
 def _shared_matcher() -> TextMatcher:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import listparser
 
 from bot.errors import FetchError, ParseError
-from bot.ingest import source_locator
+from bot.ingestion.ingest import source_locator
 from bot.models import utcnow
 from bot.net.credentials import masked
 from bot.net.ssrf import NetworkPolicy

@@ -4,7 +4,7 @@ Rows are written by the ingest transaction (:meth:`bot.storage.txn.WriteTxn.save
 also used to rewrite stale rows). One row per analysed article: its analysis version, the
 known-text arrays (term ids per statement, their lengths, the word vocabulary) and the detail
 blob. This module moves bytes; what they mean (encoding, decoding, recomputing stale rows) is
-:mod:`bot.digest.analyses`'s. A second backend implements the same functions over the same
+:mod:`bot.digest.stored`'s. A second backend implements the same functions over the same
 typed rows.
 """
 

@@ -2,7 +2,7 @@
 
 The backup API copies every page inside one read transaction, so the copy is the database as
 of one commit even while another process keeps writing (WAL lets that writer go on).
-:mod:`bot.backup` decides where the copy goes and when it replaces a file.
+:mod:`bot.operations.backup` decides where the copy goes and when it replaces a file.
 """
 
 from __future__ import annotations

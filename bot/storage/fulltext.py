@@ -1,6 +1,6 @@
-"""Full-text search in each dialect, from one parsed query (:class:`bot.query.Query`).
+"""Full-text search in each dialect, from one parsed query (:class:`bot.queries.language.Query`).
 
-SQLite: the FTS5 table ``articles_fts`` (:func:`bot.query.to_fts5` renders the query).
+SQLite: the FTS5 table ``articles_fts`` (:func:`bot.queries.language.to_fts5` renders the query).
 PostgreSQL: the ``articles.fts`` ``tsvector`` column (headline weight A, body D) and its GIN
 index; a query becomes a ``tsquery`` built in SQL from its words, so user text is a parameter,
 never syntax: a word or a phrase is ``phraseto_tsquery`` (the words adjacent, in order, as
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import UserError
-from bot.query import And, Node, Not, Query, Term
+from bot.queries.language import And, Node, Not, Query, Term
 
 CONFIG = "'newsbot'"  # the text search configuration migrations_pg/0001_core.sql creates
 

@@ -1,6 +1,6 @@
 """The SQL behind ``/healthz`` and ``/metrics``: a liveness query and the counts scraped.
 
-:mod:`bot.health` turns :class:`StoreCounts` into Prometheus gauges; this repository only
+:mod:`bot.operations.health` turns :class:`StoreCounts` into Prometheus gauges; this repository only
 reads, and returns plain values, so a second database backend implements the same methods.
 """
 

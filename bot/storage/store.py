@@ -28,7 +28,7 @@ import aiosqlite
 from bot.errors import StorageError
 from bot.models import Article
 from bot.net.credentials import masked
-from bot.query import Query, to_fts5
+from bot.queries.language import Query, to_fts5
 from bot.storage import fulltext
 from bot.storage.backend import ID_TABLES, POSTGRESQL, SQLITE, kind_of, pg_conninfo, pg_password
 from bot.storage.migrate import LATEST, PG_LATEST, migrate, pg_migrate
@@ -98,7 +98,7 @@ class Store:
         self.backend = backend
         self._write_lock = asyncio.Lock()
         # What readers derive from this database and keep while it is open (e.g. the term
-        # statistics of ``bot.relevance``), by the deriving module's name.
+        # statistics of ``bot.queries.relevance``), by the deriving module's name.
         self.derived: dict[str, object] = {}
 
     @property

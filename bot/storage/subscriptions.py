@@ -1,7 +1,7 @@
 """The SQL of channel subscriptions (table ``subscriptions``): rows in, :class:`Subscription` out.
 
 The rules (validation, the workspace check of a user's request, telling listeners about a
-change) live in :mod:`bot.subscriptions`; this repository only stores and reads. Its methods
+change) live in :mod:`bot.delivery.subscriptions`; this repository only stores and reads. Its methods
 take and return plain values and :class:`Subscription`, never a connection or a row, so a
 second database backend implements the same methods.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.delivery import ChannelRef
-from bot.schedules import Timing
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.schedules import Timing
 from bot.storage.store import Store, from_iso, to_iso
 
 _COLS = (

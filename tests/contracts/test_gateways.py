@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from bot.delivery import ChannelRef, ChatGateway, DeliveryError
+from bot.delivery.gateway import ChannelRef, ChatGateway, DeliveryError
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.platforms.console import ConsoleGateway
 from bot.platforms.discord_adapter import NewsBot

@@ -2,7 +2,7 @@
 
 A boolean query (``ukraine AND (trump OR putin)``) or a topic that is one quoted phrase is
 evaluated per article by FTS5: a story matches when one of its articles does, ranked by BM25.
-Free-text topics are scored and cut by ``bot.relevance`` instead.
+Free-text topics are scored and cut by ``bot.queries.relevance`` instead.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot.query import Query, parse_query
+from bot.queries.language import Query, parse_query
 from bot.storage import Store
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.topic_terms import query_hits, stories_with_phrase

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.errors import UserError
 from bot.models import Article, utcnow
-from bot.query import parse_query
+from bot.queries.language import parse_query
 from bot.services import Services
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.store import to_iso
@@ -158,7 +158,7 @@ async def list_stories(
     limit: int = 50,
     scope: Scope = EVERYTHING,
 ) -> dict[str, Any]:
-    from bot.relevance import subscription_matches
+    from bot.queries.relevance import subscription_matches
 
     items: list[dict[str, Any]] = []
     if topic:

@@ -11,7 +11,7 @@ Life of a delivery (table ``deliveries``; SQL in ``bot/storage/deliveries.py``):
 
 What a digest shows becomes the channel's memory when it is enqueued (a queued post counts as
 told, so nothing composed meanwhile repeats it) and leaves the memory if the delivery fails.
-Digests are composed and enqueued by :func:`bot.channel_digest.tell_channel` only.
+Digests are composed and enqueued by :func:`bot.delivery.channel.tell_channel` only.
 
 The idempotency key (one per subscription and schedule period) makes enqueueing the same
 period twice a no-op, and pending rows left by a crash are sent by :meth:`Outbox.flush` at start.
@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from bot.delivery import ChannelRef, ChatGateway, DeliveryError
+from bot.delivery.gateway import ChannelRef, ChatGateway, DeliveryError
+from bot.delivery.subscriptions import Subscriptions
 from bot.digest.codec import decode_digest, encode_digest
 from bot.digest.compose import Composed
 from bot.digest.model import Digest
@@ -42,7 +43,6 @@ from bot.events import Events
 from bot.models import utcnow
 from bot.storage import Store
 from bot.storage import deliveries as dsql
-from bot.subscriptions import Subscriptions
 
 log = logging.getLogger("newsbot.outbox")
 

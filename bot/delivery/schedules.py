@@ -25,7 +25,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import UserError
-from bot.scheduler import DeferringTrigger, crontab_trigger, fire_times
+from bot.operations.jobs import DeferringTrigger, crontab_trigger, fire_times
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CRON_DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # crontab 0..7

@@ -16,7 +16,7 @@ IDF-weighted mean centrality of the topic's terms:
 A story belongs to the topic when ``score >= digest.topic_threshold`` and ``score >=
 digest.topic_relative * (the best story's score)``: a digest never fills its slots with stories
 below the cut. Boolean queries (``AND``/``OR``/``NOT``, parentheses), a topic that is one quoted
-phrase, and followed stories keep their exact meaning (``bot.topics.match_stories``): every
+phrase, and followed stories keep their exact meaning (``bot.queries.topics.match_stories``): every
 story with an article satisfying the query.
 
 Term statistics come from the search index and are cached per store until the next article is
@@ -33,12 +33,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.analysis.textvec import STOP_WORDS
-from bot.query import Query, Term, parse_query
+from bot.queries.language import Query, Term, parse_query
+from bot.queries.topics import TopicMatch, match_stories
 from bot.settings import DigestSettings
 from bot.storage import Store
 from bot.storage.scope import EVERYTHING, Scope
 from bot.storage.topic_terms import latest_article, original_count, story_sizes, term_postings
-from bot.topics import TopicMatch, match_stories
 
 SMOOTHING = 0.5  # added to a story's article count: one article is not a whole story
 IDF_FLOOR = 1.0  # a term in a third of the articles or more still counts: news all on one topic

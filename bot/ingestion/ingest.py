@@ -16,9 +16,9 @@ from typing import Literal
 
 from datasketch import MinHash
 
-from bot.dedup import NearDuplicateIndex
+from bot.ingestion.dedup import NearDuplicateIndex
+from bot.ingestion.normalize import normalize
 from bot.models import Article, IngestReport, IngestWarning, RawArticle, utcnow
-from bot.normalize import normalize
 from bot.settings import Settings
 from bot.sources import Item, Progress, SourceContext, detect_kind, is_url, reader_for
 from bot.storage import Store

@@ -31,7 +31,7 @@ async def local_digest(
 ) -> Digest:
     """The digest of a local (console) channel; ``commit`` marks its content as delivered;
     ``every_story`` lifts ``max_stories`` (every story with news is shown)."""
-    from bot.views import resolve_story
+    from bot.queries.views import resolve_story
 
     story_id = await resolve_story(sv, story_ref) if story_ref else None
     key = channel_key("console", "local", channel)

@@ -17,16 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.outbox import Outbox
+from bot.delivery.subscriptions import Subscription, Subscriptions
 from bot.digest.compose import Composed, compose_digest, merge_composed
-from bot.outbox import Outbox
 from bot.settings import DigestSettings
 from bot.storage import Store
 from bot.storage import deliveries as dsql
 from bot.storage.scope import Scope
 from bot.storage.store import to_iso
 from bot.storage.stories import live_story_id
-from bot.subscriptions import Subscription, Subscriptions
 
 log = logging.getLogger("newsbot.digest")
 

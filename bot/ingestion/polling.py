@@ -20,7 +20,7 @@ network-policy :func:`~bot.sources.http.guarded_fetcher`, at most ``max_concurre
 and ``per_host`` per host, then :func:`~bot.sources.feedsource.feed_items`, which does not
 parse an unchanged body; an unconditional fetch every
 ``force_full_fetch_after``, so a broken ETag cannot freeze a feed), hands the items to the one
-ingest loop (:meth:`~bot.ingest.Ingestor.ingest_items`) and stores the outcome with the
+ingest loop (:meth:`~bot.ingestion.ingest.Ingestor.ingest_items`) and stores the outcome with the
 policy's decision in one transaction. A feed with an ``item_filter``
 (:mod:`bot.sources.filters`) ingests only the items matching it.
 
@@ -44,7 +44,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.errors import FetchError, ParseError, UserError
-from bot.ingest import Ingestor
+from bot.ingestion.ingest import Ingestor
 from bot.models import RawArticle, utcnow
 from bot.settings import PollSettings
 from bot.sources.feedsource import FeedFetch, feed_items
@@ -200,7 +200,7 @@ def _host(url: str) -> str:
 
 class FeedPoller:
     """Decide when each URL feed is fetched (:func:`decide`); hand what it yields to the
-    one ingest loop (:meth:`~bot.ingest.Ingestor.ingest_items`) with backfill flags set."""
+    one ingest loop (:meth:`~bot.ingestion.ingest.Ingestor.ingest_items`) with backfill flags set."""
 
     def __init__(
         self,

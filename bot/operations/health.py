@@ -258,7 +258,7 @@ async def start_health(
     platforms: Callable[[], dict[str, dict[str, object]]] | None = None,
 ) -> HealthServer | None:
     """Start the endpoint ``[health]`` asks for; ``None`` when disabled or the port is taken.
-    ``platforms`` reports each chat platform's connection (``bot.links.link_states``)."""
+    ``platforms`` reports each chat platform's connection (``bot.operations.links.link_states``)."""
     config = health_config(settings)
     if not config.enabled:
         return None

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.delivery import ChannelRef
+from bot.delivery.gateway import ChannelRef
+from bot.delivery.schedules import Timing
 from bot.errors import UserError
 from bot.events import Event, Events
-from bot.schedules import Timing
 from bot.storage import Store
 from bot.storage.subscriptions import Subscription, SubscriptionRepo
 

@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.delivery import PlatformRuntime
+from bot.delivery.gateway import PlatformRuntime
 from bot.errors import ConfigError
 
 log = logging.getLogger("newsbot")

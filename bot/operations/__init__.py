@@ -1,0 +1,1 @@
+"""operations stage of the data flow."""
