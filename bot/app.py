@@ -8,7 +8,8 @@ subscription (re-registered whenever subscriptions change) and a periodic outbox
 
 Stop (SIGINT/SIGTERM or the ``stop`` event): no new jobs start, running jobs get a grace period
 to finish their writes, posts under way are awaited, undelivered digests stay pending in the
-outbox for the next start, the platforms disconnect, the health endpoint (``bot/operations/health.py``)
+outbox for the next start, the platforms disconnect, the health endpoint
+(``bot/operations/health.py``)
 closes and the database closes.
 """
 

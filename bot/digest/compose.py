@@ -142,7 +142,8 @@ async def candidate_stories(
     scope: Scope = EVERYTHING,
 ) -> list[int]:
     """The stories a digest for channel ``key`` considers: the followed one, the topic's (best
-    first, none below its cut-off: :func:`bot.queries.relevance.topic_stories`), or every story, most
+    first, none below its cut-off: :func:`bot.queries.relevance.topic_stories`), or every story,
+    most
     recent first; never one the channel muted (:class:`bot.storage.muted.MutedStories`)."""
     if story_id is not None:
         ids = [story_id]

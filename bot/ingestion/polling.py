@@ -200,7 +200,8 @@ def _host(url: str) -> str:
 
 class FeedPoller:
     """Decide when each URL feed is fetched (:func:`decide`); hand what it yields to the
-    one ingest loop (:meth:`~bot.ingestion.ingest.Ingestor.ingest_items`) with backfill flags set."""
+    one ingest loop (:meth:`~bot.ingestion.ingest.Ingestor.ingest_items`) with backfill flags
+    set."""
 
     def __init__(
         self,

@@ -6,7 +6,8 @@ and nowhere else. Everything derived from a fetch (article origins, links, GUIDs
 
 The shapes of a credential in a URL (``user:password@``, a secret-looking query parameter such
 as ``?api_key=``) are defined here once: :func:`mask_in_text` masks them in free text (the log
-redaction of ``bot.operations.logs`` applies it to every record) and :func:`is_secret_param` is what the
+redaction of ``bot.operations.logs`` applies it to every record) and :func:`is_secret_param` is
+what the
 fetcher's :func:`~bot.sources.http.safe_url` masks.
 """
 

@@ -40,7 +40,8 @@ def add_interval_job(
 # ------------------------------------------------------------------ digest schedules
 def crontab_trigger(expr: str, tz: tzinfo) -> CronTrigger:
     """A trigger for a 5-field crontab expression (day of week given as names, see
-    ``bot.delivery.schedules``) evaluated in ``tz``. Raises ValueError for a malformed expression."""
+    ``bot.delivery.schedules``) evaluated in ``tz``. Raises ValueError for a malformed
+    expression."""
     return CronTrigger.from_crontab(expr, timezone=tz)
 
 

@@ -4,7 +4,8 @@ A :class:`Platform` entry says everything the core needs about a platform withou
 its SDK: its name, the environment variables holding its secrets (read by
 ``bot.settings.Secrets``; the ``required`` ones decide whether ``run`` starts it), what
 ``newsbot doctor`` reports for the secrets present, the log-redaction patterns of its
-credentials (installed by ``bot.operations.logs``), and its factory as ``"module:function"``, imported
+credentials (installed by ``bot.operations.logs``), and its factory as ``"module:function"``,
+imported
 only when the platform starts (a deployment without Slack never imports slack_bolt).
 
 The factory is called with the settings, the open services and the secrets; it returns

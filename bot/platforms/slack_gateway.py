@@ -2,9 +2,11 @@
 
 - :func:`make_client`: slack_sdk's AsyncWebClient with the rate-limit retry handler (429 ->
   sleep ``Retry-After``, then retry), which slack_sdk leaves off by default.
-- :class:`SlackGateway` (a :class:`~bot.delivery.gateway.ChatGateway`) posts ``render_slack`` messages
+- :class:`SlackGateway` (a :class:`~bot.delivery.gateway.ChatGateway`) posts ``render_slack``
+messages
   with ``chat.postMessage``, about one per second per channel, and maps Slack errors to
-  :class:`~bot.delivery.gateway.DeliveryError` (channel gone / no access -> permanent), naming only the
+  :class:`~bot.delivery.gateway.DeliveryError` (channel gone / no access -> permanent), naming only
+  the
   error code, never a token.
 """
 

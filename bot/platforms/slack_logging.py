@@ -3,7 +3,8 @@
 slack_sdk redacts only the ``Authorization`` header; its webhook client logs the full
 ``response_url`` (a credential for 30 minutes) at DEBUG, and the Socket Mode client logs whole
 envelopes (which carry response URLs). Those are masked by the one process-wide redaction of
-``bot.operations.logs`` (Slack's token and URL shapes are its entry in ``bot/platforms/registry.py``);
+``bot.operations.logs`` (Slack's token and URL shapes are its entry in
+``bot/platforms/registry.py``);
 :func:`install_redaction` registers the adapter's secret values there.
 """
 

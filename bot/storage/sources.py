@@ -2,7 +2,8 @@
 feed's row (validators, counters, next fetch), disabling and re-enabling, status for chats.
 
 The rules (when to fetch, how long to back off, when to give a feed up) live in
-:mod:`bot.ingestion.polling`; this repository only stores and reads. Its methods take and return plain
+:mod:`bot.ingestion.polling`; this repository only stores and reads. Its methods take and return
+plain
 values and the dataclasses below, never a connection or a row, so a second database backend
 implements the same methods (and may claim due feeds for one worker among several there).
 """

@@ -1,7 +1,8 @@
 """The SQL of channel subscriptions (table ``subscriptions``): rows in, :class:`Subscription` out.
 
 The rules (validation, the workspace check of a user's request, telling listeners about a
-change) live in :mod:`bot.delivery.subscriptions`; this repository only stores and reads. Its methods
+change) live in :mod:`bot.delivery.subscriptions`; this repository only stores and reads. Its
+methods
 take and return plain values and :class:`Subscription`, never a connection or a row, so a
 second database backend implements the same methods.
 """

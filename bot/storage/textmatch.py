@@ -31,7 +31,8 @@ class TextMatcher:
             )
             out = []
             for words in phrases:
-                # Words are \w+ tokens (bot.queries.language): quoting them can never inject FTS5 syntax.
+                # Words are \w+ tokens (bot.queries.language): quoting them can never inject FTS5
+                # syntax.
                 expr = '"' + " ".join(w.replace('"', "") for w in words) + '"'
                 row = self._conn.execute("SELECT 1 FROM doc WHERE doc MATCH ?", (expr,)).fetchone()
                 out.append(row is not None)

@@ -5,9 +5,11 @@ BM25 score for that term alone; dividing by the term's IDF (computed as FTS5 com
 leaves the saturated, length-normalised term frequency, a headline hit weighted
 ``TITLE_WEIGHT`` times a body hit. :func:`term_postings` sums that per story.
 
-For topics of exact meaning (:mod:`bot.queries.topics`), :func:`query_hits` gives the articles a whole
+For topics of exact meaning (:mod:`bot.queries.topics`), :func:`query_hits` gives the articles a
+whole
 boolean query matches and :func:`stories_with_phrase` which stories contain one term, both on
-the articles a scope sees. Queries come in parsed (:class:`bot.queries.language.Query`), never as FTS5
+the articles a scope sees. Queries come in parsed (:class:`bot.queries.language.Query`), never as
+FTS5
 text, so another backend answers the same calls with its own full-text index.
 """
 

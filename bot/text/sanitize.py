@@ -1,6 +1,7 @@
 """Text made safe at the boundary: valid Unicode, no control characters.
 
-Every string a source hands to ingest goes through :func:`clean_unicode` (``bot.ingestion.normalize``
+Every string a source hands to ingest goes through :func:`clean_unicode`
+(``bot.ingestion.normalize``
 calls it on each field of a ``RawArticle`` and again on the cleaned title and text), so what is
 stored always encodes as UTF-8 and can neither break the database nor drive a terminal:
 
