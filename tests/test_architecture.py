@@ -319,3 +319,28 @@ def local():
         "19: module-level HOOKS is mutated",
         "3: _OUTBOXES is an object-keyed registry",
     ]
+
+
+# ------------------------------------------------------------- ARCHITECTURE.md matches the tree
+_TABLE_ROW = re.compile(r"^\| `([^`]+\.py)`", re.MULTILINE)
+
+
+def _table_modules() -> set[str]:
+    return set(_TABLE_ROW.findall((REPO / "ARCHITECTURE.md").read_text("utf-8")))
+
+
+def test_architecture_md_lists_every_module_and_only_existing_ones() -> None:
+    listed = _table_modules()
+    modules = {
+        str(p.relative_to(REPO))
+        for p in _modules("bot") + _modules("handlers")
+        if p.name != "__init__.py"
+    }
+    assert not modules - listed, f"modules missing from ARCHITECTURE.md: {sorted(modules - listed)}"
+    stale = {m for m in listed if not (REPO / m).exists()}
+    assert not stale, f"ARCHITECTURE.md lists modules that do not exist: {sorted(stale)}"
+
+
+def test_the_table_rule_reads_module_rows() -> None:
+    sample = "| `bot/a.py` | one |\n| not a row `bot/b.py` |\n| `handlers/c.py` | two |\n"
+    assert set(_TABLE_ROW.findall(sample)) == {"bot/a.py", "handlers/c.py"}
