@@ -142,6 +142,15 @@ class FeedCounts:
     last_fetch_at: datetime | None
 
 
+# What every fetch sets, with or without a poll schedule (parameters: ``fetched`` in record).
+_FETCHED = (
+    "last_fetch_at = ?, last_ok_at = CASE WHEN ? THEN ? ELSE last_ok_at END, "
+    "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+    "body_hash = COALESCE(?, body_hash), "
+    "last_full_fetch_at = CASE WHEN ? THEN ? ELSE last_full_fetch_at END"
+)
+
+
 class SourceRepo:
     """Feed fetch state over one :class:`~bot.storage.store.Store`."""
 
@@ -174,62 +183,39 @@ class SourceRepo:
         a feed already disabled is not disabled again).
         """
         at = to_iso(fetch.at)
-        etag, modified = fetch.validators.etag, fetch.validators.last_modified
+        fetched = (
+            at,
+            fetch.ok,
+            at,
+            fetch.validators.etag,
+            fetch.validators.last_modified,
+            fetch.body_hash,
+            fetch.full,
+            at,
+        )
         async with self.store.transaction() as conn:
             if schedule is None:
                 await conn.execute(
-                    "UPDATE sources SET last_fetch_at = ?, "
-                    "last_ok_at = CASE WHEN ? THEN ? ELSE last_ok_at END, "
-                    "last_error = CASE WHEN ? THEN NULL ELSE ? END, "
+                    "UPDATE sources SET last_error = CASE WHEN ? THEN NULL ELSE ? END, "
                     "consecutive_failures = CASE WHEN ? THEN 0 ELSE consecutive_failures + 1 END, "
                     "first_failure_at = CASE WHEN ? THEN NULL "
-                    "ELSE COALESCE(first_failure_at, ?) END, "
-                    "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
-                    "body_hash = COALESCE(?, body_hash), "
-                    "last_full_fetch_at = CASE WHEN ? THEN ? ELSE last_full_fetch_at END "
-                    "WHERE id = ?",
-                    (
-                        at,
-                        fetch.ok,
-                        at,
-                        fetch.ok,
-                        fetch.error,
-                        fetch.ok,
-                        fetch.ok,
-                        at,
-                        etag,
-                        modified,
-                        fetch.body_hash,
-                        fetch.full,
-                        at,
-                        source_id,
-                    ),
+                    f"ELSE COALESCE(first_failure_at, ?) END, {_FETCHED} WHERE id = ?",
+                    (fetch.ok, fetch.error, fetch.ok, fetch.ok, at, *fetched, source_id),
                 )
                 return False
             await conn.execute(
-                "UPDATE sources SET last_fetch_at = ?, "
-                "last_ok_at = CASE WHEN ? THEN ? ELSE last_ok_at END, "
+                "UPDATE sources SET "
                 "last_error = CASE WHEN ? THEN NULL WHEN ? IS NULL THEN last_error ELSE ? END, "
                 "consecutive_failures = ?, first_failure_at = ?, next_fetch_at = ?, "
-                "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
-                "body_hash = COALESCE(?, body_hash), "
-                "last_full_fetch_at = CASE WHEN ? THEN ? ELSE last_full_fetch_at END "
-                "WHERE id = ?",
+                f"{_FETCHED} WHERE id = ?",
                 (
-                    at,
-                    fetch.ok,
-                    at,
                     fetch.ok,
                     fetch.error,
                     fetch.error,
                     schedule.consecutive_failures,
                     to_iso(schedule.first_failure_at) if schedule.first_failure_at else None,
                     to_iso(schedule.next_fetch_at),
-                    etag,
-                    modified,
-                    fetch.body_hash,
-                    fetch.full,
-                    at,
+                    *fetched,
                     source_id,
                 ),
             )
