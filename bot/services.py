@@ -9,6 +9,9 @@ chat changes that may still be undone.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +30,13 @@ from bot.storage.scope import sync_shared
 from bot.stories.grouping import StoryService
 
 
+def worker_identity() -> str:
+    """This process's name among the workers sharing a database (host, pid and a random
+    suffix, so a restarted process with a reused pid is a different worker): what feed claims,
+    delivery leases and the leader lock record as their holder."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 @dataclass(slots=True)
 class Services:
     settings: Settings
@@ -37,6 +47,7 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     outbox: Outbox = field(init=False)
     undo: UndoLog = field(default_factory=UndoLog)  # chat changes that may still be undone
+    worker: str = field(default_factory=worker_identity)  # holder name in claims and leases
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.store, now=lambda: self.clock(), events=self.events)
