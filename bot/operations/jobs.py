@@ -28,12 +28,13 @@ def add_interval_job(
     *,
     first_run: datetime | None = None,
 ) -> None:
+    """Run ``func`` every ``seconds``: first at ``first_run``, else one interval from now.
+
+    APScheduler reads an explicit ``next_run_time=None`` as "paused", so it is passed only
+    when a first run is given (a paused flush or reconcile job would never run)."""
+    when: dict[str, datetime] = {} if first_run is None else {"next_run_time": first_run}
     scheduler.add_job(
-        func,
-        IntervalTrigger(seconds=seconds),
-        id=job_id,
-        replace_existing=True,
-        next_run_time=first_run,
+        func, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True, **when
     )
 
 
