@@ -1,7 +1,7 @@
 """The ``newsbot`` command line (typer + rich progress bars).
 
 Commands: ingest, digest, stories, story, search, export, sources import|export, run, doctor,
-backup.
+backup, migrate-db.
 
 Global options ``--config FILE`` / ``NEWSBOT_CONFIG`` and ``--db FILE|URL`` / ``NEWSBOT_DB``. Every
 command that prints data takes ``--format text|json``; the JSON shapes are documented in README.
@@ -27,6 +27,7 @@ from rich.markup import escape as markup_escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -171,13 +172,14 @@ def print_json(data: Any) -> None:
 
 
 class ProgressBars:
-    """Rich progress bars keyed by task label (bytes for archives, items for folders)."""
+    """Rich progress bars keyed by task label (bytes for archives, items for folders; rows
+    with ``rows=True``)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, *, rows: bool = False) -> None:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            MofNCompleteColumn() if rows else DownloadColumn(),
             TimeRemainingColumn(),
             console=err,
             disable=not enabled,
@@ -470,6 +472,38 @@ def backup(
             f"backup written to {report.path} ({report.size_bytes / 1e6:.1f} MB, "
             f"integrity {report.integrity}; {counts}) in {report.seconds:.1f}s"
         )
+
+
+@app.command("migrate-db")
+def migrate_db(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="Database to copy (file or URL).")],
+    target: Annotated[
+        str, typer.Argument(metavar="DST", help="Empty database to fill (file or URL).")
+    ],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Copy every row of SRC into the empty DST (e.g. a SQLite file into PostgreSQL)."""
+    from bot.storage.copy import migrate_database
+
+    settings()  # logging as every command sets it up
+    try:
+        with ProgressBars(progress and fmt is Format.text and err.is_terminal, rows=True) as bars:
+            report = asyncio.run(migrate_database(source, target, progress=bars))
+    except UserError as exc:
+        say_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except StorageError as exc:
+        say_err(f"database error: {exc}")
+        raise typer.Exit(1) from None
+    if fmt is Format.json:
+        print_json(report.to_json())
+        return
+    counts = ", ".join(f"{n} {table}" for table, n in report.rows.items() if n)
+    echo(
+        f"copied {report.total} rows from {report.source} to {report.target} "
+        f"in {report.seconds:.1f}s ({counts or 'no rows'}); row counts match"
+    )
 
 
 @app.command()
