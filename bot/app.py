@@ -55,7 +55,6 @@ log = logging.getLogger("newsbot")
 STOP_GRACE_S = 4.0  # running jobs get this long to finish before they are cancelled
 DRAIN_GRACE_S = 2.0  # posts under way get this long to be marked sent
 FLUSH_INTERVAL_S = 60.0
-POLL_TICK_S = 60.0  # how often due feeds are looked for (each feed has its own next fetch)
 RECONCILE_INTERVAL_S = 300.0  # safety net: jobs are also re-registered on every change
 MISSED_GRACE = timedelta(hours=24)  # an older missed digest is skipped (logged), not sent
 DIGEST_MISFIRE_GRACE_S = 3600
@@ -103,6 +102,7 @@ def make_poller(sv: Services, outbox: Outbox) -> FeedPoller:
         guarded_fetcher(sv.settings),
         notify=notify,
         max_items=sv.settings.ingest.max_items_per_feed,
+        worker=sv.worker,
     )
 
 
@@ -320,7 +320,7 @@ async def run_forever(
             scheduler,
             "feeds",
             jobs.wrap("feeds", lambda: poll_feeds(poller)),
-            POLL_TICK_S,
+            settings.polling.tick,
             first_run=now,
         )
         add_interval_job(scheduler, "outbox", jobs.wrap("outbox", outbox.flush), FLUSH_INTERVAL_S)

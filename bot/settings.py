@@ -210,8 +210,12 @@ class PollSettings(_Section):
     stale_item_age: float = 604800.0
     max_concurrent: int = Field(8, ge=1)
     per_host: int = Field(2, ge=1)
+    tick: float = Field(60.0, gt=0)  # how often `run` looks for due feeds
+    claim_lease: float = Field(300.0, gt=0)  # a claimed feed's lease (renewed before ingest)
 
     _dur = field_validator(
+        "tick",
+        "claim_lease",
         "min_interval",
         "max_interval",
         "backoff_base",

@@ -14,14 +14,21 @@ The policy is pure functions over a :class:`FeedState` and a :class:`PollOutcome
   the feed is disabled; HTTP 410 disables it at once. The ``notify`` callback is called once,
   at the transition, never again for that outage; ``SourceRepo.enable`` re-enables.
 
-:class:`FeedPoller` only decides *when*: it takes the due feeds from the
-:class:`~bot.storage.sources.SourceRepo`, fetches each through the one feed path (the
+:class:`FeedPoller` only decides *when*: it claims due feeds from the
+:class:`~bot.storage.sources.SourceRepo` for its worker (``max_concurrent`` lanes, each
+claiming one feed at a time until none is due, so workers sharing a database split the due
+feeds and each is polled by one of them; the claim's lease, ``claim_lease``, is renewed before
+the items are ingested and a dead worker's claims are taken over once it ends), fetches each
+through the one feed path (the
 network-policy :func:`~bot.sources.http.guarded_fetcher`, at most ``max_concurrent`` at once
 and ``per_host`` per host, then :func:`~bot.sources.feedsource.feed_items`, which does not
 parse an unchanged body; an unconditional fetch every
 ``force_full_fetch_after``, so a broken ETag cannot freeze a feed), hands the items to the one
 ingest loop (:meth:`~bot.ingestion.ingest.Ingestor.ingest_items`) and stores the outcome with the
-policy's decision in one transaction. A feed with an ``item_filter``
+policy's decision in one transaction, ending the claim. The failure run it decides from is
+the row's at claim time, so backoff and disabling are the same whichever worker polls. A 429
+(or 503 with Retry-After) defers every feed of that host in the database, so every worker
+waits. A feed with an ``item_filter``
 (:mod:`bot.sources.filters`) ingests only the items matching it.
 
 Old items never flood a channel: on a feed's first successful fetch every item is flagged
@@ -214,10 +221,13 @@ class FeedPoller:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         max_items: int = 500,
+        worker: str = "poller",
     ) -> None:
         """``fetcher``: :func:`~bot.sources.http.guarded_fetcher` of the settings (the network
-        policy every feed URL goes through); the poller closes it."""
+        policy every feed URL goes through); the poller closes it. ``worker``: the name its
+        claims carry (``Services.worker`` under ``newsbot run``)."""
         self.sources = SourceRepo(store)
+        self.worker = worker
         self.ingestor = ingestor
         self.settings = settings
         self.fetcher = fetcher
@@ -232,19 +242,36 @@ class FeedPoller:
     async def aclose(self) -> None:
         await self.fetcher.aclose()
 
-    async def due_sources(self, now: datetime | None = None) -> list[FeedRow]:
-        return await self.sources.due_feeds(now or self.clock())
-
     async def poll_due(self) -> list[PollResult]:
-        """Poll every due feed concurrently; one feed's failure never affects another."""
-        feeds = await self.due_sources()
-        results = await asyncio.gather(*(self._guarded_poll(feed) for feed in feeds))
-        return list(results)
+        """Claim and poll due feeds until none is left (``max_concurrent`` at once); one
+        feed's failure never affects another."""
+        results: list[PollResult] = []
+
+        async def lane() -> None:
+            while True:
+                claimed = await self.sources.claim_due(
+                    self.clock(), worker=self.worker, lease_s=self.settings.claim_lease, limit=1
+                )
+                if not claimed:
+                    return
+                results.append(await self._guarded_poll(claimed[0]))
+
+        async with asyncio.TaskGroup() as lanes:
+            for _ in range(self.settings.max_concurrent):
+                lanes.create_task(lane())
+        return results
 
     async def poll_source_id(self, source_id: int) -> PollResult:
-        feed = await self.sources.feed(source_id)
-        if feed is None:
+        """Poll one feed now, due or not (unless another worker's claim holds it)."""
+        if await self.sources.feed(source_id) is None:
             raise KeyError(source_id)
+        feed = await self.sources.claim(
+            source_id, self.clock(), worker=self.worker, lease_s=self.settings.claim_lease
+        )
+        if feed is None:
+            return PollResult(
+                source_id, PollOutcome("ok", "polled by another worker"), skipped=True
+            )
         return await self._guarded_poll(feed)
 
     async def _guarded_poll(self, feed: FeedRow) -> PollResult:
@@ -262,7 +289,7 @@ class FeedPoller:
         now = self.clock()
         not_before = self._host_not_before.get(host)
         if not_before is not None and not_before > now:
-            await self.sources.defer(feed.id, not_before)
+            await self.sources.defer(feed.id, not_before, worker=self.worker)
             return PollResult(feed.id, PollOutcome("throttled"), skipped=True)
         full = (
             feed.last_full_fetch_at is None
@@ -284,7 +311,10 @@ class FeedPoller:
             outcome = outcome_for_error(exc)
             if outcome.kind == "throttled":
                 delay = throttle_delay(outcome.retry_after, feed.interval_s, self.settings)
-                self._host_not_before[host] = now + timedelta(seconds=delay)
+                self._host_not_before[host] = now + timedelta(seconds=delay)  # claimed siblings
+                await self.sources.defer_host(
+                    host, now + timedelta(seconds=delay), except_id=feed.id
+                )
             return PollResult(feed.id, outcome, await self._record(feed, outcome))
         except ParseError as exc:  # fetched, but not a feed: its seen-state stays as it was
             outcome = PollOutcome("failed", str(exc), 200)
@@ -298,6 +328,11 @@ class FeedPoller:
         poll = PollResult(feed.id, PollOutcome("ok", status=retrieved.status))
         poll.warnings = [str(w) for w in fetched.warnings]
         articles = await self._filtered(feed, fetched.articles, poll)
+        lease_end = self.clock() + timedelta(seconds=self.settings.claim_lease)
+        if not await self.sources.renew(feed.id, worker=self.worker, until=lease_end):
+            log.info("feed %s: claim taken over by another worker; its items left to it", feed.id)
+            poll.skipped = True
+            return poll
         for raw in self.mark_backfill(articles, first_fetch=feed.never_fetched, now=now):
             raw.backfill = True
         report = await self.ingestor.ingest_items(articles, source_id=feed.id, locator=url)
@@ -363,7 +398,7 @@ class FeedPoller:
             first_failure_at=decision.first_failure_at,
             disable_reason=decision.reason if decision.disable else None,
         )
-        disabled = await self.sources.record(feed.id, record, schedule)
+        disabled = await self.sources.record(feed.id, record, schedule, worker=self.worker)
         if disabled and self.notify is not None:
             source = SourceInfo(feed.id, feed.locator, feed.workspace, feed.name)
             try:

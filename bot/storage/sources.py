@@ -3,17 +3,26 @@ feed's row (validators, counters, next fetch), disabling and re-enabling, status
 
 The rules (when to fetch, how long to back off, when to give a feed up) live in
 :mod:`bot.ingestion.polling`; this repository only stores and reads. Its methods take and return
-plain
-values and the dataclasses below, never a connection or a row, so a second database backend
-implements the same methods (and may claim due feeds for one worker among several there).
+plain values and the dataclasses below, never a connection or a row.
+
+**Claims.** Any number of workers share one database, so a feed is polled by the worker that
+claimed it: :meth:`SourceRepo.claim_due` takes due, unclaimed feeds (or feeds whose claim's
+lease ended: its worker died) and writes the worker's name and the lease's end into the row, in
+one write transaction (PostgreSQL: the rows picked ``FOR UPDATE SKIP LOCKED``; SQLite: a
+conditional ``UPDATE``, the database's write lock serializing claimers across processes).
+:meth:`SourceRepo.record` by the claimant ends the claim with the fetch's outcome; a record by a
+worker whose claim was taken over after its lease ended is ignored. Everything the poll policy
+reads (failure run, first failure, validators, disabled) is read from the row at claim time, so
+every worker decides from the same state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.sources.retrieve import NO_VALIDATORS, Validators
 from bot.storage.store import Store, from_iso, to_iso
@@ -23,6 +32,13 @@ _FEED_COLS = (
     "id, locator, workspace, name, interval_s, etag, last_modified, body_hash, "
     "last_full_fetch_at, last_ok_at, consecutive_failures, first_failure_at, item_filter"
 )
+
+
+def _hostname(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _when(text: str | None) -> datetime | None:
@@ -158,14 +174,67 @@ class SourceRepo:
         self.store = store
 
     # ------------------------------------------------------------------ polling
-    async def due_feeds(self, now: datetime) -> list[FeedRow]:
-        """Enabled URL feeds whose next fetch is due (or never scheduled), soonest first."""
-        rows = await self.store.fetchall(
-            f"SELECT {_FEED_COLS} FROM sources WHERE {_URL_FEED} AND enabled = 1 "
-            "AND (next_fetch_at IS NULL OR next_fetch_at <= ?) ORDER BY next_fetch_at, id",
-            (to_iso(now),),
+    async def claim_due(
+        self, now: datetime, *, worker: str, lease_s: float, limit: int
+    ) -> list[FeedRow]:
+        """Claim up to ``limit`` enabled URL feeds whose next fetch is due (or never
+        scheduled) and that no live claim holds, soonest first, for ``worker`` until ``now +
+        lease_s``. Feeds another worker claims meanwhile are skipped, never waited for."""
+        at = to_iso(now)
+        pick = (
+            f"SELECT id FROM sources WHERE {_URL_FEED} AND enabled = 1 "
+            "AND (next_fetch_at IS NULL OR next_fetch_at <= ?) "
+            "AND (claim_until IS NULL OR claim_until <= ?) "
+            "ORDER BY next_fetch_at IS NOT NULL, next_fetch_at, id LIMIT ?"
         )
+        if self.store.postgres:
+            pick += " FOR UPDATE SKIP LOCKED"
+        until = to_iso(now + timedelta(seconds=lease_s))
+        async with (
+            self.store.transaction() as conn,
+            conn.execute(
+                f"UPDATE sources SET claim_owner = ?, claim_until = ? WHERE id IN ({pick}) "
+                f"RETURNING {_FEED_COLS}, next_fetch_at",
+                (worker, until, at, at, int(limit)),
+            ) as cur,
+        ):
+            rows = list(await cur.fetchall())
+        rows.sort(key=lambda r: (r[-1] is not None, r[-1] or "", r[0]))  # NULLs first, as ORDER BY
         return [_feed(r) for r in rows]
+
+    async def claim(
+        self, source_id: int, now: datetime, *, worker: str, lease_s: float
+    ) -> FeedRow | None:
+        """Claim one feed whether due or not (a poll asked for by hand); ``None`` when it is
+        unknown or another worker's live claim holds it."""
+        until = to_iso(now + timedelta(seconds=lease_s))
+        async with (
+            self.store.transaction() as conn,
+            conn.execute(
+                "UPDATE sources SET claim_owner = ?, claim_until = ? WHERE id = ? "
+                "AND (claim_until IS NULL OR claim_until <= ? OR claim_owner = ?) "
+                f"RETURNING {_FEED_COLS}",
+                (worker, until, source_id, to_iso(now), worker),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return _feed(row) if row else None
+
+    async def renew(self, source_id: int, *, worker: str, until: datetime) -> bool:
+        """Extend ``worker``'s claim (a long poll); False when the claim is no longer its."""
+        async with self.store.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE sources SET claim_until = ? WHERE id = ? AND claim_owner = ?",
+                (to_iso(until), source_id, worker),
+            )
+            return cur.rowcount > 0
+
+    async def claims(self) -> dict[int, tuple[str, datetime]]:
+        """Feeds under a claim: id -> (worker, lease end), for status and tests."""
+        rows = await self.store.fetchall(
+            "SELECT id, claim_owner, claim_until FROM sources WHERE claim_owner IS NOT NULL"
+        )
+        return {int(r[0]): (str(r[1]), from_iso(r[2])) for r in rows}
 
     async def feed(self, source_id: int) -> FeedRow | None:
         row = await self.store.fetchone(
@@ -174,13 +243,20 @@ class SourceRepo:
         return _feed(row) if row else None
 
     async def record(
-        self, source_id: int, fetch: FetchRecord, schedule: Schedule | None = None
+        self,
+        source_id: int,
+        fetch: FetchRecord,
+        schedule: Schedule | None = None,
+        *,
+        worker: str | None = None,
     ) -> bool:
         """Store one fetch's outcome (and the policy's ``schedule``) in one transaction.
 
         Without a schedule (a one-off ``newsbot ingest``) a failure adds one to the failure
-        run and a success ends it. True when this call disabled the feed (the transition:
-        a feed already disabled is not disabled again).
+        run and a success ends it. With ``worker`` (the poller's claim) the outcome is stored
+        and the claim ended only while the feed is unclaimed or claimed by ``worker``: once
+        another worker took it over, this late outcome is dropped. True when this call
+        disabled the feed (the transition: a feed already disabled is not disabled again).
         """
         at = to_iso(fetch.at)
         fetched = (
@@ -203,11 +279,12 @@ class SourceRepo:
                     (fetch.ok, fetch.error, fetch.ok, fetch.ok, at, *fetched, source_id),
                 )
                 return False
-            await conn.execute(
+            cur = await conn.execute(
                 "UPDATE sources SET "
                 "last_error = CASE WHEN ? THEN NULL WHEN ? IS NULL THEN last_error ELSE ? END, "
                 "consecutive_failures = ?, first_failure_at = ?, next_fetch_at = ?, "
-                f"{_FETCHED} WHERE id = ?",
+                f"claim_owner = NULL, claim_until = NULL, {_FETCHED} "
+                "WHERE id = ? AND (claim_owner IS NULL OR claim_owner = ?)",
                 (
                     fetch.ok,
                     fetch.error,
@@ -217,9 +294,10 @@ class SourceRepo:
                     to_iso(schedule.next_fetch_at),
                     *fetched,
                     source_id,
+                    worker,
                 ),
             )
-            if schedule.disable_reason is None:
+            if cur.rowcount == 0 or schedule.disable_reason is None:
                 return False
             cur = await conn.execute(
                 "UPDATE sources SET enabled = 0, disabled_at = ?, disabled_reason = ? "
@@ -228,12 +306,36 @@ class SourceRepo:
             )
             return cur.rowcount > 0
 
-    async def defer(self, source_id: int, until: datetime) -> None:
-        """Fetch the feed no sooner than ``until`` (its host asked everyone to wait)."""
+    async def defer(self, source_id: int, until: datetime, *, worker: str | None = None) -> None:
+        """Fetch the feed no sooner than ``until`` (its host asked everyone to wait); ends
+        ``worker``'s claim on it."""
         async with self.store.transaction() as conn:
             await conn.execute(
-                "UPDATE sources SET next_fetch_at = ? WHERE id = ?", (to_iso(until), source_id)
+                "UPDATE sources SET next_fetch_at = max(coalesce(next_fetch_at, ?), ?), "
+                "claim_owner = NULL, claim_until = NULL "
+                "WHERE id = ? AND (claim_owner IS NULL OR claim_owner = ?)",
+                (to_iso(until), to_iso(until), source_id, worker),
             )
+
+    async def defer_host(
+        self, host: str, until: datetime, *, except_id: int | None = None
+    ) -> list[int]:
+        """Fetch no feed of ``host`` sooner than ``until`` (it answered 429 or 503 with
+        Retry-After), so every worker waits, not only the one that was told; the ids."""
+        rows = await self.store.fetchall(
+            f"SELECT id, locator FROM sources WHERE {_URL_FEED} AND enabled = 1 AND id IS NOT ?",
+            (except_id,),
+        )
+        ids = [int(r[0]) for r in rows if _hostname(str(r[1])) == host]
+        if ids:
+            at = to_iso(until)
+            async with self.store.transaction() as conn:
+                await conn.executemany(
+                    "UPDATE sources SET next_fetch_at = max(coalesce(next_fetch_at, ?), ?) "
+                    "WHERE id = ?",
+                    [(at, at, i) for i in ids],
+                )
+        return ids
 
     async def enable(self, source_id: int, *, now: datetime) -> bool:
         """Re-enable a disabled feed: counters reset, due at ``now``. False if unknown."""
