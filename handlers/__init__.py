@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from bot.delivery.subscriptions import THREAD_MODES
 from bot.errors import UserError
 from bot.operations.health import observe_command
 from bot.services import Services
@@ -36,6 +37,12 @@ _SCHEDULE = Option(
 )
 _TIMEZONE = Option("timezone", "IANA time zone, e.g. Europe/Paris (default UTC)", required=False)
 _QUIET = Option("quiet", "quiet hours in your time zone, e.g. 22:00-07:00", required=False)
+_THREAD = Option(
+    "thread",
+    "off (default), digest: each digest in a thread, story: one thread per story",
+    required=False,
+    choices=THREAD_MODES,
+)
 
 ALL_COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
@@ -63,7 +70,13 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
         "subscribe",
         "Get digests of a topic in this channel",
         _subs.subscribe,
-        (Option("topic", "topic query, e.g. ukraine AND election"), _SCHEDULE, _TIMEZONE, _QUIET),
+        (
+            Option("topic", "topic query, e.g. ukraine AND election"),
+            _SCHEDULE,
+            _TIMEZONE,
+            _QUIET,
+            _THREAD,
+        ),
         manages=True,
     ),
     CommandSpec(
@@ -75,6 +88,7 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
             _SCHEDULE,
             _TIMEZONE,
             _QUIET,
+            _THREAD,
         ),
         manages=True,
     ),

@@ -68,6 +68,7 @@ class Option:
     description: str
     required: bool = True
     autocomplete: str | None = None  # "story" | "subscription": ids the adapter may suggest
+    choices: tuple[str, ...] = ()  # the only values it takes (Discord offers them as choices)
 
 
 Handler = Callable[[CommandRequest, Services], Awaitable[Reply]]

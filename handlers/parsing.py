@@ -10,7 +10,8 @@ For ``subscribe``/``follow``, trailing schedule words are peeled off the topic
 ("every tuesday", "at 9am", "weekly", "daily 25:00", "Europe/Pariss") are not silently left
 in the topic: they become the schedule (or time zone) option, which the handler rejects with
 the error Discord gives for the same value. Quote a topic to keep such words in it:
-``/news subscribe "super tuesday at noon"``.
+``/news subscribe "super tuesday at noon"``. ``thread:story`` (or ``thread=story``) sets the
+thread option, as Discord's ``thread:`` option does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.errors import UserError
 from handlers.base import CommandSpec
 
 SCHEDULED_COMMANDS = ("subscribe", "follow")
+_THREAD_WORD = "thread:"  # subscribe/follow: ``thread:digest`` or ``thread:story`` anywhere
 
 _PHRASE_RE = re.compile(r'"[^"]*\s[^"]*"')
 _BARE_QUOTE_RE = re.compile(r'(?<!\\)"')
@@ -207,6 +209,8 @@ def parse_text(text: str, commands: Mapping[str, CommandSpec]) -> tuple[str, dic
             if len(value) > 1 and value[0] == value[-1] == '"':
                 value = value[1:-1]  # name="a AND b": the quotes delimit the value
             args[name.lower()] = value
+        elif command in SCHEDULED_COMMANDS and token.casefold().startswith(_THREAD_WORD):
+            args["thread"] = token[len(_THREAD_WORD) :]  # thread:story, as Discord shows it
         else:
             rest.append(token)
     if command in SCHEDULED_COMMANDS:

@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.delivery.channel import catch_up
 from bot.delivery.gateway import ChannelRef
 from bot.delivery.schedules import Timing
-from bot.delivery.subscriptions import Subscription, Subscriptions
+from bot.delivery.subscriptions import Subscription, Subscriptions, parse_thread_mode
 from bot.errors import UserError
 from bot.queries.language import parse_query
 from bot.queries.relevance import subscription_matches
@@ -35,6 +35,9 @@ def _timing(request: CommandRequest, services: Services) -> Timing:
     )
 
 
+THREAD_WORDS = {"digest": "each digest in a thread", "story": "a thread per story"}
+
+
 def _local(dt: datetime, timing: Timing) -> str:
     return dt.astimezone(timing.tz).strftime("%a %d %b %H:%M")
 
@@ -54,13 +57,15 @@ async def describe(services: Services, sub: Subscription, now: datetime) -> str:
         nxt = timing.next_fire(now)
         if nxt is not None:
             state = f" · next {_local(nxt, timing)}"
-    return f"{sub.public_id} · {what} · {timing.describe()}{state}"
+    thread = f" · {THREAD_WORDS[sub.thread]}" if sub.thread in THREAD_WORDS else ""
+    return f"{sub.public_id} · {what} · {timing.describe()}{thread}{state}"
 
 
 async def subscribe(request: CommandRequest, services: Services) -> Reply:
     topic = " ".join(request.args["topic"].split())
     parse_query(topic)  # a malformed query is the user's to fix now, not at digest time
     timing = _timing(request, services)
+    thread = parse_thread_mode(request.args.get("thread"))
     subs = Subscriptions(services.store, services.events)
     before = await _existing(subs, request, topic_query=topic)
     sub = await subs.add(
@@ -69,6 +74,7 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
         timing=timing,
         created_by=request.user,
         now=services.clock(),
+        thread=thread,
     )
     undo = undo_button(
         request, services, "updated" if before else "added", after=sub, before=before
@@ -123,6 +129,7 @@ async def _catch_up(services: Services, sub: Subscription) -> str | None:
 async def follow(request: CommandRequest, services: Services) -> Reply:
     story_id = await resolve_story(services, request.args["story"], scope=request.scope)
     timing = _timing(request, services)
+    thread = parse_thread_mode(request.args.get("thread"))
     subs = Subscriptions(services.store, services.events)
     before = await _existing(subs, request, story_id=story_id)
     sub = await subs.add(
@@ -131,6 +138,7 @@ async def follow(request: CommandRequest, services: Services) -> Reply:
         timing=timing,
         created_by=request.user,
         now=services.clock(),
+        thread=thread,
     )
     undo = undo_button(
         request, services, "updated" if before else "added", after=sub, before=before

@@ -78,6 +78,7 @@ async def _reverse(subs: Subscriptions, change: Change, now: datetime) -> str:
         story_id=old.story_id,
         timing=old.timing,
         created_by=old.created_by,
+        thread=old.thread,
         now=old.created_at,  # the same subscription back: its own buttons still undo it
     )
     if change.kind == "updated":

@@ -616,7 +616,7 @@ async def test_subscribe_alone_opens_a_form_whose_submission_subscribes_the_chan
     [opened] = fake.views
     assert opened["trigger_id"] == "1.2.3"  # the slash command's trigger
     view = opened["view"]
-    assert [b["block_id"] for b in view["blocks"]] == ["topic", "schedule", "timezone"]
+    assert [b["block_id"] for b in view["blocks"]] == ["topic", "schedule", "timezone", "thread"]
     zones = [o["value"] for o in view["blocks"][2]["element"]["options"]]
     assert {"UTC", "Europe/Paris", "Asia/Kathmandu"} <= set(zones) and len(zones) <= 100
     # The user's own zone (users.info "tz") is preselected, even one not in the usual list.

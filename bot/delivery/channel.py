@@ -38,6 +38,7 @@ class Target:
     topic: str | None = None
     story_id: int | None = None
     subscription: str | None = None  # its subscription's public id (the digest's Unsubscribe)
+    thread: str = "off"  # its subscription's thread mode
 
     @property
     def label(self) -> str:
@@ -53,6 +54,13 @@ class Told:
     status: str
     stories: int = 0
     last_at: datetime | None = None  # the channel's previous digest (for "nothing new")
+
+
+def thread_mode(targets: Sequence[Target]) -> str:
+    """How a digest for ``targets`` is posted: the most threaded of their modes (a story of a
+    ``story`` subscription keeps to its thread in a digest merged with others)."""
+    modes = {t.thread for t in targets}
+    return next((m for m in ("story", "digest") if m in modes), "off")
 
 
 async def compose_for(
@@ -82,6 +90,7 @@ async def compose_for(
         )
     merged = parts[0] if len(parts) == 1 else merge_composed(parts, settings.max_stories)
     merged.digest.subscriptions = [t.subscription for t in targets if t.subscription]
+    merged.digest.thread = thread_mode(targets)
     if len(targets) > 1:
         merged.digest.topic = ", ".join(t.label for t in targets)[:200]
     elif targets and targets[0].story_id is not None and merged.digest.stories:
@@ -140,7 +149,7 @@ def manual_key(channel: ChannelRef, now: datetime) -> str:
 
 
 def target_of(sub: Subscription) -> Target:
-    return Target(sub.topic_query, sub.story_id, sub.public_id)
+    return Target(sub.topic_query, sub.story_id, sub.public_id, sub.thread)
 
 
 async def run_subscription(

@@ -20,11 +20,21 @@ from bot.delivery.schedules import Timing
 from bot.errors import UserError
 from bot.events import Event, Events
 from bot.storage import Store
-from bot.storage.subscriptions import Subscription, SubscriptionRepo
+from bot.storage.subscriptions import THREAD_MODES, Subscription, SubscriptionRepo
 
 MAX_PER_CHANNEL = 25
 MAX_TOPIC_CHARS = 300
 _ID_RE = re.compile(r"^\s*(?:sub-?)?(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def parse_thread_mode(text: str | None) -> str | None:
+    """``thread:`` as given (``off``, ``digest``, ``story``; ``None`` when not given)."""
+    if text is None or not text.strip():
+        return None
+    mode = text.strip().casefold()
+    if mode not in THREAD_MODES:
+        raise UserError(f"thread must be {', '.join(THREAD_MODES)} (not {text.strip()!r})")
+    return mode
 
 
 def parse_subscription_id(text: str) -> int:
@@ -105,7 +115,12 @@ class Subscriptions:
         timing: Timing,
         created_by: str | None,
         now: datetime,
+        thread: str | None = None,
     ) -> Subscription:
+        """A new subscription, or the channel's one to the same topic or story updated
+        (``thread`` ``None``: a new one's is ``off``, an updated one keeps its own)."""
+        if thread is not None and thread not in THREAD_MODES:
+            raise ValueError(f"unknown thread mode {thread!r}")
         if (topic_query is None) == (story_id is None):
             raise ValueError("a subscription has a topic query or a story, not both")
         if topic_query is not None:
@@ -122,6 +137,7 @@ class Subscriptions:
             created_by=created_by,
             created_at=now,
             max_enabled=MAX_PER_CHANNEL,
+            thread=thread,
         )
         if sub_id is None:
             raise UserError(

@@ -146,6 +146,13 @@ def _command(
     app_commands.describe(
         **{ident: clip(option.description, DESCRIPTION_MAX) for ident, option in idents.items()}
     )(callback)
+    choices = {
+        ident: [app_commands.Choice(name=c, value=c) for c in option.choices]
+        for ident, option in idents.items()
+        if option.choices
+    }
+    if choices:
+        app_commands.choices(**choices)(callback)
     autocompletes = {
         ident: _autocomplete_callback(spec, option, complete)
         for ident, option in idents.items()

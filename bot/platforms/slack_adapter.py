@@ -43,7 +43,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery.gateway import ChatGateway
 from bot.delivery.schedules import parse_timezone
-from bot.delivery.subscriptions import MAX_TOPIC_CHARS
+from bot.delivery.subscriptions import MAX_TOPIC_CHARS, THREAD_MODES
 from bot.errors import ConfigError, UserError
 from bot.platforms.slack_gateway import (
     PERMANENT_ERRORS,
@@ -124,6 +124,7 @@ def parse_command(text: str) -> tuple[str, dict[str, str]]:
 
 
 SUBSCRIBE_FORM = f"{PREFIX}:subscribe-form"  # a view's callback_id, not a button
+THREAD_LABEL = "Threads: off, digest (each digest in a thread), story (a thread per story)"
 SCHEDULE_CHOICES = (
     "hourly",
     "daily 07:00",
@@ -169,9 +170,9 @@ def _select(block_id: str, label: str, values: Sequence[str], initial: str) -> d
 
 
 def subscribe_modal(channel: str, schedule: str, timezone: str) -> dict[str, Any]:
-    """The ``/news subscribe`` form: a topic, a schedule and a time zone (the configured
-    schedule and the user's own zone, else the configured one, preselected); the channel rides
-    in ``private_metadata``."""
+    """The ``/news subscribe`` form: a topic, a schedule, a time zone (the configured
+    schedule and the user's own zone, else the configured one, preselected) and the thread mode
+    (``off`` preselected); the channel rides in ``private_metadata``."""
     zone = parse_timezone(timezone).key
     return {
         "type": "modal",
@@ -198,6 +199,7 @@ def subscribe_modal(channel: str, schedule: str, timezone: str) -> dict[str, Any
             },
             _select("schedule", "Schedule", SCHEDULE_CHOICES, schedule),
             _select("timezone", "Time zone", TIMEZONE_CHOICES, zone),
+            _select("thread", THREAD_LABEL, THREAD_MODES, "off"),
         ],
     }
 
@@ -206,7 +208,7 @@ def submitted_subscription(view: Mapping[str, Any]) -> dict[str, str]:
     """The form's values as the ``subscribe`` command's options."""
     values = (view.get("state") or {}).get("values") or {}
     args: dict[str, str] = {}
-    for name in ("topic", "schedule", "timezone"):
+    for name in ("topic", "schedule", "timezone", "thread"):
         field_ = (values.get(name) or {}).get("value") or {}
         value = field_.get("value") or (field_.get("selected_option") or {}).get("value")
         if value:

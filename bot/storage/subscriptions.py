@@ -20,8 +20,9 @@ from bot.storage.store import Store, from_iso, to_iso
 
 _COLS = (
     "id, platform, workspace, channel, topic_query, story_id, schedule, timezone, quiet_hours, "
-    "enabled, created_by, created_at, last_digest_at"
+    "enabled, created_by, created_at, last_digest_at, thread"
 )
+THREAD_MODES = ("off", "digest", "story")  # how digests are posted (README "Subscribing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Subscription:
     created_by: str | None
     created_at: datetime
     last_digest_at: datetime | None
+    thread: str = "off"  # one of THREAD_MODES
 
     @property
     def public_id(self) -> str:
@@ -72,6 +74,7 @@ def _from_row(row: Sequence[Any]) -> Subscription:
         created_by=row[10],
         created_at=from_iso(row[11]),
         last_digest_at=from_iso(row[12]) if row[12] else None,
+        thread=str(row[13] or "off"),
     )
 
 
@@ -96,10 +99,12 @@ class SubscriptionRepo:
         created_by: str | None,
         created_at: datetime,
         max_enabled: int,
+        thread: str | None = None,
     ) -> int | None:
         """In one write transaction: the channel's enabled subscription to the same topic or
-        story gets ``timing``, else a new one is stored. Returns its id, or ``None`` (nothing
-        written) when the channel has ``max_enabled`` enabled subscriptions already."""
+        story gets ``timing`` (and ``thread``, unless ``None``), else a new one is stored
+        (``thread`` ``None``: ``off``). Returns its id, or ``None`` (nothing written) when the
+        channel has ``max_enabled`` enabled subscriptions already."""
         schedule, timezone, quiet = _timing_cols(timing)
         where = (channel.platform, channel.workspace, channel.channel)
         async with self.store.transaction() as conn:
@@ -119,15 +124,15 @@ class SubscriptionRepo:
                 dup = await cur.fetchone()
             if dup:
                 await conn.execute(
-                    "UPDATE subscriptions SET schedule = ?, timezone = ?, quiet_hours = ? "
-                    "WHERE id = ?",
-                    (schedule, timezone, quiet, dup[0]),
+                    "UPDATE subscriptions SET schedule = ?, timezone = ?, quiet_hours = ?, "
+                    "thread = coalesce(?, thread) WHERE id = ?",
+                    (schedule, timezone, quiet, thread, dup[0]),
                 )
                 return int(dup[0])
             cur2 = await conn.execute(
                 "INSERT INTO subscriptions (platform, workspace, channel, topic_query, "
-                "story_id, schedule, timezone, quiet_hours, enabled, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                "story_id, schedule, timezone, quiet_hours, enabled, created_by, created_at, "
+                "thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (
                     *where,
                     topic_query,
@@ -137,6 +142,7 @@ class SubscriptionRepo:
                     quiet,
                     created_by,
                     to_iso(created_at),
+                    thread or "off",
                 ),
             )
             return int(cur2.lastrowid or 0)
