@@ -1,4 +1,4 @@
--- Threaded digests: the PostgreSQL twin of migrations/0011_threads.sql.
+-- Threaded digests: the PostgreSQL twin of migrations/0012_threads.sql.
 ALTER TABLE subscriptions ADD COLUMN thread TEXT NOT NULL DEFAULT 'off';
 
 CREATE TABLE story_threads (
