@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.queries.views import search_articles  # noqa: E402
-from bot.services import open_services  # noqa: E402
+from bot.services import Services, open_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage.scope import EVERYTHING, Scope  # noqa: E402
 
@@ -52,56 +52,73 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def main(n: int) -> None:
+async def build_corpus(sv: Services, n: int) -> float:
+    """Fill ``sv``'s store with ``n`` articles (sentences shuffled, distinct ids); seconds."""
     docs = [json.loads(line) for line in DUC.open()]
     rng = random.Random(1)
+    t0 = time.perf_counter()
+    async with sv.store.transaction() as conn:
+        for k in range(WORKSPACES + 1):  # source 1: the operator's; 2..: workspaces'
+            await conn.execute(
+                "INSERT INTO sources (id, kind, locator, workspace, created_at) "
+                "VALUES (?, 'feed', ?, ?, '2000-01-01T00:00:00+00:00')",
+                (k + 1, f"https://feeds.example/{k}.xml", f"slack:T{k}" if k else ""),
+            )
+    batch = []
+    for i in range(n):
+        d = docs[i % len(docs)]
+        sentences = d["text"].split(". ")
+        rng.shuffle(sentences)
+        source = 1 if i % 2 == 0 else 2 + (i // 2) % WORKSPACES
+        batch.append(
+            (
+                source,
+                f"b{i}",
+                "Wire",
+                d["title"],
+                ". ".join(sentences),
+                d["published"],
+                d["published"],
+                f"h{i}",
+            )
+        )
+        if len(batch) == 2000 or i == n - 1:
+            async with sv.store.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO articles (source_id, ext_id, outlet, title, text, "
+                    "published_at, first_seen_at, content_hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    batch,
+                )
+                await conn.executemany(
+                    "INSERT INTO article_sources (article_id, source_id) "
+                    "SELECT id, source_id FROM articles WHERE ext_id = ?",
+                    [(row[1],) for row in batch],
+                )
+            batch = []
+    return time.perf_counter() - t0
+
+
+async def query_times(sv: Services, scope: Scope = EVERYTHING, rounds: int = 30) -> list[float]:
+    """Milliseconds of every query of ``QUERIES``, ``rounds`` times each."""
+    times: list[float] = []
+    for query in QUERIES:
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            await search_articles(sv, query, limit=10, scope=scope)
+            times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+async def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.model_validate(
             {"database": {"path": str(Path(tmp) / "s.db")}, "seeds": {"folders": []}}
         )
         sv = await open_services(settings)
         try:
-            t0 = time.perf_counter()
-            async with sv.store.transaction() as conn:
-                for k in range(WORKSPACES + 1):  # source 1: the operator's; 2..: workspaces'
-                    await conn.execute(
-                        "INSERT INTO sources (id, kind, locator, workspace, created_at) "
-                        "VALUES (?, 'feed', ?, ?, '2000-01-01T00:00:00+00:00')",
-                        (k + 1, f"https://feeds.example/{k}.xml", f"slack:T{k}" if k else ""),
-                    )
-            batch = []
-            for i in range(n):
-                d = docs[i % len(docs)]
-                sentences = d["text"].split(". ")
-                rng.shuffle(sentences)
-                source = 1 if i % 2 == 0 else 2 + (i // 2) % WORKSPACES
-                batch.append(
-                    (
-                        source,
-                        f"b{i}",
-                        "Wire",
-                        d["title"],
-                        ". ".join(sentences),
-                        d["published"],
-                        d["published"],
-                        f"h{i}",
-                    )
-                )
-                if len(batch) == 2000 or i == n - 1:
-                    async with sv.store.transaction() as conn:
-                        await conn.executemany(
-                            "INSERT INTO articles (source_id, ext_id, outlet, title, text, "
-                            "published_at, first_seen_at, content_hash) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            batch,
-                        )
-                        await conn.executemany(
-                            "INSERT INTO article_sources (article_id, source_id) "
-                            "SELECT id, source_id FROM articles WHERE ext_id = ?",
-                            [(row[1],) for row in batch],
-                        )
-                    batch = []
-            print(f"built {n} articles with FTS5 in {time.perf_counter() - t0:.0f} s")
+            seconds = await build_corpus(sv, n)
+            print(f"built {n} articles with FTS5 in {seconds:.0f} s")
             floor: list[float] = []
             for _ in range(200):
                 t0 = time.perf_counter()
