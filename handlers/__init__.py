@@ -121,15 +121,16 @@ ALL_COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "sources",
-        "Manage feeds: add|remove|list|status [url]",
+        "Manage feeds: add|remove|list|status [url], import|export (OPML)",
         _sources.sources,
         (
-            Option("action", "add, remove, list or status"),
+            Option("action", "add, remove, list, status, import or export"),
             Option(
                 "url", "feed URL, or a page linking to it (add, remove, status)", required=False
             ),
             Option("name", "add: a name for the feed", required=False),
             Option("filter", "add: only store items matching this topic query", required=False),
+            Option("file", "import: an OPML file of feeds", required=False, file=True),
         ),
         admin_only=True,
     ),
@@ -147,7 +148,7 @@ BUTTON_COMMANDS: Mapping[str, CommandSpec] = {
         manages=True,
     ),
 }
-SOURCE_ACTIONS = ("add", "remove", "list", "status")
+SOURCE_ACTIONS = ("add", "remove", "list", "status", "import", "export")
 
 
 def help_reply() -> Reply:

@@ -30,6 +30,7 @@ class CommandRequest:
     args: Mapping[str, str] = field(default_factory=dict)
     may_manage: bool = True  # may change subscriptions ([permissions], checked by the adapter)
     managers: str = ""  # who may, in words, for the refusal: "members with the Editors role"
+    files: Mapping[str, Attachment] = field(default_factory=dict)  # attached files, by option
 
     @property
     def scope(self) -> Scope:
@@ -69,6 +70,7 @@ class Option:
     required: bool = True
     autocomplete: str | None = None  # "story" | "subscription": ids the adapter may suggest
     choices: tuple[str, ...] = ()  # the only values it takes (Discord offers them as choices)
+    file: bool = False  # a file the user attaches (``CommandRequest.files``), not text
 
 
 Handler = Callable[[CommandRequest, Services], Awaitable[Reply]]

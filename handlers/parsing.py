@@ -200,7 +200,7 @@ def parse_text(text: str, commands: Mapping[str, CommandSpec]) -> tuple[str, dic
     spec = commands.get(command)
     if spec is None:
         return command, {}
-    names = {o.name for o in spec.options}
+    names = {o.name for o in spec.options if not o.file}  # a file is never text
     args: dict[str, str] = {}
     rest: list[str] = []
     for token in tokens[1:]:
@@ -217,7 +217,7 @@ def parse_text(text: str, commands: Mapping[str, CommandSpec]) -> tuple[str, dic
         rest, found = peel_schedule_words(rest)
         for name, value in found.items():
             args.setdefault(name, value)
-    free = [o for o in spec.options if o.name not in args]
+    free = [o for o in spec.options if o.name not in args and not o.file]
     if command in SCHEDULED_COMMANDS:
         free = free[:1]  # the topic / story; schedule and zone were peeled off above
     if command == "sources":

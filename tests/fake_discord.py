@@ -14,6 +14,9 @@ What it does:
 * REST: ``/users/@me``, ``/oauth2/applications/@me``, command sync ``PUT``s, interaction
   callbacks, webhook follow-ups and ``@original`` edits/deletes, channel messages (JSON or
   multipart with files). Every request is recorded (:class:`Recorded`) for assertions.
+* files a member attaches to a command: :meth:`FakeDiscord.upload` stores one on the fake's
+  CDN (``/attachments/<id>/<name>``) and ``interact(..., attachments=[id])`` resolves it in the
+  interaction, as Discord does for an attachment option (type 11).
 * scenarios: :meth:`FakeDiscord.inject` queues a canned answer (429 with ``Via`` and a JSON
   ``retry_after`` like Discord, 5xx, ...) for the next requests matching a method and path.
   Unknown channels answer 404 ``Unknown Channel``; channels in ``forbidden`` answer 403.
@@ -135,6 +138,7 @@ class FakeDiscord:
         self.commands: list[dict[str, Any]] = []  # last synced command payloads
         self.messages: dict[str, dict[str, Any]] = {}  # message id -> message
         self.roles: dict[str, str] = {}  # the first guild's roles besides @everyone: name -> id
+        self.uploads: dict[str, tuple[str, bytes]] = {}  # attachment id -> (filename, bytes)
         self._injected: list[Injected] = []
         self._token_channel: dict[str, str] = {}
         self._token_type: dict[str, int] = {}  # interaction token -> interaction type
@@ -151,6 +155,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id}/{name}", self._cdn)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -404,6 +409,7 @@ class FakeDiscord:
         autocomplete: bool = False,
         name: str = "news",
         guild: str | None = None,
+        attachments: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """Push an INTERACTION_CREATE for ``/name <options>``; returns the payload sent.
 
@@ -441,10 +447,39 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
+        if attachments:
+            payload["data"]["resolved"] = {
+                "attachments": {a: self._attachment(a) for a in attachments}
+            }
         self._token_channel[token] = channel_id
         self._token_type[token] = payload["type"]
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
+
+    def upload(self, filename: str, data: bytes) -> str:
+        """A file a member attaches to a command, on the fake's CDN; its attachment id."""
+        attachment_id = snowflake(next(self._ids))
+        self.uploads[attachment_id] = (filename, data)
+        return attachment_id
+
+    def _attachment(self, attachment_id: str) -> dict[str, Any]:
+        filename, data = self.uploads[attachment_id]
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}"
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/x-opml" if filename.endswith(".opml") else "text/plain",
+            "ephemeral": True,
+        }
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        found = self.uploads.get(request.match_info["id"])
+        if found is None or found[0] != request.match_info["name"]:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=found[1], content_type="application/octet-stream")
 
     def _member(self, member: FakeMember) -> dict[str, Any]:
         return {

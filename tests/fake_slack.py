@@ -9,6 +9,8 @@ Behaviour that tests program:
   ``{"ok": false, "error": "ratelimited"}``, as Slack sends them.
 - ``errors["chat.postMessage"] = ["not_in_channel"]``: the next calls fail with those errors.
 - ``users``: ``users.info`` / ``users.list`` answers (``is_admin``, ``is_owner``).
+- ``add_file(name, data)``: a file a user uploaded (in a form's file input), downloadable from
+  its ``url_private_download`` with the bot token only.
 - ``views.open`` is checked (a trigger id, a modal of at most 100 blocks, selects of at most
   100 options) and recorded in ``views``; tests then post the ``view_submission`` (and
   ``block_actions``) payloads Slack would send.
@@ -92,6 +94,8 @@ class FakeSlack:
     shared_files: list[dict[str, Any]] = field(default_factory=list)
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     views: list[dict[str, Any]] = field(default_factory=list)  # views.open calls
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # user files: id -> file
+    downloads: list[tuple[str, str]] = field(default_factory=list)  # (file id, Authorization)
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -108,6 +112,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/commands/{team}/{id}/{secret}", self._response_url)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{team}-{file_id}/download/{name}", self._download)
         app.router.add_get("/link", self._link)
         # No access log: request paths hold response-URL secrets.
         self._runner = web.AppRunner(app, access_log=None)
@@ -321,6 +326,32 @@ class FakeSlack:
             return web.Response(status=400, text="length mismatch")
         upload["data"] = data
         return web.Response(text="OK - " + str(len(data)))
+
+    def add_file(self, name: str, data: bytes) -> dict[str, Any]:
+        """A file a user uploaded: the file object Slack puts in a form's file input."""
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        self.files[file_id] = (name, data)
+        url = f"{self.base}/files-pri/{self.team_id}-{file_id}/download/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": "text/xml",
+            "filetype": "xml",
+            "size": len(data),
+            "url_private": url,
+            "url_private_download": url,
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        auth = request.headers.get("Authorization", "")
+        self.downloads.append((file_id, auth))
+        found = self.files.get(file_id)
+        if auth != f"Bearer {self.bot_token}" or found is None:
+            # Slack answers an unauthenticated download with its sign-in page, not the file.
+            return web.Response(status=302, headers={"Location": f"{self.base}/signin"})
+        return web.Response(body=found[1], content_type="application/octet-stream")
 
     # ---- response_url --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from bot.platforms.discord_adapter import (
 )
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
+from bot.sources.opml import OpmlFeed, read_opml
 from bot.storage.muted import MutedStories
 from handlers.base import CommandSpec
 from tests.conftest import SEEDS, need
@@ -72,10 +73,14 @@ class RecordingBot(NewsBot):
         return self.finished.setdefault(interaction_id, asyncio.Event())
 
     async def run_command(
-        self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]
+        self,
+        interaction: discord.Interaction,
+        spec: CommandSpec,
+        args: dict[str, str],
+        files: Mapping[str, discord.Attachment] | None = None,
     ) -> None:
         try:
-            await super().run_command(interaction, spec, args)
+            await super().run_command(interaction, spec, args, files)
         finally:
             self.done(interaction.id).set()
 
@@ -102,17 +107,22 @@ class Env:
         member: FakeMember,
         path: str,
         channel: str = "general",
+        files: Mapping[str, str] | None = None,
         **values: str,
     ) -> list[Recorded]:
-        """Run ``/news <path> key=value...``; the requests the bot made for this interaction."""
+        """Run ``/news <path> key=value...`` (``files``: option -> an attachment id of
+        ``fake.upload``); the requests the bot made for this interaction."""
         names = path.split()
         leaf: dict[str, Any] = {
             "type": 1,
             "name": names[-1],
-            "options": [{"type": 3, "name": k, "value": v} for k, v in values.items()],
+            "options": [{"type": 3, "name": k, "value": v} for k, v in values.items()]
+            + [{"type": 11, "name": k, "value": v} for k, v in (files or {}).items()],
         }
         options = [leaf] if len(names) == 1 else [{"type": 2, "name": names[0], "options": [leaf]}]
-        payload = await self.fake.interact(member, channel, options)
+        payload = await self.fake.interact(
+            member, channel, options, attachments=tuple((files or {}).values())
+        )
         await asyncio.wait_for(self.bot.done(int(payload["id"])).wait(), 15)
         return self.for_token(payload["token"])
 
@@ -483,6 +493,52 @@ async def test_sources_add_checks_the_feed_and_stores_its_name_and_filter(
             (url, "Liftoff", "space OR shuttle")
         ]
         _assert_answered(await env.command(env.admin, "sources remove", url=url))
+    finally:
+        env.services.settings = saved
+
+
+def _opml(*urls: str) -> bytes:
+    outlines = "".join(
+        f'<outline type="rss" text="Feed {i}" xmlUrl="{u}"/>' for i, u in enumerate(urls)
+    )
+    return f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'.encode()
+
+
+async def test_sources_import_checks_each_feed_of_an_attached_opml_and_export_answers_a_file(
+    env: Env, feed_server: FeedServer
+) -> None:
+    port = feed_server.base_url.rsplit(":", 1)[1]
+    saved = env.services.settings
+    network = GuardSettings(allow=[f"127.0.0.1:{port}"])
+    env.services.settings = saved.model_copy(update={"network": network})
+    good = feed_server.file_url("node-feedparser/rss2sample.xml")
+    missing = feed_server.file_url("no-such-feed.xml")
+    workspace = f"discord:{env.fake.guild_id}"
+    try:
+        attached = env.fake.upload("feeds.opml", _opml(good, missing, "http://10.0.0.1/feed"))
+        requests = await env.command(env.admin, "sources import", files={"file": attached})
+        [followup] = _assert_answered(requests)
+        assert _flags(followup) & EPHEMERAL
+        shown = followup.json["embeds"][0]["description"].replace("\\", "")
+        lines = shown.splitlines()
+        assert lines[0].startswith("added: <" + good) and "(Feed 0)" in lines[0], lines
+        assert lines[1].startswith("skipped: <" + missing) and "404" in lines[1], lines
+        assert lines[2].startswith("skipped: <http://10.0.0.1/feed>: refusing"), lines
+        assert lines[-1] == "1 added, 2 skipped"
+        rows = await env.services.store.feed_sources(workspace)
+        assert [(r["locator"], r["name"]) for r in rows] == [(good, "Feed 0")]
+        # Export: the same feeds as an OPML file, privately; it imports back as they were.
+        requests = await env.command(env.admin, "sources export")
+        [followup] = _assert_answered(requests)
+        assert _flags(followup) & EPHEMERAL
+        [(name, data)] = followup.files.items()
+        assert name == "newsbot-feeds.opml"
+        assert read_opml(data, origin=name)[0] == [OpmlFeed(good, "Feed 0")]
+        # From a member without Manage Server: refused at once (the file option is required:
+        # Discord never sends the command without it).
+        refused = _callback(await env.command(env.user, "sources export"))
+        assert refused["type"] == 4 and "Manage Server" in refused["data"]["content"]
+        _assert_answered(await env.command(env.admin, "sources remove", url=good))
     finally:
         env.services.settings = saved
 

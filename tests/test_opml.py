@@ -14,6 +14,10 @@ from bot.errors import ParseError
 from bot.services import open_services
 from bot.settings import Settings
 from bot.sources.opml import OpmlFeed, read_opml, write_opml
+from handlers import dispatch
+from handlers.base import Attachment, CommandRequest
+from handlers.sources import MAX_SOURCES_PER_WORKSPACE
+from tests.feedserver import FeedServer
 
 runner = CliRunner()
 
@@ -152,3 +156,80 @@ def test_an_outline_linking_another_list_is_skipped_with_its_reason() -> None:
     ]
     with pytest.raises(ParseError, match="larger than"):
         read_opml(b" " * 5_000_001, origin="x")
+
+
+# ------------------------------------------------------------------ chat: /news sources import
+
+
+def _chat_request(action: str, files: dict[str, Attachment] | None = None) -> CommandRequest:
+    return CommandRequest(
+        platform="slack",
+        workspace="T1",
+        channel="C1",
+        user="U1",
+        is_admin=True,
+        command="sources",
+        args={"action": action},
+        files=files or {},
+    )
+
+
+def _opml_of(urls: list[str]) -> bytes:
+    return write_opml(OpmlFeed(u, f"Feed {i}") for i, u in enumerate(urls))
+
+
+async def test_chat_import_checks_every_feed_and_stops_at_the_workspace_limit(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    port = feed_server.base_url.rsplit(":", 1)[1]
+    settings = Settings.model_validate(
+        {
+            "database": {"path": str(tmp_path / "n.db")},
+            "seeds": {"folders": []},
+            "network": {"allow": [f"127.0.0.1:{port}"]},
+        }
+    )
+    sv = await open_services(settings)
+    try:
+        good = feed_server.file_url("node-feedparser/rss2sample.xml")
+        urls = [f"{good}?copy={i}" for i in range(MAX_SOURCES_PER_WORKSPACE + 20)]
+        urls[3] = feed_server.file_url("missing.xml")
+        upload = Attachment("big.opml", _opml_of(urls), "text/x-opml")
+        reply = await dispatch(_chat_request("import", {"file": upload}), sv)
+        assert not reply.error, reply.lines
+        rows = await sv.store.feed_sources("slack:T1")
+        assert len(rows) == MAX_SOURCES_PER_WORKSPACE
+        skipped = [line for line in reply.lines if line.startswith("skipped: ")]
+        assert len(skipped) == 20  # one 404, nineteen over the limit: one line each
+        assert skipped[0] == f"skipped: {urls[3]}: HTTP 404 Not Found"
+        assert all(line.endswith("the feed limit is reached") for line in skipped[1:])
+        assert reply.lines[-1] == f"{MAX_SOURCES_PER_WORKSPACE} added, 20 skipped"
+        # Imported again: every feed is a source already; nothing is fetched twice.
+        again = await dispatch(_chat_request("import", {"file": upload}), sv)
+        assert again.lines[-1] == f"0 added, {len(urls)} skipped"
+        exported = await dispatch(_chat_request("export"), sv)
+        [opml] = exported.attachments
+        assert len(read_opml(opml.data, origin="x")[0]) == MAX_SOURCES_PER_WORKSPACE
+    finally:
+        await sv.close()
+
+
+async def test_chat_import_without_a_file_or_with_a_broken_one_is_one_error_line(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "n.db")}, "seeds": {"folders": []}}
+    )
+    sv = await open_services(settings)
+    try:
+        reply = await dispatch(_chat_request("import"), sv)
+        assert reply.error and len(reply.lines) == 1 and "attach an OPML file" in reply.lines[0]
+        broken = Attachment("x.opml", b"<opml><body>", "text/x-opml")
+        reply = await dispatch(_chat_request("import", {"file": broken}), sv)
+        assert reply.error and reply.lines == [
+            "x.opml: not well-formed OPML (line 1, column 13: no element found)"
+        ]
+        empty = await dispatch(_chat_request("export"), sv)
+        assert empty.attachments == [] and empty.lines == ["No feeds added here yet."]
+    finally:
+        await sv.close()

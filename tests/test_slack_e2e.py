@@ -47,6 +47,7 @@ from handlers import COMMANDS
 from handlers.base import Attachment, Reply
 from tests.conftest import SEEDS, need
 from tests.fake_slack import FakeSlack, signed_form
+from tests.feedserver import FeedServer
 
 BOT_TOKEN = "xoxb-canary-bot-7f3a9c"
 APP_TOKEN = "xapp-1-canary-app-5e21b"
@@ -667,6 +668,68 @@ async def test_undo_button_reverses_a_subscription_and_answers_privately(
     restored = (await fake.wait_responses(count + 1))[count]["body"]
     assert "restored" in _text(restored)
     assert await _topics(services) == [("putin", "daily 07:00", "UTC")]
+
+
+def _import_submission(view: dict[str, Any], files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``view_submission`` Slack sends when the import form is submitted with ``files``."""
+    values = {"file": {"value": {"type": "file_input", "files": files}}}
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": ADMIN, "team_id": TEAM, "name": "ada"},
+        "api_app_id": "A0FAKE",
+        "token": "deprecated-verification-token",
+        "trigger_id": "4.5.7",
+        "view": {**view, "id": "V2", "team_id": TEAM, "state": {"values": values}},
+    }
+
+
+async def test_sources_import_opens_a_file_form_and_export_uploads_the_opml_to_the_user(
+    slash: Slash, fake: FakeSlack, services: Services, feed_server: FeedServer
+) -> None:
+    from bot.net.ssrf import GuardSettings
+    from bot.platforms.slack_adapter import unslack
+    from bot.sources.opml import OpmlFeed, read_opml
+
+    port = feed_server.base_url.rsplit(":", 1)[1]
+    network = GuardSettings(allow=[f"127.0.0.1:{port}"])
+    services.settings = services.settings.model_copy(update={"network": network})
+    good = feed_server.file_url("node-feedparser/rss2sample.xml")
+    page = feed_server.file_url("no-such-page.html")
+    # A member who is no admin gets the refusal, not the form.
+    refusal = await slash.reply("sources import", user=MEMBER)
+    assert _is_error(refusal) and "admins" in _text(refusal) and fake.views == []
+    assert await slash("sources import", user=ADMIN) == (200, "")
+    await fake.wait_for(lambda: fake.views)
+    [opened] = fake.views
+    [block] = opened["view"]["blocks"]
+    assert block["element"]["type"] == "file_input"
+    opml = (
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        f'<outline type="rss" text="Liftoff" xmlUrl="{good}"/>'
+        f'<outline type="rss" text="Gone" xmlUrl="{page}"/>'
+        '<outline type="rss" text="Gopher" xmlUrl="gopher://old.example/feed"/>'
+        "</body></opml>"
+    ).encode()
+    upload = fake.add_file("feedly.opml", opml)
+    assert await slash.interact(_import_submission(opened["view"], [upload])) == (200, "")
+    await fake.wait_for(lambda: any("added" in _text(p) for p in fake.posts))
+    [answer] = [p for p in fake.posts if "added" in _text(p)]
+    assert answer["ephemeral"] and answer["user"] == ADMIN and answer["channel"] == CHANNEL
+    shown = unslack(_text(answer))
+    assert f"added: {good} (Liftoff)" in shown
+    assert "404" in shown and "gopher://old.example/feed: not an http(s) feed URL" in shown
+    assert "1 added, 2 skipped" in shown
+    assert fake.downloads == [(upload["id"], f"Bearer {BOT_TOKEN}")]
+    rows = await services.store.feed_sources(f"slack:{TEAM}")
+    assert [(r["locator"], r["name"]) for r in rows] == [(good, "Liftoff")]
+    # Export: the OPML file is uploaded to the admin's direct message with the bot.
+    exported = await slash.reply("sources export", user=ADMIN)
+    assert exported["response_type"] == "ephemeral" and "newsbot-feeds.opml" in _text(exported)
+    await fake.wait_for(lambda: fake.shared_files)
+    [shared] = fake.shared_files
+    assert shared["channel"] == "D0ADMIN" and shared["filename"] == "newsbot-feeds.opml"
+    assert read_opml(shared["data"], origin="x")[0] == [OpmlFeed(good, "Liftoff")]
 
 
 async def test_trailing_words_that_are_no_schedule_get_discords_error_on_slack(

@@ -34,6 +34,7 @@ import inspect
 import io
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -49,7 +50,7 @@ from bot.platforms.safety import clip
 from bot.services import Services
 from bot.settings import Secrets, Settings
 from handlers.actions import Action, command_request, is_action, parse_action
-from handlers.base import CommandRequest, CommandSpec, Option, Reply
+from handlers.base import Attachment, CommandRequest, CommandSpec, Option, Reply
 
 log = logging.getLogger("newsbot.discord")
 
@@ -74,9 +75,15 @@ ACTION_OPTIONS: Mapping[str, tuple[str, Mapping[str, bool]]] = {
     "remove": ("Remove a feed", {"url": True}),
     "list": ("List the feeds", {}),
     "status": ("Feed health: last fetch, errors, articles", {"url": False}),
+    "import": ("Add the feeds of an OPML file (each checked)", {"file": True}),
+    "export": ("The feeds as an OPML file", {}),
 }
+FILE_MAX = 5_000_000  # bytes of an attached file read (an OPML file's own cap)
 
-Runner = Callable[[discord.Interaction, CommandSpec, dict[str, str]], Awaitable[None]]
+Runner = Callable[
+    [discord.Interaction, CommandSpec, dict[str, str], dict[str, discord.Attachment]],
+    Awaitable[None],
+]
 Completer = Callable[
     [discord.Interaction, CommandSpec, Option, str], Awaitable[list[tuple[str, str]]]
 ]
@@ -117,25 +124,34 @@ def _command(
     complete: Completer,
     parent: app_commands.Group,
 ) -> app_commands.Command[Any, ..., None]:
-    """A subcommand whose Discord options are ``options`` (all strings), built at run time.
+    """A subcommand whose Discord options are ``options`` (strings; an attachment for a file
+    option), built at run time.
 
     discord.py reads parameters from the callback's signature, so the callback gets a
     synthetic one: ``opt0``, ``opt1``... renamed to the option names.
     """
     idents = {f"opt{i}": option for i, option in enumerate(options)}
 
-    async def callback(interaction: discord.Interaction, **values: str | None) -> None:
+    async def callback(
+        interaction: discord.Interaction, **values: str | discord.Attachment | None
+    ) -> None:
         args = dict(fixed)
-        args.update({idents[k].name: v for k, v in values.items() if v is not None})
-        await run(interaction, spec, args)
+        files: dict[str, discord.Attachment] = {}
+        for ident, value in values.items():
+            if isinstance(value, discord.Attachment):
+                files[idents[ident].name] = value
+            elif value is not None:
+                args[idents[ident].name] = value
+        await run(interaction, spec, args, files)
 
     params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     for ident, option in idents.items():
+        kind: Any = discord.Attachment if option.file else str
         params.append(
             inspect.Parameter(
                 ident,
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=str if option.required else str | None,
+                annotation=kind if option.required else kind | None,
                 default=inspect.Parameter.empty if option.required else None,
             )
         )
@@ -212,7 +228,7 @@ def build_news_group(
         for action in actions:
             summary, wanted = ACTION_OPTIONS[action]
             options = [
-                Option(name, by_name[name].description, required=required)
+                replace(by_name[name], required=required)
                 for name, required in wanted.items()
                 if name in by_name
             ]
@@ -228,6 +244,23 @@ def build_news_group(
                 sub,
             )
     return group
+
+
+async def read_attachments(files: Mapping[str, discord.Attachment]) -> dict[str, Attachment]:
+    """The attached files of a command, read from Discord's CDN (at most :data:`FILE_MAX`
+    bytes each); a file too large or unreadable is a one-line :class:`UserError`."""
+    out: dict[str, Attachment] = {}
+    for name, attachment in files.items():
+        if attachment.size > FILE_MAX:
+            raise UserError(f"{attachment.filename}: larger than {FILE_MAX} bytes; not read")
+        try:
+            data = await attachment.read()
+        except discord.HTTPException as exc:
+            raise UserError(f"{attachment.filename}: could not be read ({exc.status})") from None
+        out[name] = Attachment(
+            attachment.filename, data, attachment.content_type or "application/octet-stream"
+        )
+    return out
 
 
 def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -336,20 +369,27 @@ class NewsBot(discord.Client):
         )
 
     async def run_command(
-        self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]
+        self,
+        interaction: discord.Interaction,
+        spec: CommandSpec,
+        args: dict[str, str],
+        files: Mapping[str, discord.Attachment] | None = None,
     ) -> None:
         """Acknowledge, run the handler, answer with follow-ups (errors ephemeral)."""
-        await self._answer(interaction, self.request_for(interaction, spec.name, args))
+        request = self.request_for(interaction, spec.name, args)
+        await self._answer(interaction, request, files=files or {})
 
     async def _answer(
         self,
         interaction: discord.Interaction,
         request: CommandRequest,
         action: Action | None = None,
+        *,
+        files: Mapping[str, discord.Attachment] | None = None,
     ) -> None:
         """The one way a command or a button is answered: the admin check at once (before
-        any work), else ``defer`` (ephemeral "thinking", within Discord's 3 s), dispatch,
-        follow-ups."""
+        any work), else ``defer`` (ephemeral "thinking", within Discord's 3 s), the attached
+        files read, dispatch, follow-ups."""
         spec = handlers.command_spec(request.command)
         assert spec is not None, request.command
         if spec.admin_only and not request.is_admin:
@@ -360,10 +400,14 @@ class NewsBot(discord.Client):
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
+            if files:
+                request = replace(request, files=await read_attachments(files))
             if action is None:
                 reply = await handlers.dispatch(request, self.services)
             else:
                 reply = await handlers.run_action(action, request, self.services)
+        except UserError as exc:
+            reply = handlers.error_reply(str(exc))
         except Exception:
             log.exception("/news %s failed", spec.name)
             reply = handlers.error_reply("something went wrong; the error was logged")

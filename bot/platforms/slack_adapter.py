@@ -11,6 +11,10 @@
   run as its command through ``handlers.dispatch`` (same admin and [permissions] checks; the
   digest buttons, Share and Undo alike) and answered privately
   through the action's ``response_url`` (Share to channel: publicly).
+- ``/news sources import`` opens a form with a file input (an OPML file); its submission's
+  file is downloaded from Slack (bot token, only from Slack's file hosts) and run as
+  ``sources import``. A private reply's files that are the answer itself (not images: the
+  ``sources export`` OPML file) are uploaded to the user's direct message with the bot.
 - Admin-only subcommands are checked here, server-side: ``users.info`` ``is_admin`` /
   ``is_owner``, or a configured allow-list of user ids.
 - :class:`SlackGateway` (``slack_gateway``) posts digests with ``chat.postMessage`` (429s
@@ -28,8 +32,9 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -60,7 +65,7 @@ from bot.services import Services
 from bot.settings import SECRET_NAMES, Secrets, Settings
 from handlers import COMMANDS, dispatch, error_reply, help_reply, parse_text, run_action
 from handlers.actions import PREFIX, command_request, parse_action
-from handlers.base import CommandRequest, Reply
+from handlers.base import Attachment, CommandRequest, Reply
 
 COMMAND = "/news"
 DEFAULT_PATH = "/slack/events"
@@ -125,6 +130,9 @@ def parse_command(text: str) -> tuple[str, dict[str, str]]:
 
 SUBSCRIBE_FORM = f"{PREFIX}:subscribe-form"  # a view's callback_id, not a button
 THREAD_LABEL = "Threads: off, digest (each digest in a thread), story (a thread per story)"
+IMPORT_FORM = f"{PREFIX}:import-form"
+FILE_MAX = 5_000_000  # bytes of an uploaded file read (an OPML file's own cap)
+FILE_HOSTS = ("files.slack.com", "files.slack-gov.com")  # where a file's download URL may point
 SCHEDULE_CHOICES = (
     "hourly",
     "daily 07:00",
@@ -204,6 +212,52 @@ def subscribe_modal(channel: str, schedule: str, timezone: str) -> dict[str, Any
     }
 
 
+def import_modal(channel: str) -> dict[str, Any]:
+    """The ``/news sources import`` form: one OPML file; the channel in ``private_metadata``."""
+    return {
+        "type": "modal",
+        "callback_id": IMPORT_FORM,
+        "private_metadata": json.dumps({"channel": channel}),
+        "title": {"type": "plain_text", "text": "Import feeds"},
+        "submit": {"type": "plain_text", "text": "Import"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "file",
+                "label": {"type": "plain_text", "text": "OPML file"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "A feed reader's export. Each feed is checked before it is added.",
+                },
+                "element": {
+                    "type": "file_input",
+                    "action_id": "value",
+                    "filetypes": ["opml", "xml"],
+                    "max_files": 1,
+                },
+            }
+        ],
+    }
+
+
+def submitted_files(view: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The file objects of the import form's file input."""
+    values = (view.get("state") or {}).get("values") or {}
+    files = ((values.get("file") or {}).get("value") or {}).get("files") or []
+    return [f for f in files if isinstance(f, Mapping)]
+
+
+def download_allowed(url: str, api_url: str) -> bool:
+    """Whether the bot token may be sent to ``url``: https on Slack's file hosts, or the host
+    of the Web API the client talks to (GovSlack, a local fake)."""
+    parts = urlsplit(url)
+    api = urlsplit(api_url)
+    if parts.hostname and parts.hostname == api.hostname and parts.port == api.port:
+        return parts.scheme == api.scheme
+    return parts.scheme == "https" and parts.hostname in FILE_HOSTS
+
+
 def submitted_subscription(view: Mapping[str, Any]) -> dict[str, str]:
     """The form's values as the ``subscribe`` command's options."""
     values = (view.get("state") or {}).get("values") or {}
@@ -260,6 +314,9 @@ class NewsCommand:
         request = await self.request(team, str(command.get("channel_id", "")), user, name, args)
         modal = name == "subscribe" and not args and request.may_manage
         if modal and await self.open_subscribe_modal(command, request):
+            return
+        importing = name == "sources" and args.get("action", "").strip().lower() == "import"
+        if importing and request.is_admin and await self.open_modal(command, import_modal):
             return
         await self.run(request, command)
 
@@ -325,6 +382,64 @@ class NewsCommand:
             )
             return False
         return True
+
+    async def open_modal(
+        self, command: Mapping[str, Any], build: Callable[[str], dict[str, Any]]
+    ) -> bool:
+        """Open the form ``build(channel)`` (``views.open``); False if Slack refused it."""
+        trigger = str(command.get("trigger_id") or "")
+        if not trigger:
+            return False
+        try:
+            await self.client.views_open(
+                trigger_id=trigger, view=build(str(command.get("channel_id", "")))
+            )
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack: cannot open a form: %s", delivery_error("views.open", exc))
+            return False
+        return True
+
+    async def on_import(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The import form submitted: its file downloaded and run as ``sources import`` (the
+        admin check in ``dispatch``); the answer is private, in the channel."""
+        await ack()
+        team = str((body.get("team") or {}).get("id") or view.get("team_id") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = modal_channel(view)
+        request = await self.request(team, channel, user, "sources", {"action": "import"})
+        context = {"channel_id": channel, "user_id": user}
+        try:
+            chosen = submitted_files(view)[:1]
+            files = {"file": await self.download(chosen[0])} if chosen else {}
+        except UserError as exc:
+            await self.send_reply(context, error_reply(str(exc)))
+            return
+        await self.run(replace(request, files=files), context, private=True)
+
+    async def download(self, file: Mapping[str, Any]) -> Attachment:
+        """A file a user uploaded, from its private download URL with the bot token (only to
+        Slack's file hosts); at most :data:`FILE_MAX` bytes; one-line errors."""
+        name = str(file.get("name") or file.get("title") or "the file")
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
+        if not download_allowed(url, self.client.base_url):
+            raise UserError(f"{name}: not a Slack file download; not read")
+        if int(file.get("size") or 0) > FILE_MAX:
+            raise UserError(f"{name}: larger than {FILE_MAX} bytes; not read")
+        headers = {"Authorization": f"Bearer {self.client.token}"}
+        timeout = aiohttp.ClientTimeout(total=30)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url, headers=headers, allow_redirects=False) as response,
+            ):
+                if response.status != 200:
+                    raise UserError(f"{name}: could not be read (HTTP {response.status})")
+                data = await response.content.read(FILE_MAX + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UserError(f"{name}: could not be read ({type(exc).__name__})") from None
+        if len(data) > FILE_MAX:
+            raise UserError(f"{name}: larger than {FILE_MAX} bytes; not read")
+        return Attachment(name, data, str(file.get("mimetype") or "application/octet-stream"))
 
     async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The subscribe form submitted: the same ``subscribe`` handler as the command. A
@@ -392,12 +507,14 @@ class NewsCommand:
                 if await self._respond(webhook, {**message, **extra}, response_type):
                     continue
             await self._post(channel, user, message, ephemeral=reply.ephemeral)
-        if reply.attachments and reply.ephemeral:
-            log.debug(
-                "slack: %d attachment(s) of an ephemeral reply not posted", len(reply.attachments)
-            )
-            return
-        for attachment in reply.attachments:
+        attachments = reply.attachments
+        if reply.ephemeral:  # an image illustrates (not posted); another file is the answer
+            attachments = [a for a in attachments if not a.content_type.startswith("image/")]
+            if attachments:
+                channel = await self._direct_channel(user)
+                if not channel:
+                    return
+        for attachment in attachments:
             try:
                 await self.client.files_upload_v2(
                     channel=channel,
@@ -410,12 +527,22 @@ class NewsCommand:
                 log.warning("slack: cannot upload %s: %s", attachment.filename, error)
                 if webhook is not None and posts < RESPONSE_URL_POSTS_MAX:
                     posts += 1
+                    what = "chart" if attachment.content_type.startswith("image/") else "file"
                     hint = render_reply(
                         error_reply(
-                            "The chart could not be posted here: invite the bot to this channel."
+                            f"The {what} could not be posted here: invite the bot to this channel."
                         )
                     )[0]
                     await self._respond(webhook, hint, "ephemeral")
+
+    async def _direct_channel(self, user: str) -> str:
+        """The bot's direct message with ``user`` (``conversations.open``), "" if refused."""
+        try:
+            response = await self.client.conversations_open(users=user)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack: no direct message: %s", delivery_error("conversations.open", exc))
+            return ""
+        return str((response.get("channel") or {}).get("id") or "")
 
     async def _respond(
         self, webhook: AsyncWebhookClient, message: Mapping[str, Any], response_type: str
@@ -479,6 +606,7 @@ def build_app(
     listener = NewsCommand(services, client, AdminCheck(client, admin_allowlist))
     app.command(command)(listener.__call__)
     app.view(SUBSCRIBE_FORM)(listener.on_submit)
+    app.view(IMPORT_FORM)(listener.on_import)
     app.action(ACTION_RE)(listener.on_action)
     return app, listener
 

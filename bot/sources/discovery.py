@@ -24,7 +24,7 @@ from bot.models import RawArticle
 from bot.net.ssrf import Resolver
 from bot.settings import Settings
 from bot.sources.feeds import parse_feed_async
-from bot.sources.http import guarded_fetcher, safe_url
+from bot.sources.http import Fetcher, guarded_fetcher, safe_url
 
 FEED_TYPES = frozenset(
     {
@@ -100,43 +100,51 @@ def _first(head: bytes, needles: tuple[bytes, ...]) -> int | None:
     return min(found) if found else None
 
 
+def check_fetcher(settings: Settings, *, resolver: Resolver | None = None) -> Fetcher:
+    """The fetcher of feed checks: every feed URL's (the network policy), each fetch capped at
+    :data:`CHECK_TIMEOUT`; one may serve many checks (an OPML import's)."""
+    fetch = settings.fetch
+    total = min(fetch.connect_timeout + 2 * fetch.read_timeout, CHECK_TIMEOUT)
+    return guarded_fetcher(settings, resolver=resolver, total_timeout=total)
+
+
 async def check_feed(
     url: str,
     settings: Settings,
     *,
     resolver: Resolver | None = None,
     preview_items: int = PREVIEW_ITEMS,
+    fetcher: Fetcher | None = None,
 ) -> FeedPreview:
-    """Fetch ``url`` (following an HTML page's feed link) and parse it; one-line errors."""
-    fetch = settings.fetch
-    total = min(fetch.connect_timeout + 2 * fetch.read_timeout, CHECK_TIMEOUT)
-    async with guarded_fetcher(settings, resolver=resolver, total_timeout=total) as fetcher:
-        result = await fetcher.fetch(url)
-        body = result.body or b""
-        if not looks_like_html(body, result.content_type):
-            return await _preview(url, body, result.url, settings, preview_items)
-        links = await asyncio.to_thread(feed_links, body, result.url or url)
-        if not links:
-            raise ParseError(
-                f"{safe_url(url)}: an HTML page without a feed link "
-                '(no <link rel="alternate"> of type RSS, Atom or JSON Feed)'
-            )
-        first_error: SourceError | None = None
-        for link in links[:MAX_LINKS_TRIED]:
-            try:
-                found = await fetcher.fetch(link)
-                if looks_like_html(found.body or b"", found.content_type):
-                    raise ParseError(f"{safe_url(link)}: an HTML page, not a feed")
-                preview = await _preview(
-                    link, found.body or b"", found.url, settings, preview_items
-                )
-            except SourceError as exc:
-                first_error = first_error or exc
-                continue
-            preview.page_url = url
-            return preview
-        assert first_error is not None
-        raise SourceError(f"{first_error} (the feed link of {safe_url(url)})")
+    """Fetch ``url`` (following an HTML page's feed link) and parse it; one-line errors.
+    ``fetcher``: a :func:`check_fetcher` shared by several checks (else one of its own)."""
+    if fetcher is None:
+        async with check_fetcher(settings, resolver=resolver) as own:
+            return await check_feed(url, settings, preview_items=preview_items, fetcher=own)
+    result = await fetcher.fetch(url)
+    body = result.body or b""
+    if not looks_like_html(body, result.content_type):
+        return await _preview(url, body, result.url, settings, preview_items)
+    links = await asyncio.to_thread(feed_links, body, result.url or url)
+    if not links:
+        raise ParseError(
+            f"{safe_url(url)}: an HTML page without a feed link "
+            '(no <link rel="alternate"> of type RSS, Atom or JSON Feed)'
+        )
+    first_error: SourceError | None = None
+    for link in links[:MAX_LINKS_TRIED]:
+        try:
+            found = await fetcher.fetch(link)
+            if looks_like_html(found.body or b"", found.content_type):
+                raise ParseError(f"{safe_url(link)}: an HTML page, not a feed")
+            preview = await _preview(link, found.body or b"", found.url, settings, preview_items)
+        except SourceError as exc:
+            first_error = first_error or exc
+            continue
+        preview.page_url = url
+        return preview
+    assert first_error is not None
+    raise SourceError(f"{first_error} (the feed link of {safe_url(url)})")
 
 
 async def _preview(

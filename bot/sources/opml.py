@@ -10,16 +10,18 @@ feed with ``text``, ``title`` and ``xmlUrl``.
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
 import listparser
 
-from bot.errors import FetchError, ParseError
+from bot.errors import FetchError, ParseError, SourceError, UserError
 from bot.ingestion.ingest import source_locator
 from bot.models import utcnow
 from bot.net.credentials import masked
@@ -112,36 +114,98 @@ def _is_http(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-async def import_feeds(
-    store: Store, feeds: Iterable[OpmlFeed], *, policy: NetworkPolicy
-) -> tuple[list[OpmlFeed], list[Skipped]]:
-    """Store ``feeds`` as operator sources (as ``[[feeds]]`` rows are); what was skipped, why.
+FeedCheck = Callable[[str], Awaitable[OpmlFeed]]
+"""A feed checked before it is added (``sources add``'s check): its URL -> the feed found there
+(its URL as a locator, its title); a :class:`~bot.errors.SourceError` or
+:class:`~bot.errors.UserError` says why not."""
+CHECKS_AT_ONCE = 8  # feeds of one import fetched at the same time
 
-    Nothing is fetched here (the poller fetches them when due); an address the network policy
-    refuses is skipped up front, as is a feed that is a source already.
+
+async def import_feeds(
+    store: Store,
+    feeds: Iterable[OpmlFeed],
+    *,
+    policy: NetworkPolicy,
+    workspace: str = "",
+    check: FeedCheck | None = None,
+    room: int | None = None,
+    interval_s: float | None = None,
+    now: datetime | None = None,
+) -> tuple[list[OpmlFeed], list[Skipped]]:
+    """Store ``feeds`` as sources of ``workspace`` (``""``: the operator's, as ``[[feeds]]``
+    rows are); what was skipped, each with why (one line).
+
+    An address the network policy refuses is skipped up front, as is a feed that is a source
+    of the workspace already. With ``check`` (chat imports: ``/news sources import``) each feed
+    is first checked like ``sources add`` (fetched, an HTML page's feed link followed, parsed;
+    a few at a time) and stored under the URL the check found, named by the file or else by
+    its title; without it (the CLI) nothing is fetched here and the poller fetches them when
+    due. ``room`` caps how many are added (a workspace's feed limit): the rest are skipped.
     """
-    present = {row["locator"] for row in await store.feed_sources("")}
+    present = {row["locator"] for row in await store.feed_sources(workspace)}
+    # (the listed feed, what it gave), in the file's order
+    entries: list[tuple[OpmlFeed, OpmlFeed | Skipped]] = []
+    for feed in feeds:
+        locator = source_locator(feed.url)
+        try:
+            policy.check_url(locator)
+        except FetchError as exc:
+            entries.append((feed, Skipped(feed.url, str(exc))))
+            continue
+        if locator in present:
+            entries.append((feed, Skipped(feed.url, "already a source")))
+            continue
+        entries.append((OpmlFeed(locator, feed.name), OpmlFeed(locator, feed.name)))
+    if check is not None:
+        todo = [i for i, (_, result) in enumerate(entries) if isinstance(result, OpmlFeed)]
+        checked = await _checked([entries[i][0] for i in todo], check)
+        for i, result in zip(todo, checked, strict=True):
+            entries[i] = (entries[i][0], result)
     imported: list[OpmlFeed] = []
     skipped: list[Skipped] = []
-    now = utcnow()
+    when = now or utcnow()
     async with store.write() as txn:
-        for feed in feeds:
-            locator = source_locator(feed.url)
-            try:
-                policy.check_url(locator)
-            except FetchError as exc:
-                skipped.append(Skipped(feed.url, str(exc)))
+        for listed, result in entries:
+            if isinstance(result, Skipped):
+                skipped.append(result)
                 continue
-            if locator in present:
-                skipped.append(Skipped(feed.url, "already a source"))
+            if result.url in present:
+                skipped.append(Skipped(listed.url, f"already a source (as {masked(result.url)})"))
                 continue
-            await txn.upsert_source(kind="feed", locator=locator, name=feed.name, now=now)
-            present.add(locator)
-            imported.append(OpmlFeed(locator, feed.name))
+            if room is not None and len(imported) >= room:
+                skipped.append(Skipped(listed.url, "not added: the feed limit is reached"))
+                continue
+            name = listed.name or result.name
+            await txn.upsert_source(
+                kind="feed",
+                locator=result.url,
+                workspace=workspace,
+                name=name,
+                interval_s=interval_s,
+                now=when,
+            )
+            present.add(result.url)
+            imported.append(OpmlFeed(result.url, name))
     return imported, skipped
 
 
-async def export_feeds(store: Store) -> list[OpmlFeed]:
-    """The operator's feeds (configured and imported), oldest first; credentials in a URL are
-    masked (they stay in the database: put them back in the file by hand)."""
-    return [OpmlFeed(masked(r["locator"]), r["name"]) for r in await store.feed_sources("")]
+async def _checked(feeds: list[OpmlFeed], check: FeedCheck) -> list[OpmlFeed | Skipped]:
+    """Each feed checked (at most :data:`CHECKS_AT_ONCE` at a time), in the file's order."""
+    gate = asyncio.Semaphore(CHECKS_AT_ONCE)
+
+    async def one(feed: OpmlFeed) -> OpmlFeed | Skipped:
+        async with gate:
+            try:
+                return await check(feed.url)
+            except (SourceError, UserError) as exc:
+                why = " ".join(str(exc).split()) or "the check failed"
+                return Skipped(feed.url, why.removeprefix(f"{masked(feed.url)}: "))
+
+    return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+
+
+async def export_feeds(store: Store, workspace: str = "") -> list[OpmlFeed]:
+    """A workspace's feeds (``""``: the operator's, configured and imported), oldest first;
+    credentials in a URL are masked (they stay in the database: put them back in the file by
+    hand)."""
+    return [OpmlFeed(masked(r["locator"]), r["name"]) for r in await store.feed_sources(workspace)]
