@@ -54,7 +54,6 @@ log = logging.getLogger("newsbot")
 # platform's disconnect get bounded shares of it.
 STOP_GRACE_S = 4.0  # running jobs get this long to finish before they are cancelled
 DRAIN_GRACE_S = 2.0  # posts under way get this long to be marked sent
-FLUSH_INTERVAL_S = 60.0
 RECONCILE_INTERVAL_S = 300.0  # safety net: jobs are also re-registered on every change
 MISSED_GRACE = timedelta(hours=24)  # an older missed digest is skipped (logged), not sent
 DIGEST_MISFIRE_GRACE_S = 3600
@@ -299,6 +298,7 @@ async def run_forever(
         links = _link_runtimes(list(runtimes), outbox, jobs)
         health = await start_health(settings, sv.store, platforms=lambda: link_states(links))
 
+        await outbox.recover()  # SQLite: the leases a crashed run left
         counts = await outbox.flush()  # digests stored before a crash or stop
         if counts:
             log.info("outbox at start: %s", counts)
@@ -323,7 +323,9 @@ async def run_forever(
             settings.polling.tick,
             first_run=now,
         )
-        add_interval_job(scheduler, "outbox", jobs.wrap("outbox", outbox.flush), FLUSH_INTERVAL_S)
+        add_interval_job(
+            scheduler, "outbox", jobs.wrap("outbox", outbox.flush), settings.outbox.flush_interval
+        )
         add_interval_job(
             scheduler, "reconcile", jobs.wrap("reconcile", digests.reconcile), RECONCILE_INTERVAL_S
         )

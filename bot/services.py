@@ -50,7 +50,13 @@ class Services:
     worker: str = field(default_factory=worker_identity)  # holder name in claims and leases
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.store, now=lambda: self.clock(), events=self.events)
+        self.outbox = Outbox(
+            self.store,
+            now=lambda: self.clock(),
+            events=self.events,
+            worker=self.worker,
+            lease=self.settings.outbox.lease,
+        )
 
     async def sync_seeds(self) -> IngestReport:
         """Ingest the configured seed folders (already-known files are skipped cheaply)."""

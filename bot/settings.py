@@ -294,6 +294,17 @@ class DigestSettings(_Section):
             raise ValueError("unknown time zone: use an IANA name such as Europe/Paris") from None
 
 
+class OutboxSettings(_Section):
+    """``[outbox]``: how stored digests are sent (durations: 120, "2m")."""
+
+    # How long a delivery stays the worker's that took it (renewed before each attempt): a
+    # worker that dies mid-send holds it this long, then another worker sends it.
+    lease: float = 120.0
+    flush_interval: float = 60.0  # how often pending digests (retries, taken over) are sent
+
+    _dur = field_validator("lease", "flush_interval", mode="before")(parse_duration)
+
+
 class HealthSettings(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -324,6 +335,7 @@ class Settings(_Section):
     dedup: DedupSettings = DedupSettings()
     stories: StorySettings = StorySettings()
     digest: DigestSettings = DigestSettings()
+    outbox: OutboxSettings = OutboxSettings()
     health: HealthSettings = HealthSettings()
     permissions: PermissionSettings = PermissionSettings()
     logging: LogSettings = LogSettings()

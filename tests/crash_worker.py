@@ -143,6 +143,7 @@ async def _deliver(
     try:
         gateway = SinkGateway(sink, crash_after=crash_after)
         outbox = Outbox(sv.store, {"sink": gateway}, min_interval=0, now=lambda: now)
+        await outbox.recover()  # as newsbot run starts: the leases a crashed run left
         await outbox.flush()  # what a crash left pending
         for sub in await Subscriptions(sv.store).all_enabled():
             await run_subscription(

@@ -18,6 +18,7 @@ from bot.digest.codec import decode_digest, encode_digest
 from bot.digest.compose import Composed
 from bot.digest.model import ArticleRef, ConflictRef, Digest, StatementRef, StoryDigest
 from bot.storage import Store
+from bot.storage import deliveries as dsql
 
 NOW = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1")
@@ -202,3 +203,50 @@ async def test_pending_digests_older_than_a_day_expire_instead_of_flooding(store
     assert await outbox.flush() == {"expired": 1}
     assert gateway.posts == []
     assert await delivered_articles(store) == []  # never shown: the channel was not told
+
+
+async def test_a_delivery_another_worker_holds_is_sent_by_this_one_once_its_lease_expires(
+    store: Store,
+) -> None:
+    clock, gateway = FakeClock(), FakeGateway()
+    now = [NOW]
+    gateway.clock = clock
+    survivor = Outbox(
+        store, {"slack": gateway}, clock=clock, sleep=clock.sleep, now=lambda: now[0],
+        worker="survivor", lease=120,
+    )  # fmt: skip
+    delivery_id = await survivor.enqueue(composed(), channel=CHANNEL, idempotency_key="k")
+    assert delivery_id is not None
+    # a worker took it and died mid-send: its lease runs two minutes
+    until = NOW + timedelta(seconds=120)
+    assert await dsql.claim(store, delivery_id, owner="dead", until=until, now=NOW)
+    assert await survivor.send(delivery_id) == "busy"
+    assert await survivor.flush() == {} and gateway.posts == []
+    now[0] = NOW + timedelta(seconds=119)
+    assert await survivor.flush() == {} and gateway.posts == []
+    now[0] = until
+    assert await survivor.flush() == {"sent": 1} and len(gateway.posts) == 1
+    assert await dsql.lease_of(store, delivery_id) == (None, None)
+    assert await survivor.flush() == {}
+
+
+async def test_a_delivery_left_pending_gives_its_lease_back(store: Store) -> None:
+    clock, gateway = FakeClock(), FakeGateway([DeliveryError("503", retry_after=None)] * 4)
+    outbox = make_outbox(store, gateway, clock)
+    delivery_id, status = await outbox.deliver(composed(), channel=CHANNEL, idempotency_key="k")
+    assert status == "pending" and delivery_id is not None
+    assert await dsql.lease_of(store, delivery_id) == (None, None)  # any worker retries it
+    other = make_outbox(store, FakeGateway(), clock)
+    assert await other.flush() == {"sent": 1}
+
+
+async def test_on_sqlite_a_crashed_runs_leases_are_cleared_at_start(store: Store) -> None:
+    clock, gateway = FakeClock(), FakeGateway()
+    outbox = make_outbox(store, gateway, clock)
+    delivery_id = await outbox.enqueue(composed(), channel=CHANNEL, idempotency_key="k")
+    assert delivery_id is not None
+    until = NOW + timedelta(seconds=120)
+    assert await dsql.claim(store, delivery_id, owner="crashed", until=until, now=NOW)
+    assert await outbox.flush() == {}
+    assert await outbox.recover() == 1
+    assert await outbox.flush() == {"sent": 1}

@@ -149,3 +149,46 @@ async def test_a_taken_unique_key_is_an_integrity_error(pg_url: str) -> None:
                 )
     finally:
         await store.close()
+
+
+async def test_an_exclusive_section_excludes_another_process_and_dies_with_it(pg_url: str) -> None:
+    """Two stores are two sessions, as two workers are: a section of one name runs in one of
+    them at a time, and a session that goes away (a dead worker) releases what it held."""
+    import asyncio
+    import contextlib
+
+    first, second = await Store.open(pg_url), await Store.open(pg_url)
+    order: list[str] = []
+
+    async def section(store: Store, tag: str, name: str = "turn:discord:G:C") -> None:
+        async with store.exclusive(name):
+            order.append(f"{tag}-in")
+            await asyncio.sleep(0.2)
+            order.append(f"{tag}-out")
+
+    entered = asyncio.Event()
+
+    async def hold() -> None:
+        async with first.exclusive("turn:x"):
+            entered.set()
+            await asyncio.sleep(3600)
+
+    try:
+        await asyncio.gather(section(first, "a"), section(second, "b"))
+        assert order in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
+        holder = asyncio.ensure_future(hold())
+        await entered.wait()
+        waiter = asyncio.ensure_future(section(second, "c", "turn:x"))
+        await asyncio.sleep(0.3)
+        assert not waiter.done() and "c-in" not in order
+        lock_conn = first._lock_conn
+        assert lock_conn is not None
+        await lock_conn.close()  # the holder's session ends without unlocking (it died)
+        await asyncio.wait_for(waiter, timeout=5)
+        holder.cancel()
+        with contextlib.suppress(BaseException):
+            await holder
+    finally:
+        first._lock_conn = None
+        await first.close()
+        await second.close()

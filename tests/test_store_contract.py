@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -255,3 +255,97 @@ async def test_deliveries_are_idempotent_and_remember_what_they_showed(store: St
         "SELECT story_id, article_id, statement FROM delivered_items ORDER BY rowid"
     )
     assert items == [(7, orig, None), (7, None, "A statement.")]
+
+
+async def _pending(
+    store: Store, key: str, *, sub: int | None = None, period: datetime | None = None
+) -> int | None:
+    return await deliveries.insert_pending(
+        store, channel_key="discord:G1:C1", idempotency_key=key, payload="{}",
+        shown=[], subscription_id=sub, now=NOW, period=period,
+    )  # fmt: skip
+
+
+async def test_a_delivery_lease_is_one_workers_until_it_expires_or_is_released(
+    store: Store,
+) -> None:
+    delivery = await _pending(store, "lease-1")
+    assert delivery is not None
+    later = NOW + timedelta(seconds=120)
+    assert await deliveries.claim(store, delivery, owner="a", until=later, now=NOW)
+    assert await deliveries.lease_of(store, delivery) == ("a", later)
+    # another worker can neither take it nor list it while the lease runs
+    assert not await deliveries.claim(store, delivery, owner="b", until=later, now=NOW)
+    assert await deliveries.claimable_ids(store, owner="b", now=NOW) == []
+    assert await deliveries.claimable_ids(store, owner="a", now=NOW) == [delivery]
+    assert await deliveries.claim(store, delivery, owner="a", until=later, now=NOW)  # renewal
+    # expired: the next worker takes it over, and the old holder cannot give it back
+    assert await deliveries.claimable_ids(store, owner="b", now=later) == [delivery]
+    takeover = later + timedelta(seconds=60)
+    assert await deliveries.claim(store, delivery, owner="b", until=takeover, now=later)
+    await deliveries.release(store, delivery, owner="a")
+    assert (await deliveries.lease_of(store, delivery))[0] == "b"
+    await deliveries.release(store, delivery, owner="b")
+    assert await deliveries.lease_of(store, delivery) == (None, None)
+    assert await deliveries.claim(store, delivery, owner="c", until=later, now=NOW)
+    await deliveries.mark_sent(
+        store, delivery, channel_key="discord:G1:C1", message_id="m", shown=[], now=NOW
+    )
+    assert await deliveries.lease_of(store, delivery) == (None, None)  # sent: no lease
+    assert not await deliveries.claim(store, delivery, owner="c", until=later, now=NOW)
+
+
+async def test_releasing_every_lease_frees_what_a_crashed_run_held(store: Store) -> None:
+    first, second = await _pending(store, "crash-1"), await _pending(store, "crash-2")
+    assert first is not None and second is not None
+    until = NOW + timedelta(seconds=120)
+    assert await deliveries.claim(store, first, owner="dead", until=until, now=NOW)
+    assert await deliveries.release_all(store) == 1
+    assert await deliveries.claimable_ids(store, owner="new", now=NOW) == [first, second]
+
+
+async def test_a_leased_delivery_does_not_expire_under_its_sender(store: Store) -> None:
+    delivery = await _pending(store, "old-1")
+    assert delivery is not None
+    until = NOW + timedelta(seconds=120)
+    assert await deliveries.claim(store, delivery, owner="a", until=until, now=NOW)
+    assert await deliveries.expire_pending(store, NOW + timedelta(days=2), now=NOW) == 0
+    assert await deliveries.expire_pending(store, NOW + timedelta(days=2), now=until) == 1
+
+
+async def test_a_subscription_period_is_claimed_once_with_its_digest_or_alone(
+    store: Store,
+) -> None:
+    repo = SubscriptionRepo(store)
+    sub = await repo.save(
+        channel=ChannelRef("discord", "G1", "C1"), topic_query="quake", story_id=None,
+        timing=Timing.parse("hourly", "UTC", None), created_by="u", created_at=NOW,
+        max_enabled=5,
+    )  # fmt: skip
+    assert sub is not None
+    period, nxt = NOW + timedelta(hours=1), NOW + timedelta(hours=2)
+    assert not await deliveries.period_claimed(store, sub, period)
+    first = await _pending(store, "w1:period", sub=sub, period=period)
+    # a second worker's digest of the same period (its own key) is not stored
+    assert first is not None and await _pending(store, "w2:period", sub=sub, period=period) is None
+    assert await deliveries.pending_ids(store) == [first]
+    assert await deliveries.period_claimed(store, sub, period)
+    assert not await deliveries.claim_period(store, sub, period)
+    assert not await deliveries.claim_period(store, sub, NOW)  # an earlier period neither
+    assert await deliveries.claim_period(store, sub, nxt)  # nothing new: the period alone
+    assert not await deliveries.claim_period(store, sub, nxt)
+
+
+async def test_an_exclusive_section_runs_one_task_at_a_time(store: Store) -> None:
+    order: list[str] = []
+
+    async def section(tag: str, name: str) -> None:
+        async with store.exclusive(name):
+            order.append(f"{tag}-in")
+            await asyncio.sleep(0.05)
+            order.append(f"{tag}-out")
+
+    await asyncio.gather(section("a", "turn:x"), section("b", "turn:x"), section("c", "turn:y"))
+    x = [o for o in order if o[0] in "ab"]
+    assert x in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
+    assert order.index("c-in") < order.index("a-out") or order.index("c-in") < order.index("b-out")

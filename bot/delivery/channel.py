@@ -108,8 +108,16 @@ async def tell_channel(
     key: str,
     now: datetime,
     subscription_id: int | None = None,
+    period: datetime | None = None,
 ) -> Told:
-    """Give ``channel`` what is new to it for ``targets``, at most once per idempotency ``key``."""
+    """Give ``channel`` what is new to it for ``targets``, at most once per idempotency ``key``.
+
+    ``period`` (a scheduled digest of subscription ``subscription_id``): at most one digest
+    per subscription and period across all workers; the period is claimed (the
+    subscription's last digest time moved to it by a conditional update) in the transaction
+    that stores the digest, or alone when there is nothing new, and a period already claimed
+    is ``duplicate`` without composing."""
+    sub_period = period if subscription_id is not None else None
     async with outbox.turn(channel.key):
         existing = await outbox.by_key(key)
         if existing is not None:
@@ -117,14 +125,23 @@ async def tell_channel(
                 return Told(await outbox.send(existing.id), len(existing.digest.stories))
             return Told("duplicate", len(existing.digest.stories))
         last_at = await dsql.last_told_at(store, channel.key)
+        claimed = dsql.period_claimed
+        if sub_period and subscription_id and await claimed(store, subscription_id, sub_period):
+            return Told("duplicate", 0, last_at)
         composed = await compose_for(store, settings, channel, targets, now=now)
         if composed.digest.empty:
+            if sub_period is not None and subscription_id is not None:
+                await dsql.claim_period(store, subscription_id, sub_period)
             return Told("empty", 0, last_at)
         delivery_id = await outbox.enqueue(
-            composed, channel=channel, idempotency_key=key, subscription_id=subscription_id
+            composed,
+            channel=channel,
+            idempotency_key=key,
+            subscription_id=subscription_id,
+            period=sub_period,
         )
     count = len(composed.digest.stories)
-    if delivery_id is None:  # another process stored this key meanwhile
+    if delivery_id is None:  # another process stored this key (or claimed the period) meanwhile
         return Told("duplicate", count, last_at)
     # Sent after the turn: the memory already holds it, so a slow (rate-limited) post never
     # holds up the channel's next trigger. What was queued before goes first, in order.
@@ -161,7 +178,8 @@ async def run_subscription(
     period: datetime,
     now: datetime | None = None,
 ) -> str:
-    """One subscription's digest for a schedule ``period`` (at most once), marking the period."""
+    """One subscription's digest for a schedule ``period`` (at most once, across all
+    workers), marking the period."""
     told = await tell_channel(
         store,
         settings,
@@ -171,6 +189,7 @@ async def run_subscription(
         key=period_key(sub.id, period),
         now=now or outbox.now(),
         subscription_id=sub.id,
+        period=period,
     )
     await Subscriptions(store).mark_digest(sub.id, period)
     return told.status

@@ -21,6 +21,16 @@ instead of forgetting that a message went out. A kill between a post and its mar
 again at the next start; a gateway implementing :class:`OnceGateway` gets the idempotency key
 so its platform can answer the repeat with the first message (exactly once); others may post
 that one digest twice.
+
+Several workers (``newsbot run`` processes on one PostgreSQL database) share the outbox: a
+worker sends a delivery only while it holds the delivery's lease (``[outbox] lease``, taken
+right before the first attempt and renewed before each one; SQL in
+``bot/storage/deliveries.py``), so each delivery is sent by one worker at a time. The lease
+ends with the delivery (sent, failed) or is given back (to be retried later). A worker that
+dies mid-send leaves its lease to expire; then whichever worker flushes next takes the
+delivery over, and the idempotency key keeps the platform from showing it twice. SQLite is
+one process: leases left by a crashed run are cleared at the next start (:meth:`recover`).
+A channel's digest is composed by one worker at a time, across processes (:meth:`turn`).
 """
 
 from __future__ import annotations
@@ -28,8 +38,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -110,6 +122,8 @@ class Outbox:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         now: Callable[[], datetime] = utcnow,
         events: Events | None = None,
+        worker: str | None = None,
+        lease: float = 120.0,
     ) -> None:
         self.store = store
         self.events = events  # told when a dead channel's subscriptions are disabled
@@ -122,12 +136,15 @@ class Outbox:
         self.clock = clock
         self.sleep = sleep
         self.now = now
+        # The holder name of this outbox's leases (``Services.worker`` under ``newsbot run``).
+        self.worker = worker or f"outbox-{secrets.token_hex(4)}"
+        self.lease = lease  # seconds a delivery stays this worker's after a claim or renewal
         self._last_post: dict[str, float] = {}
         self._not_before: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
-        self._turns: dict[str, asyncio.Lock] = {}
         self._inflight: set[int] = set()
         self._critical: set[asyncio.Task[Any]] = set()
+        self._posting: dict[int, asyncio.Task[Any]] = {}  # the post under way, by delivery
         self._flush_lock = asyncio.Lock()
 
     def add_gateway(self, gateway: ChatGateway) -> None:
@@ -141,8 +158,10 @@ class Outbox:
         channel: ChannelRef,
         idempotency_key: str,
         subscription_id: int | None = None,
+        period: datetime | None = None,
     ) -> int | None:
-        """Store the digest as pending; ``None`` if this idempotency key is already stored."""
+        """Store the digest as pending; ``None`` if this idempotency key is already stored
+        (or, with ``period``, that period of the subscription was claimed already)."""
         payload = json.dumps(
             {"digest": encode_digest(composed.digest), "shown": composed.shown},
             ensure_ascii=False,
@@ -156,6 +175,7 @@ class Outbox:
             shown=composed.shown,
             subscription_id=subscription_id,
             now=self.now(),
+            period=period,
         )
 
     async def get(self, delivery_id: int) -> Delivery | None:
@@ -169,10 +189,19 @@ class Outbox:
     async def pending_ids(self, channel_key: str | None = None) -> list[int]:
         return await dsql.pending_ids(self.store, channel_key)
 
-    def turn(self, channel_key: str) -> asyncio.Lock:
-        """The lock a digest for this channel holds from composing to enqueueing, so two
-        triggers (schedule, ``/news digest``, catch-up) never compose from the same memory."""
-        return self._turns.setdefault(channel_key, asyncio.Lock())
+    def turn(self, channel_key: str) -> AbstractAsyncContextManager[None]:
+        """The section a digest for this channel holds from composing to enqueueing, so two
+        triggers (schedule, ``/news digest``, catch-up), in this worker or another sharing the
+        database, never compose from the same memory (:meth:`Store.exclusive`)."""
+        return self.store.exclusive(f"turn:{channel_key}")
+
+    async def recover(self) -> int:
+        """At start: on SQLite (one process) every lease is a crashed run's, so it is cleared
+        and what it held is sent by the next flush; on PostgreSQL another worker may hold it,
+        so it is left to expire. The number cleared."""
+        if self.store.postgres:
+            return 0
+        return await dsql.release_all(self.store)
 
     # -------------------------------------------------------------------- send
     async def flush(self) -> dict[str, int]:
@@ -182,21 +211,25 @@ class Outbox:
             expired = await self.expire()
             if expired:
                 counts["expired"] = expired
-            for delivery_id in await self.pending_ids():
+            now = self.now()
+            for delivery_id in await dsql.claimable_ids(self.store, owner=self.worker, now=now):
                 status = await self.send(delivery_id)
                 counts[status] = counts.get(status, 0) + 1
         return counts
 
     async def expire(self) -> int:
         """Give up on pending digests older than ``max_age`` (stale news is not news)."""
-        count = await dsql.expire_pending(self.store, self.now() - timedelta(seconds=self.max_age))
+        now = self.now()
+        count = await dsql.expire_pending(
+            self.store, now - timedelta(seconds=self.max_age), now=now
+        )
         if count:
             log.warning("%d pending digests older than %.0fs expired", count, self.max_age)
         return count
 
     async def send(self, delivery_id: int) -> str:
         """Post one pending delivery: ``sent``, ``failed`` (permanent), ``pending`` (retry
-        later) or ``busy`` (another task is sending it)."""
+        later) or ``busy`` (another task, or another worker's lease, is sending it)."""
         if delivery_id in self._inflight:
             return "busy"
         self._inflight.add(delivery_id)
@@ -215,9 +248,37 @@ class Outbox:
             key = item.channel.key
             lock = self._channel_locks.setdefault(key, asyncio.Lock())
             async with lock:
-                return await self._attempts(item, gateway)
+                if not await self._lease(item.id):
+                    log.info("delivery %d: another worker holds it", item.id)
+                    return "busy"
+                try:
+                    return await self._attempts(item, gateway)
+                finally:
+                    await self._release(item.id)
         finally:
             self._inflight.discard(delivery_id)
+
+    def _posted(self, task: asyncio.Task[Any]) -> None:
+        for delivery_id, posting in list(self._posting.items()):
+            if posting is task:
+                del self._posting[delivery_id]
+
+    async def _lease(self, delivery_id: int) -> bool:
+        """Take (or renew) this worker's lease on the delivery; ``False``: another's runs."""
+        now = self.now()
+        until = now + timedelta(seconds=self.lease)
+        return await dsql.claim(self.store, delivery_id, owner=self.worker, until=until, now=now)
+
+    async def _release(self, delivery_id: int) -> None:
+        # A post and its mark shielded from a cancellation still run: the lease stays until
+        # they end (mark_sent clears it) or it expires.
+        posting = self._posting.get(delivery_id)
+        if posting is not None and not posting.done():
+            return
+        try:
+            await dsql.release(self.store, delivery_id, owner=self.worker)
+        except Exception:  # the lease expires by itself
+            log.exception("delivery %d: could not release its lease", delivery_id)
 
     async def _attempts(self, item: Delivery, gateway: ChatGateway) -> str:
         key = item.channel.key
@@ -230,9 +291,14 @@ class Outbox:
                 wait = max(wait, last + self.min_interval - self.clock())
             if wait > 0:
                 await self.sleep(wait)
+            if attempt and not await self._lease(item.id):  # renewed before each retry
+                log.info("delivery %d: its lease was taken over", item.id)
+                return "busy"
             task = asyncio.ensure_future(self._post_and_mark(item, gateway))
             self._critical.add(task)
             task.add_done_callback(self._critical.discard)
+            self._posting[item.id] = task
+            task.add_done_callback(self._posted)
             try:
                 await asyncio.shield(task)
                 return "sent"

@@ -10,6 +10,10 @@ lock: one writer at a time across processes, as SQLite has), rollback on any err
 article's ingest is atomic and writers never interleave; :meth:`Store.write` is the same
 transaction as a typed handle (``bot.storage.txn``), the one code outside ``bot.storage``
 uses. Reads may run at any time.
+
+:meth:`Store.exclusive` is a named section one task at a time runs, across every process
+sharing the database: on PostgreSQL a session advisory lock on a connection of its own, on
+SQLite (one process) an asyncio lock.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from bot.storage.txn import ReadTxn, WriteTxn
 
 SCHEMA_VERSION = LATEST
 BUSY_RETRIES = 3  # extra waits for the write lock beyond the busy timeout
+SECTION_POLL_S = 0.05  # how often a wait for another process's exclusive section retries
+SECTION_LOCK_SPACE = 0x6E627378  # first key of Store.exclusive's advisory locks ("nbsx")
 SEARCH_RANK_WINDOW = 5000  # newest matches ranked by bm25 (keeps common-word queries fast)
 
 
@@ -97,6 +103,10 @@ class Store:
         self.writable = writable
         self.backend = backend
         self._write_lock = asyncio.Lock()
+        self._sections: dict[str, asyncio.Lock] = {}  # Store.exclusive, by name
+        self._lock_conn: PgConnection | None = None  # holds the advisory locks (PostgreSQL)
+        self._lock_conn_guard = asyncio.Lock()
+        self._pg_connect: tuple[str, str | None] | None = None  # (conninfo, password)
         # What readers derive from this database and keep while it is open (e.g. the term
         # statistics of ``bot.queries.relevance``), by the deriving module's name.
         self.derived: dict[str, object] = {}
@@ -156,10 +166,47 @@ class Store:
             raise
         # The repositories are typed against aiosqlite's connection; PgConnection offers the
         # calls they make (execute, executemany, fetchone/fetchall, rowcount, lastrowid).
-        return cls(cast(aiosqlite.Connection, pg), url, writable=writable, backend=POSTGRESQL)
+        store = cls(cast(aiosqlite.Connection, pg), url, writable=writable, backend=POSTGRESQL)
+        store._pg_connect = (conninfo, password)
+        return store
 
     async def close(self) -> None:
+        if self._lock_conn is not None:
+            await self._lock_conn.close()  # the server drops its advisory locks with it
+            self._lock_conn = None
         await self.conn.close()
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Run the block while no other task, in this process or any other sharing the
+        database, runs a block of the same ``name``.
+
+        PostgreSQL: a session advisory lock keyed by ``hashtext(name)``, taken (polled with
+        ``pg_try_advisory_lock``, so a wait never blocks a connection) on a connection used
+        for nothing else; a process that dies loses its connection and so its locks. SQLite
+        is one process: the asyncio lock alone."""
+        lock = self._sections.setdefault(name, asyncio.Lock())
+        async with lock:
+            if not self.postgres:
+                yield
+                return
+            # Another process holds it: nothing in this one can signal its release, so poll.
+            while not await self._advisory("SELECT pg_try_advisory_lock(?, hashtext(?))", name):  # noqa: ASYNC110
+                await asyncio.sleep(SECTION_POLL_S)
+            try:
+                yield
+            finally:
+                await self._advisory("SELECT pg_advisory_unlock(?, hashtext(?))", name)
+
+    async def _advisory(self, sql: str, name: str) -> bool:
+        async with self._lock_conn_guard:
+            if self._lock_conn is None:
+                assert self._pg_connect is not None
+                conninfo, password = self._pg_connect
+                self._lock_conn = await PgConnection.connect(conninfo, ID_TABLES, password)
+            async with self._lock_conn.execute(sql, (SECTION_LOCK_SPACE, name)) as cur:
+                row = await cur.fetchone()
+        return bool(row and row[0])
 
     async def __aenter__(self) -> Store:
         return self
