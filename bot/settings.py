@@ -319,6 +319,33 @@ class PermissionSettings(_Section):
     manage_users: list[str] = []  # Slack: user ids; ["admins"]: workspace admins only
 
 
+class DiscordSettings(_Section):
+    """Sharding: discord.py's ``AutoShardedClient`` runs ``shard_ids`` of ``shard_count``
+    shards in this process (Discord sends each guild's events to shard ``guild_id >> 22 %
+    shard_count``). ``shard_count = 0``: the count Discord recommends, every shard here;
+    ``shard_ids = []``: every shard of ``shard_count`` here. Secrets never go here."""
+
+    shard_count: int = Field(0, ge=0, le=100_000)
+    shard_ids: list[int] = []
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _within_count(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        count = info.data.get("shard_count", 0)
+        if value and not count:
+            raise ValueError("needs shard_count (the total number of shards across workers)")
+        outside = [i for i in value if not 0 <= i < count]
+        if outside:
+            raise ValueError(f"shard ids go from 0 to {count - 1}; {outside} is outside")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a shard twice")
+        return sorted(value)
+
+
+# Settings a chat platform's own section may hold (anything else there is taken for a secret).
+PLATFORM_SECTIONS: dict[str, type[_Section]] = {"discord": DiscordSettings}
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -338,6 +365,7 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     health: HealthSettings = HealthSettings()
     permissions: PermissionSettings = PermissionSettings()
+    discord: DiscordSettings = DiscordSettings()
     logging: LogSettings = LogSettings()
 
     @property
@@ -458,17 +486,26 @@ def load_settings(
         raise ConfigError(f"{path}: config file not found")
 
     for section in (*platform_names(), "secrets"):
-        if section in data:
-            raise ConfigError(
-                f"{path}: [{section}]: secrets belong in the environment "
-                f"({', '.join(SECRET_NAMES)}), not in the config file"
-            )
+        if section not in data:
+            continue
+        model, value = PLATFORM_SECTIONS.get(section), data[section]
+        if model and isinstance(value, dict) and set(value) <= model.model_fields.keys():
+            continue  # the platform's own settings, no secret
+        only = f"; [{section}] takes only {', '.join(model.model_fields)}" if model else ""
+        raise ConfigError(
+            f"{path}: [{section}]: secrets belong in the environment "
+            f"({', '.join(SECRET_NAMES)}), not in the config file{only}"
+        )
     db_override = db_path or env.get("NEWSBOT_DB")
     if db_override:
         key = "url" if kind_of(db_override) == POSTGRESQL else "path"
         data.setdefault("database", {})[key] = db_override
         if key == "path":
             data["database"]["url"] = ""  # an explicit SQLite file wins over the config
+    if count := env.get("NEWSBOT_DISCORD_SHARD_COUNT"):
+        data.setdefault("discord", {})["shard_count"] = count.strip()
+    if ids := env.get("NEWSBOT_DISCORD_SHARD_IDS"):
+        data.setdefault("discord", {})["shard_ids"] = [i for i in re.split(r"[,\s]+", ids) if i]
     if level := env.get("NEWSBOT_LOG_LEVEL"):
         data.setdefault("logging", {})["level"] = level.upper()
     try:

@@ -11,6 +11,9 @@ What it does:
   INTERACTION_CREATE pushed by :meth:`FakeDiscord.interact` (slash command or autocomplete)
   and by :meth:`FakeDiscord.click` (a component: a button or select on a message, type 3);
   honours ``compress=zlib-stream`` like Discord (one zlib stream, ``Z_SYNC_FLUSH`` per frame).
+  Shards like Discord: each connection is the shard its IDENTIFY names (``[id, count]``,
+  default ``[0, 1]``) and gets only the events of its guilds (``guild_id >> 22 % count``);
+  ``GET /gateway/bot`` recommends :attr:`FakeDiscord.recommended_shards`.
 * REST: ``/users/@me``, ``/oauth2/applications/@me``, command sync ``PUT``s, interaction
   callbacks, webhook follow-ups and ``@original`` edits/deletes, channel messages (JSON or
   multipart with files). Every request is recorded (:class:`Recorded`) for assertions.
@@ -52,6 +55,24 @@ EPOCH_MS = 1420070400000
 def snowflake(n: int) -> str:
     """A plausible snowflake id (time-ordered), unique per ``n``."""
     return str(((int(time.time() * 1000) - EPOCH_MS) << 22) + n)
+
+
+def shard_of(guild_id: str, shard_count: int) -> int:
+    """The shard a guild's events go to, as Discord computes it."""
+    return (int(guild_id) >> 22) % shard_count
+
+
+@dataclass
+class Session:
+    """One gateway connection: the shard it identified as, its zlib stream and sequence."""
+
+    ws: web.WebSocketResponse
+    zlib: Any
+    shard: tuple[int, int] = (0, 1)
+    seq: int = 0
+
+    def owns(self, guild_id: str | None) -> bool:
+        return shard_of(guild_id, self.shard[1]) == self.shard[0] if guild_id else not self.shard[0]
 
 
 def json_response(
@@ -143,9 +164,8 @@ class FakeDiscord:
         self._token_channel: dict[str, str] = {}
         self._token_type: dict[str, int] = {}  # interaction token -> interaction type
         self._loading: set[str] = set()  # interaction tokens whose deferral is unresolved
-        self._ws: web.WebSocketResponse | None = None
-        self._zlib: Any = None
-        self._seq = 0
+        self.sessions: list[Session] = []  # gateway connections, identified or not
+        self.recommended_shards = 1  # what GET /gateway/bot answers
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -166,8 +186,9 @@ class FakeDiscord:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for session in self.sessions:
+            if not session.ws.closed:
+                await session.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -247,10 +268,20 @@ class FakeDiscord:
 
     # ---------------------------------------------------------------- gateway
 
-    def add_guild(self, channels: tuple[str, ...] = ("general", "news")) -> str:
+    def add_guild(
+        self,
+        channels: tuple[str, ...] = ("general", "news"),
+        *,
+        shard: tuple[int, int] | None = None,
+    ) -> str:
         """Another guild the bot is in (before it connects); returns its id. Its channels are
-        ``guilds[id]``; :meth:`interact` takes ``guild=id``."""
-        guild_id = snowflake(next(self._ids))
+        ``guilds[id]``; :meth:`interact` takes ``guild=id``. ``shard=(id, count)``: a guild
+        whose events go to that shard."""
+        n = next(self._ids)
+        guild_id = snowflake(n)
+        if shard is not None:
+            ms = (int(guild_id) >> 22) + (shard[0] - shard_of(guild_id, shard[1])) % shard[1]
+            guild_id = str((ms << 22) + n)
         self.guilds[guild_id] = {name: snowflake(next(self._ids)) for name in channels}
         return guild_id
 
@@ -276,25 +307,32 @@ class FakeDiscord:
         self.roles[name] = snowflake(next(self._ids))
         return self.roles[name]
 
-    async def _send(self, payload: dict[str, Any]) -> None:
-        assert self._ws is not None
+    async def _send(self, session: Session, payload: dict[str, Any]) -> None:
         raw = json.dumps(payload).encode()
-        if self._zlib is not None:
-            data = self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
-            await self._ws.send_bytes(data)
+        if session.zlib is not None:
+            data = session.zlib.compress(raw) + session.zlib.flush(zlib.Z_SYNC_FLUSH)
+            await session.ws.send_bytes(data)
         else:
-            await self._ws.send_str(raw.decode())
+            await session.ws.send_str(raw.decode())
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self._seq += 1
-        await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+        """Send an event to the newest open connection of the shard owning its guild (none:
+        no shard of the bot has that guild, and Discord sends it nowhere)."""
+        guild_id = data.get("guild_id")
+        owners = [s for s in self.sessions if not s.ws.closed and s.owns(guild_id)]
+        if owners:
+            await self._dispatch_to(owners[-1], event, data)
+
+    async def _dispatch_to(self, session: Session, event: str, data: dict[str, Any]) -> None:
+        session.seq += 1
+        await self._send(session, {"op": 0, "t": event, "s": session.seq, "d": data})
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws = ws
-        self._zlib = zlib.compressobj() if request.query.get("compress") == "zlib-stream" else None
-        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}})
+        zstream = zlib.compressobj() if request.query.get("compress") == "zlib-stream" else None
+        session = Session(ws, zstream)
+        await self._send(session, {"op": 10, "d": {"heartbeat_interval": 41250}})
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -302,26 +340,31 @@ class FakeDiscord:
             op = payload.get("op")
             self.gateway_ops.append(op)
             if op == 1:
-                await self._send({"op": 11})
+                await self._send(session, {"op": 11})
             elif op == 2:
-                await self._on_identify()
+                shard = (payload.get("d") or {}).get("shard") or [0, 1]
+                session.shard = (int(shard[0]), int(shard[1]))
+                self.sessions.append(session)
+                await self._on_identify(session)
         return ws
 
-    async def _on_identify(self) -> None:
-        await self.dispatch(
+    async def _on_identify(self, session: Session) -> None:
+        mine = [g for g in self.guilds if session.owns(g)]
+        await self._dispatch_to(
+            session,
             "READY",
             {
                 "v": 10,
                 "user": self._bot_user(),
-                "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
+                "guilds": [{"id": g, "unavailable": True} for g in mine],
                 "session_id": "fake-session",
                 "resume_gateway_url": str(self.gateway_url),
                 "application": {"id": self.app_id, "flags": 0},
-                "shard": [0, 1],
+                "shard": list(session.shard),
             },
         )
-        for guild_id in self.guilds:
-            await self.dispatch("GUILD_CREATE", self._guild(guild_id))
+        for guild_id in mine:
+            await self._dispatch_to(session, "GUILD_CREATE", self._guild(guild_id))
         self.identified.set()
 
     def _bot_user(self) -> dict[str, Any]:
@@ -652,6 +695,15 @@ class FakeDiscord:
         method, path, body = rec.method, rec.path, rec.json if isinstance(rec.json, dict) else {}
         if method == "GET" and path == "/users/@me":
             return json_response(self._bot_user())
+        if method == "GET" and path == "/gateway/bot":
+            limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+            return json_response(
+                {
+                    "url": str(self.gateway_url),
+                    "shards": self.recommended_shards,
+                    "session_start_limit": limit,
+                }
+            )
         if method == "GET" and path == "/oauth2/applications/@me":
             return json_response(
                 {

@@ -48,7 +48,7 @@ from bot.operations.logs import install_redaction as install_log_redaction
 from bot.platforms.discord_render import escape, render_discord, render_reply
 from bot.platforms.safety import clip
 from bot.services import Services
-from bot.settings import Secrets, Settings
+from bot.settings import DiscordSettings, Secrets, Settings
 from handlers.actions import Action, command_request, is_action, parse_action
 from handlers.base import Attachment, CommandRequest, CommandSpec, Option, Reply
 
@@ -320,8 +320,23 @@ def view_of(rows: Sequence[Mapping[str, Any]]) -> discord.ui.View | None:
     return view
 
 
-class NewsBot(discord.Client):
-    """A discord.py client serving ``/news`` from :mod:`handlers` over :class:`Services`."""
+def shard_options(settings: DiscordSettings) -> dict[str, Any]:
+    """``[discord] shard_count``/``shard_ids`` as ``AutoShardedClient`` options: none (Discord's
+    recommended count, every shard here), a count (every shard of it), or a count and ids."""
+    options: dict[str, Any] = {}
+    if settings.shard_count:
+        options["shard_count"] = settings.shard_count
+        if settings.shard_ids:
+            options["shard_ids"] = list(settings.shard_ids)
+    return options
+
+
+class NewsBot(discord.AutoShardedClient):
+    """A discord.py client serving ``/news`` from :mod:`handlers` over :class:`Services`.
+
+    Sharded (``[discord] shard_count``/``shard_ids``): Discord sends each guild's events to
+    one shard, so workers running different shards answer different guilds' commands; any
+    worker may post to any channel (REST needs no shard)."""
 
     def __init__(
         self,
@@ -337,6 +352,8 @@ class NewsBot(discord.Client):
         # A longer rate-limit wait raises RateLimited (-> DeliveryError(retry_after)) instead
         # of holding a digest post; discord.py's minimum is 30 s.
         options.setdefault("max_ratelimit_timeout", 30.0)
+        for key, value in shard_options(services.settings.discord).items():
+            options.setdefault(key, value)
         super().__init__(intents=intents, **options)
         self.services = services
         self.specs = tuple(specs if specs is not None else handlers.ALL_COMMANDS)
@@ -575,7 +592,12 @@ class DiscordRuntime:
             {self._task, ready}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
         )
         if ready in done:
-            log.info("discord: connected as %s", self.bot.user)
+            log.info(
+                "discord: connected as %s (shards %s of %s)",
+                self.bot.user,
+                ",".join(map(str, self.bot.shards)),
+                self.bot.shard_count,
+            )
             return
         ready.cancel()
         failure = self._task.exception() if self._task in done else None
@@ -616,5 +638,6 @@ __all__ = [
     "install_redaction",
     "is_admin",
     "message_kwargs",
+    "shard_options",
     "view_of",
 ]
