@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,14 @@ class Worker(NewsBot):
         self.done = asyncio.Condition()
 
     async def run_command(
-        self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]
+        self,
+        interaction: discord.Interaction,
+        spec: CommandSpec,
+        args: dict[str, str],
+        files: Mapping[str, discord.Attachment] | None = None,
     ) -> None:
         try:
-            await super().run_command(interaction, spec, args)
+            await super().run_command(interaction, spec, args, files)
         finally:
             self.answered.append(str(interaction.guild_id))
             async with self.done:
