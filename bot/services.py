@@ -46,7 +46,7 @@ class Services:
     events: Events = field(default_factory=Events)
     clock: Callable[[], datetime] = utcnow
     outbox: Outbox = field(init=False)
-    undo: UndoLog = field(default_factory=UndoLog)  # chat changes that may still be undone
+    undo: UndoLog = field(init=False)  # chat changes that may still be undone (stored)
     worker: str = field(default_factory=worker_identity)  # holder name in claims and leases
 
     def __post_init__(self) -> None:
@@ -57,6 +57,7 @@ class Services:
             worker=self.worker,
             lease=self.settings.outbox.lease,
         )
+        self.undo = UndoLog(self.store)
 
     async def sync_seeds(self) -> IngestReport:
         """Ingest the configured seed folders (already-known files are skipped cheaply)."""

@@ -76,7 +76,7 @@ async def subscribe(request: CommandRequest, services: Services) -> Reply:
         now=services.clock(),
         thread=thread,
     )
-    undo = undo_button(
+    undo = await undo_button(
         request, services, "updated" if before else "added", after=sub, before=before
     )
     matches = await subscription_matches(
@@ -140,7 +140,7 @@ async def follow(request: CommandRequest, services: Services) -> Reply:
         now=services.clock(),
         thread=thread,
     )
-    undo = undo_button(
+    undo = await undo_button(
         request, services, "updated" if before else "added", after=sub, before=before
     )
     lines = [await describe(services, sub, services.clock())]
@@ -158,7 +158,7 @@ async def unsubscribe(request: CommandRequest, services: Services) -> Reply:
     if sub.channel != request.channel and not request.is_admin:
         raise UserError(f"{sub.public_id} belongs to another channel: unsubscribe there")
     await subs.remove(sub)
-    undo = undo_button(request, services, "removed", after=None, before=sub)
+    undo = await undo_button(request, services, "removed", after=None, before=sub)
     return Reply(title="Unsubscribed", lines=[f"{sub.public_id} removed."], actions=[undo])
 
 

@@ -1,14 +1,15 @@
 """Undo of a subscription change made in chat: the "Undo" button under its confirmation.
 
 ``subscribe``/``follow`` and ``unsubscribe`` record what they changed (a subscription added,
-one whose schedule was replaced, one removed) in the running bot's
+one whose schedule was replaced, one removed) in the database's
 :class:`~bot.delivery.subscriptions.UndoLog` (``Services.undo``) and put an "Undo" button
 (``newsbot:undo:<n>``) under their answer. Pressing it reverses that change once, within
 :data:`~bot.delivery.subscriptions.UNDO_SECONDS`: an added subscription is removed, a replaced
 schedule comes back, a removed subscription is added again (under a new id). The answer is
 private. Only the member who made the change, or an admin, may undo it, and only if they may
-still change subscriptions (``[permissions]``). The log lives in memory: after a restart, or
-once expired, the button answers that the change can no longer be undone.
+still change subscriptions (``[permissions]``). The log is stored (``undo_log``), so the button
+works after a restart and from any worker; once expired, or undone, it answers that the change
+can no longer be undone.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from handlers.base import CommandRequest, Reply
 ACTION = "undo"
 
 
-def undo_button(
+async def undo_button(
     request: CommandRequest,
     services: Services,
     kind: str,
@@ -33,7 +34,7 @@ def undo_button(
     before: Subscription | None,
 ) -> Action:
     """Record a change made by ``request`` and the button that reverses it."""
-    number = services.undo.record(
+    number = await services.undo.record(
         Change(
             request.platform, request.workspace, request.user, kind, after, before, services.clock()
         )
@@ -47,12 +48,15 @@ async def undo(request: CommandRequest, services: Services) -> Reply:
         number = int(request.args["id"])
     except ValueError:
         raise UserError("this change can no longer be undone") from None
-    log = services.undo
     now = services.clock()
-    change = log.take(number, platform=request.platform, workspace=request.workspace, now=now)
-    if change.user != request.user and not request.is_admin:
-        log.put_back(number, change)
-        raise UserError("only the member who made this change, or an admin, can undo it")
+    change = await services.undo.take(
+        number,
+        platform=request.platform,
+        workspace=request.workspace,
+        user=request.user,
+        admin=request.is_admin,
+        now=now,
+    )
     subs = Subscriptions(services.store, services.events)
     line = await _reverse(subs, change, now)
     return Reply(title="Undone", lines=[line], ephemeral=True)

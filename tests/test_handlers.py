@@ -375,6 +375,42 @@ async def test_undo_expires(sv: Services, monkeypatch: pytest.MonkeyPatch) -> No
     assert await channel_subs(sv) == [("malaria", "daily 08:00")]
 
 
+async def test_undo_works_after_a_restart_and_from_another_process_once(sv: Services) -> None:
+    reply = await dispatch(req("subscribe malaria"), sv)
+    updated = await dispatch(req("subscribe malaria hourly"), sv)
+    # Another process over the same database (a restarted bot, another worker) undoes it.
+    other = await open_services(sv.settings)
+    try:
+        back = await dispatch(press(updated), other)
+        assert not back.error and "back to daily 08:00" in back.lines[0]
+        assert await channel_subs(sv) == [("malaria", "daily 08:00")]
+        twice = await dispatch(press(updated), sv)  # the first process: undone already
+        assert twice.error and "can no longer be undone" in twice.lines[0]
+        assert not (await dispatch(press(reply), other)).error
+    finally:
+        await other.close()
+    assert await channel_subs(sv) == []
+
+
+async def test_expired_undo_entries_are_purged_when_a_change_is_recorded(
+    sv: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from bot.delivery.subscriptions import UNDO_SECONDS
+
+    first = await dispatch(req("subscribe malaria"), sv)
+    await dispatch(req("subscribe quake"), sv)
+    assert await sv.undo.repo.count() == 2
+    later = sv.clock() + timedelta(seconds=UNDO_SECONDS + 1)
+    monkeypatch.setattr(sv, "clock", lambda: later)
+    latest = await dispatch(req("subscribe flood"), sv)
+    assert await sv.undo.repo.count() == 1  # the two expired ones are gone
+    assert "can no longer be undone" in (await dispatch(press(first), sv)).lines[0]
+    # Numbers are never reused: the new change has its own, and an old button stays dead.
+    assert latest.actions[0].custom_id == "newsbot:undo:3"
+
+
 async def test_a_member_without_the_permission_is_refused_in_one_line(sv: Services) -> None:
     from dataclasses import replace
 

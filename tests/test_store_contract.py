@@ -349,3 +349,27 @@ async def test_an_exclusive_section_runs_one_task_at_a_time(store: Store) -> Non
     x = [o for o in order if o[0] in "ab"]
     assert x in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
     assert order.index("c-in") < order.index("a-out") or order.index("c-in") < order.index("b-out")
+
+
+async def test_undo_log_round_trips_a_change_and_takes_it_once(store: Store) -> None:
+    from datetime import timedelta
+
+    from bot.storage.undo import Change, UndoRepo
+
+    ref = ChannelRef("slack", "T1", "C1")
+    subs = SubscriptionRepo(store)
+    saved = await subs.save(
+        channel=ref, topic_query="malaria", story_id=None, timing=Timing.parse("hourly", "UTC"),
+        created_by="U1", created_at=NOW, max_enabled=25,
+    )  # fmt: skip
+    assert saved is not None
+    sub = await subs.by_id(saved)
+    assert sub is not None
+    repo = UndoRepo(store)
+    change = Change("slack", "T1", "U1", "removed", None, sub, NOW)
+    first = await repo.record(change, expires_at=NOW + timedelta(minutes=15))
+    assert await repo.get(first) == (change, NOW + timedelta(minutes=15))
+    assert await repo.take(first) and not await repo.take(first)  # undone once
+    assert await repo.get(first) is None
+    later = await repo.record(change, expires_at=NOW + timedelta(minutes=15))
+    assert later > first  # numbers are never reused

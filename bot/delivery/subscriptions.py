@@ -10,9 +10,7 @@ jobs). The rows are read and written by
 
 from __future__ import annotations
 
-import itertools
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.delivery.gateway import ChannelRef
@@ -21,6 +19,7 @@ from bot.errors import UserError
 from bot.events import Event, Events
 from bot.storage import Store
 from bot.storage.subscriptions import THREAD_MODES, Subscription, SubscriptionRepo
+from bot.storage.undo import Change, UndoRepo
 
 MAX_PER_CHANNEL = 25
 MAX_TOPIC_CHARS = 300
@@ -44,51 +43,43 @@ def parse_subscription_id(text: str) -> int:
     return int(m.group(1))
 
 
-UNDO_SECONDS = 900.0
-UNDO_MAX = 1000  # changes remembered per bot; the oldest are forgotten first
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One subscription change: ``after`` as it stands now, ``before`` what undo restores."""
-
-    platform: str
-    workspace: str
-    user: str
-    kind: str  # "added" | "updated" | "removed"
-    after: Subscription | None  # None when removed
-    before: Subscription | None  # None when added
-    at: datetime
+UNDO_SECONDS = 900.0  # how long a change may be undone
 
 
 class UndoLog:
-    """The changes of one database that may still be undone, by number."""
+    """The chat changes of one database that may still be undone, by number (stored by
+    :class:`~bot.storage.undo.UndoRepo`: they survive a restart and are shared by workers).
+    A change is undone once, within :data:`UNDO_SECONDS`, in its own workspace, by the member
+    who made it or an admin."""
 
-    def __init__(self) -> None:
-        self._changes: dict[int, Change] = {}
-        self._ids = itertools.count(1)
+    def __init__(self, store: Store) -> None:
+        self.repo = UndoRepo(store)
 
-    def record(self, change: Change) -> int:
-        number = next(self._ids)
-        self._changes[number] = change
-        while len(self._changes) > UNDO_MAX:
-            del self._changes[next(iter(self._changes))]
-        return number
+    async def record(self, change: Change) -> int:
+        return await self.repo.record(
+            change, expires_at=change.at + timedelta(seconds=UNDO_SECONDS)
+        )
 
-    def take(self, number: int, *, platform: str, workspace: str, now: datetime) -> Change:
-        """The change numbered ``number`` of this workspace, removed from the log."""
-        change = self._changes.get(number)
-        if change is None or (change.platform, change.workspace) != (platform, workspace):
+    async def take(
+        self, number: int, *, platform: str, workspace: str, user: str, admin: bool, now: datetime
+    ) -> Change:
+        """The change numbered ``number``, removed from the log for ``user`` to reverse; a
+        one-line :class:`UserError` when it cannot be (gone, another workspace's, expired,
+        someone else's)."""
+        found = await self.repo.get(number)
+        if found is None or (found[0].platform, found[0].workspace) != (platform, workspace):
             raise UserError("this change can no longer be undone")
-        if now - change.at > timedelta(seconds=UNDO_SECONDS):
-            del self._changes[number]
+        change, expires_at = found
+        if now > expires_at:
+            await self.repo.take(number)
             raise UserError(
                 f"this change can no longer be undone (undo lasts {UNDO_SECONDS / 60:.0f} minutes)"
             )
-        return self._changes.pop(number)
-
-    def put_back(self, number: int, change: Change) -> None:
-        self._changes[number] = change
+        if change.user != user and not admin:
+            raise UserError("only the member who made this change, or an admin, can undo it")
+        if not await self.repo.take(number):  # pressed twice, or in another process
+            raise UserError("this change can no longer be undone")
+        return change
 
 
 class Subscriptions:
