@@ -30,7 +30,7 @@ from bot.digest.model import Digest, StatementRef, StoryDigest
 from bot.services import Services, open_services
 from bot.settings import Settings
 from tests.conftest import SEEDS, need
-from tests.fake_slack import FakeSlack, find_action, signed_form
+from tests.fake_slack import FakeSlack, signed_form
 
 BOT_TOKEN = "xoxb-balancer-bot-41c2"
 SECRET = "balancer-signing-secret-9a7d"
@@ -143,13 +143,18 @@ def _action(message: dict[str, Any], prefix: str) -> str:
     return str(ids[0])
 
 
-@pytest.fixture
-async def balanced(tmp_path: Path) -> AsyncIterator[Balanced]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def balanced(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Balanced]:
+    """Two workers on one database (a SQLite file, or PostgreSQL when
+    NEWSBOT_TEST_POSTGRES_DSN is set) behind the balancer."""
     from bot.platforms.slack_adapter import SlackConfig, SlackRuntime
 
     need(SEEDS)
+    db = str(tmp_path / "newsbot.db")
+    if request.param == "postgresql":
+        db = request.getfixturevalue("pg_url")
     settings = Settings.model_validate(
-        {"database": {"path": str(tmp_path / "newsbot.db")}, "seeds": {"folders": [str(SEEDS)]}}
+        {"database": {"path": db}, "seeds": {"folders": [str(SEEDS)]}}
     )
     fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM)
     fake.users = {USER: {"id": USER, "name": "max", "is_admin": False, "is_owner": False}}
