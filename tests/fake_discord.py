@@ -23,6 +23,10 @@ What it does:
 * scenarios: :meth:`FakeDiscord.inject` queues a canned answer (429 with ``Via`` and a JSON
   ``retry_after`` like Discord, 5xx, ...) for the next requests matching a method and path.
   Unknown channels answer 404 ``Unknown Channel``; channels in ``forbidden`` answer 403.
+* ``nonce`` with ``enforce_nonce`` like Discord: a message posted again to a channel with the
+  nonce of one already there is answered with that message, not posted twice.
+  :meth:`FakeDiscord.hold_posts` keeps the next channel posts from being answered (each is
+  stored, as Discord stores it, and listed in :attr:`FakeDiscord.held`) until it is released.
 * message limits like Discord: content over 2,000 characters, more than 10 embeds, or more
   than 6,000 characters across a message's embeds (title, description, field names and
   values, footer, author) answer 400 ``Invalid Form Body`` (code 50035).
@@ -169,6 +173,10 @@ class FakeDiscord:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._nonces: dict[tuple[str, str], str] = {}  # (channel, nonce) -> message id
+        self.release = asyncio.Event()  # what held posts wait for
+        self.held: list[Recorded] = []  # channel posts that waited
+        self._to_hold = 0
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -229,6 +237,12 @@ class FakeDiscord:
         self._injected.append(
             Injected(method.upper(), re.compile(path_regex), status, body, headers or {}, times)
         )
+
+    def hold_posts(self, count: int = 1) -> asyncio.Event:
+        """Store the next ``count`` channel posts but answer none of them until the returned
+        event is set (a client killed meanwhile never learns its post went through)."""
+        self._to_hold, self.release = count, asyncio.Event()
+        return self.release
 
     def rate_limit(
         self, method: str, path_regex: str, *, retry_after: float, via: bool = True
@@ -635,8 +649,16 @@ class FakeDiscord:
         if isinstance(response, web.Response) and response.body:
             record.response = json.loads(response.body)  # type: ignore[arg-type]
         self.requests.append(record)
+        held = request.method == "POST" and re.fullmatch(r"/channels/\d+/messages", path)
+        if held and self._to_hold > 0:
+            self._to_hold -= 1
+            self.held.append(record)
+        else:
+            held = None
         async with self._changed:
             self._changed.notify_all()
+        if held:
+            await self.release.wait()  # stored, not yet answered
         return response
 
     def _injected_response(self, method: str, path: str) -> web.Response | None:
@@ -746,7 +768,13 @@ class FakeDiscord:
                 return json_response({"message": "Missing Permissions", "code": 50013}, 403)
             if self.guild_of_channel(channel_id) is None:
                 return json_response({"message": "Unknown Channel", "code": 10003}, 404)
-            return json_response(self._message(channel_id, body, rec.files))
+            nonce = str(body.get("nonce") or "")
+            if body.get("enforce_nonce") and (channel_id, nonce) in self._nonces:
+                return json_response(self.messages[self._nonces[channel_id, nonce]])
+            message = self._message(channel_id, body, rec.files)
+            if nonce:
+                self._nonces[channel_id, nonce] = message["id"]
+            return json_response(message)
         return json_response({"message": "404: Not Found", "code": 0}, 404)
 
     def _callback(

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import inspect
 import io
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
@@ -281,6 +283,28 @@ def message_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
     if view is not None:
         kwargs["view"] = view
     return kwargs
+
+
+NONCE_MAX = 25  # Discord's limit on a message nonce
+
+
+def once_nonce(key: str, index: int) -> str:
+    """The nonce of message ``index`` of the delivery whose idempotency key is ``key``: the
+    same for every attempt, by any worker, so ``enforce_nonce`` makes Discord answer a repeat
+    (within a few minutes) with the first message instead of posting it again."""
+    return hashlib.sha256(f"{key}\x00{index}".encode()).hexdigest()[:NONCE_MAX]
+
+
+def _enforce_nonce(params: Any) -> None:
+    """Add ``enforce_nonce`` to the request discord.py built (its ``send()`` has no option
+    for it): in the JSON body, or in the ``payload_json`` part of a multipart one."""
+    if params.payload is not None:
+        params.payload["enforce_nonce"] = True
+    for part in params.multipart or []:
+        if part.get("name") == "payload_json":
+            body = json.loads(part["value"])
+            body["enforce_nonce"] = True
+            part["value"] = json.dumps(body)
 
 
 def view_of(rows: Sequence[Mapping[str, Any]]) -> discord.ui.View | None:
@@ -545,6 +569,30 @@ class DiscordGateway:
 
     async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
         return await self.send_payloads(channel, render_discord(digest))
+
+    async def post_digest_once(self, channel: ChannelRef, digest: Digest, key: str) -> str:
+        """:meth:`post_digest` at most once per idempotency ``key`` (``OnceGateway``): each
+        message carries its nonce (:func:`once_nonce`) with ``enforce_nonce``, so a repeat
+        after a crash or by another worker gets the first message back from Discord."""
+        target = self._channel(channel)
+        first = ""
+        for index, payload in enumerate(render_discord(digest)):
+            kwargs = message_kwargs(payload)
+            try:
+                with discord.http.handle_message_parameters(
+                    content=kwargs.get("content", discord.utils.MISSING),
+                    embeds=kwargs["embeds"],
+                    files=kwargs.get("files", discord.utils.MISSING),
+                    view=kwargs.get("view"),
+                    allowed_mentions=kwargs["allowed_mentions"],
+                    nonce=once_nonce(key, index),
+                ) as params:
+                    _enforce_nonce(params)
+                    data = await self.client.http.send_message(target.id, params=params)
+            except (discord.HTTPException, discord.RateLimited) as exc:
+                raise _delivery_error(exc, f"discord channel {channel.channel}") from exc
+            first = first or str(data["id"])
+        return first
 
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str:
         return await self.send_payloads(channel, render_reply(reply))
