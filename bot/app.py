@@ -6,6 +6,12 @@ outbox still holds from before (a crash); send, once, each subscription's digest
 while the bot was down; then schedule the seed/feed pollers, one digest job per enabled
 subscription (re-registered whenever subscriptions change) and a periodic outbox flush.
 
+Several workers may run on one PostgreSQL database: each polls the feeds it claims and sends
+the digests it claims; the jobs that must run once cluster-wide (the seed-folder sync) run on
+the leader only (:class:`Leadership`, a session advisory lock: ``bot/storage/leader.py``),
+which followers try to take over every ``[workers] leader_retry``. On SQLite this process is
+the leader.
+
 Stop (SIGINT/SIGTERM or the ``stop`` event): no new jobs start, running jobs get a grace period
 to finish their writes, posts under way are awaited, undelivered digests stay pending in the
 outbox for the next start, the platforms disconnect, the health endpoint
@@ -46,6 +52,7 @@ from bot.platforms.registry import create_runtimes
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings
 from bot.sources.http import guarded_fetcher
+from bot.storage.leader import LeaderLock
 from bot.storage.store import to_iso
 
 log = logging.getLogger("newsbot")
@@ -108,6 +115,50 @@ def make_poller(sv: Services, outbox: Outbox) -> FeedPoller:
 async def poll_feeds(poller: FeedPoller) -> None:
     for result in await poller.poll_due():
         log.info("feed poll: %s", result)
+
+
+class Leadership:
+    """This worker's leadership: :meth:`step` (at start, then every ``leader_retry``) takes
+    the leader lock when it is free or checks the held one; on election ``on_elected`` runs
+    (the story grouper replays from its watermark, the singleton jobs start). Jobs wrapped in
+    :meth:`only` run on the leader and are skipped on followers."""
+
+    def __init__(
+        self, lock: LeaderLock, on_elected: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
+        self.lock = lock
+        self.on_elected = on_elected
+        self.leader = False
+        self.elections = 0  # how many times this worker became leader
+
+    async def step(self) -> bool:
+        was, self.leader = self.leader, await self.lock.try_hold()
+        if self.leader and not was:
+            self.elections += 1
+            log.info("worker %s is the leader", self.lock.worker)
+            if self.on_elected is not None:
+                await self.on_elected()
+        elif was and not self.leader:
+            log.warning("worker %s lost the leader lock; following", self.lock.worker)
+        return self.leader
+
+    def only(self, func: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+        async def if_leader() -> object:
+            return await func() if self.leader else None
+
+        return if_leader
+
+    def state(self) -> dict[str, object]:
+        """What ``/healthz`` shows: this worker's name and whether it leads."""
+        return {"worker": self.lock.worker, "leader": self.leader}
+
+
+async def replay_stories(sv: Services) -> None:
+    """A new leader's grouper follows every original stored since its watermark (by any
+    worker) and stores the snapshot, so the snapshot moves on whoever died."""
+    before = sv.stories.watermark
+    await sv.stories.save()
+    log.info("stories replayed from watermark %d to %d", before, sv.stories.watermark)
 
 
 class Jobs:
@@ -287,6 +338,7 @@ async def run_forever(
     links: list[PlatformLink] = []
     poller: FeedPoller | None = None
     digests = DigestJobs(sv, outbox, scheduler, jobs)
+    leadership = Leadership(LeaderLock(sv.store, sv.worker))
     try:
         if runtimes is None:
             runtimes = _create_runtimes(settings, sv, secrets or Secrets())
@@ -296,7 +348,9 @@ async def run_forever(
             await console.start()
             started = [console]
         links = _link_runtimes(list(runtimes), outbox, jobs)
-        health = await start_health(settings, sv.store, platforms=lambda: link_states(links))
+        health = await start_health(
+            settings, sv.store, platforms=lambda: link_states(links), worker=leadership.state
+        )
 
         await outbox.recover()  # SQLite: the leases a crashed run left
         counts = await outbox.flush()  # digests stored before a crash or stop
@@ -306,14 +360,29 @@ async def run_forever(
         await digests.reconcile()
         sv.events.subscribe(Event.SUBSCRIPTIONS_CHANGED, digests.reconcile)
 
-        now = sv.clock()
+        def seeds_now() -> None:  # the seed-folder sync: the leader's, from now on
+            add_interval_job(
+                scheduler,
+                "seeds",
+                jobs.wrap("seeds", leadership.only(lambda: poll_seeds(sv))),
+                settings.seeds.rescan_interval,
+                first_run=sv.clock(),
+            )
+
+        async def elected() -> None:
+            await replay_stories(sv)
+            seeds_now()
+
+        leadership.on_elected = elected
+        seeds_now()
+        await leadership.step()
         add_interval_job(
             scheduler,
-            "seeds",
-            jobs.wrap("seeds", lambda: poll_seeds(sv)),
-            settings.seeds.rescan_interval,
-            first_run=now,
+            "leader",
+            jobs.wrap("leader", leadership.step),
+            settings.workers.leader_retry,
         )
+        now = sv.clock()
         await register_configured_feeds(sv)
         poller = make_poller(sv, outbox)
         add_interval_job(
@@ -366,6 +435,7 @@ async def run_forever(
             pass
         if poller is not None:
             await poller.aclose()
+        await leadership.lock.release()
         if health is not None:
             await health.close()
         await sv.close()

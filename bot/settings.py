@@ -311,6 +311,14 @@ class HealthSettings(_Section):
     port: int = Field(9108, ge=0, le=65535)
 
 
+class WorkerSettings(_Section):
+    """``[workers]``: several ``newsbot run`` processes on one PostgreSQL database."""
+
+    leader_retry: float = Field(15.0, gt=0)  # how often a follower tries to become leader
+
+    _dur = field_validator("leader_retry", mode="before")(parse_duration)
+
+
 class PermissionSettings(_Section):
     """Who may subscribe, follow, unsubscribe (and undo that) in chat. Empty: everyone.
     Server and workspace admins always may."""
@@ -364,6 +372,7 @@ class Settings(_Section):
     digest: DigestSettings = DigestSettings()
     outbox: OutboxSettings = OutboxSettings()
     health: HealthSettings = HealthSettings()
+    workers: WorkerSettings = WorkerSettings()
     permissions: PermissionSettings = PermissionSettings()
     discord: DiscordSettings = DiscordSettings()
     logging: LogSettings = LogSettings()

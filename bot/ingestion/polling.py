@@ -42,9 +42,10 @@ items are caught by the Ingestor's exact/near dedup and are never stored as new.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -238,6 +239,7 @@ class FeedPoller:
         self._global = asyncio.Semaphore(settings.max_concurrent)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._host_not_before: dict[str, datetime] = {}
+        self._polling: set[int] = set()  # feeds this poller is polling (claims it renews)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -256,10 +258,32 @@ class FeedPoller:
                     return
                 results.append(await self._guarded_poll(claimed[0]))
 
-        async with asyncio.TaskGroup() as lanes:
+        async with self._leases(), asyncio.TaskGroup() as lanes:
             for _ in range(self.settings.max_concurrent):
                 lanes.create_task(lane())
         return results
+
+    @contextlib.asynccontextmanager
+    async def _leases(self) -> AsyncIterator[None]:
+        """While polls run, the claims of the feeds being polled are renewed every third of
+        ``claim_lease``: a slow fetch keeps its feed, a dead worker's claims end soon."""
+        task = asyncio.create_task(self._renew_leases())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.claim_lease / 3)
+            until = self.clock() + timedelta(seconds=self.settings.claim_lease)
+            for source_id in sorted(self._polling):
+                try:
+                    await self.sources.renew(source_id, worker=self.worker, until=until)
+                except Exception:  # the next renewal (or the lease's end) settles it
+                    log.warning("could not renew the claim on feed %s", source_id)
 
     async def poll_source_id(self, source_id: int) -> PollResult:
         """Poll one feed now, due or not (unless another worker's claim holds it)."""
@@ -272,9 +296,11 @@ class FeedPoller:
             return PollResult(
                 source_id, PollOutcome("ok", "polled by another worker"), skipped=True
             )
-        return await self._guarded_poll(feed)
+        async with self._leases():
+            return await self._guarded_poll(feed)
 
     async def _guarded_poll(self, feed: FeedRow) -> PollResult:
+        self._polling.add(feed.id)
         try:
             return await self._poll(feed)
         except Exception as exc:  # a bug in one feed's path must not stop the cycle
@@ -282,6 +308,8 @@ class FeedPoller:
             outcome = PollOutcome("failed", f"internal error: {type(exc).__name__}")
             decision = await self._record(feed, outcome)
             return PollResult(feed.id, outcome, decision)
+        finally:
+            self._polling.discard(feed.id)
 
     async def _poll(self, feed: FeedRow) -> PollResult:
         url = feed.locator

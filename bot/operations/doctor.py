@@ -14,6 +14,7 @@ from bot.platforms.registry import PLATFORMS
 from bot.settings import Secrets, Settings
 from bot.storage import Store
 from bot.storage.backend import shown
+from bot.storage.leader import leader_name
 
 
 def _check(name: str, status: str, detail: str) -> dict[str, str]:
@@ -40,6 +41,10 @@ async def diagnose(settings: Settings, env: dict[str, str] | None = None) -> lis
                     f"{originals} articles + {dups} duplicates",
                 )
             )
+            if store.postgres:  # several workers may share it: who leads them
+                leader = await leader_name(store)
+                detail = f"worker {leader} leads" if leader else "no worker leads (none runs)"
+                checks.append(_check("leader", "ok", detail))
         finally:
             await store.close()
     for folder in settings.seeds.folders:

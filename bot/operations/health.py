@@ -8,7 +8,8 @@ use is logged and the bot runs without the endpoint.
   loop answers and the database answers ``SELECT 1`` within two seconds, else 503. Under
   ``newsbot run`` it also gives each chat platform's connection (``platforms``) and the list
   ``not_connected``; while that list is not empty the status is ``degraded`` (still 200: the
-  bot runs, queues digests and keeps reconnecting).
+  bot runs, queues digests and keeps reconnecting). It names this worker too (``worker``) and
+  whether it is the leader of the workers sharing the database (``leader``: true or false).
 * ``GET /metrics``: the Prometheus text format. Counts that live in the database are read when
   scraped (a few ``count(*)`` queries): feeds by state, articles, active stories, digests by
   status, the age of the oldest pending digest, subscriptions. Command latency is a histogram
@@ -167,9 +168,11 @@ class HealthServer:
         *,
         now: Any = utcnow,
         platforms: Callable[[], dict[str, dict[str, object]]] | None = None,
+        worker: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.store = store
         self.platforms = platforms or dict
+        self.worker = worker or dict
         self.metrics = StoreMetrics(store, now=now)
         self.started = time.monotonic()
         self._server: asyncio.Server | None = None
@@ -197,6 +200,7 @@ class HealthServer:
             body.update(status="error", database=type(exc).__name__)
             return 503, body
         body.update(status="ok", database="ok")
+        body.update(self.worker())
         platforms = self.platforms()
         if platforms:
             body["platforms"] = platforms
@@ -256,13 +260,15 @@ async def start_health(
     store: Store,
     *,
     platforms: Callable[[], dict[str, dict[str, object]]] | None = None,
+    worker: Callable[[], dict[str, object]] | None = None,
 ) -> HealthServer | None:
     """Start the endpoint ``[health]`` asks for; ``None`` when disabled or the port is taken.
-    ``platforms`` reports each chat platform's connection (``bot.operations.links.link_states``)."""
+    ``platforms`` reports each chat platform's connection (``bot.operations.links.link_states``),
+    ``worker`` this worker's name and leadership (``bot.app.Leadership.state``)."""
     config = health_config(settings)
     if not config.enabled:
         return None
-    server = HealthServer(store, platforms=platforms)
+    server = HealthServer(store, platforms=platforms, worker=worker)
     try:
         await server.start(config.host, config.port)
     except OSError as exc:
