@@ -4,12 +4,22 @@ killed mid-poll: tests/test_workers_feeds.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import Leadership
 from bot.storage import Store
 from bot.storage.leader import LeaderLock, leader_name
+
+
+async def _soon(step: Callable[[], Awaitable[bool]]) -> bool:
+    """A follower's retries (as every ``leader_retry``): True once it leads, within 5 s."""
+    for _ in range(100):
+        if await step():
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 async def test_one_leader_at_a_time_and_a_follower_takes_over_when_it_ends(pg_url: str) -> None:
@@ -30,17 +40,22 @@ async def test_one_leader_at_a_time_and_a_follower_takes_over_when_it_ends(pg_ur
         assert [await w.step() for w in workers] == [True, False, False]
         assert [await w.step() for w in workers] == [True, False, False]  # held, checked
         assert await leader_name(stores[2]) == "w0"
+        conn = workers[0].lock._conn
+        assert conn is not None  # a silently lost leader is noticed by the server in ~30 s
+        keepalive = await (await conn.execute("SHOW tcp_keepalives_idle")).fetchone()
+        assert keepalive is not None and keepalive[0] in ("10", "10s")
         assert workers[1].state() == {"worker": "w1", "leader": False}
         await workers[0].lock.release()  # the leader's connection ends (as when it dies)
-        assert await leader_name(stores[2]) is None
-        assert [await w.step() for w in workers[1:]] == [True, False]
+        assert await _soon(lambda: workers[1].step())  # once the server has ended it
+        assert await workers[2].step() is False
         assert await leader_name(stores[0]) == "w1"
         assert elected == ["w0", "w1"]
         raw = workers[1].lock._conn
         assert raw is not None
         await raw.close()  # its connection dropped under it: it notices and follows
         assert await workers[1].step() is False
-        assert await workers[2].step() is True and await leader_name(stores[0]) == "w2"
+        assert await _soon(lambda: workers[2].step())
+        assert await leader_name(stores[0]) == "w2"
     finally:
         for w in workers:
             await w.lock.release()

@@ -54,8 +54,13 @@ class LeaderLock:
                 pg_conninfo(self.store.path), ID_TABLES, pg_password()
             )
             self._conn = conn
+            # the server notices a leader gone silently (no FIN: a host lost) within ~30 s
+            # and releases its lock, instead of after the system's two-hour keepalive
             await conn.execute(
-                "SELECT set_config('application_name', ?, false)",
+                "SELECT set_config('application_name', ?, false), "
+                "set_config('tcp_keepalives_idle', '10', false), "
+                "set_config('tcp_keepalives_interval', '5', false), "
+                "set_config('tcp_keepalives_count', '3', false)",
                 ((APP_PREFIX + self.worker)[:63],),
             )
         if self._held:
