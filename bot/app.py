@@ -385,6 +385,7 @@ async def run_forever(
         now = sv.clock()
         await register_configured_feeds(sv)
         poller = make_poller(sv, outbox)
+        await poller.recover()  # SQLite: the feed claims a crashed run left
         add_interval_job(
             scheduler,
             "feeds",

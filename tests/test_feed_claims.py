@@ -143,6 +143,25 @@ async def test_a_throttled_host_defers_its_feeds_for_every_worker(
     assert sorted(f.id for f in due) == [slow[0], *other]
 
 
+async def test_at_start_sqlite_ends_a_crashed_runs_claims_and_postgresql_keeps_others(
+    workers: tuple[Store, Store],
+) -> None:
+    (sid,) = await _feeds(workers[0], 1)
+    assert await SourceRepo(workers[0]).claim_due(NOW, worker="A", lease_s=LEASE, limit=1)
+    settings = PollSettings()
+    poller = FeedPoller(workers[1], Ingestor(workers[1], Settings()), settings,
+                        Fetcher(FetchSettings()), clock=lambda: NOW, worker="B")  # fmt: skip
+    try:
+        ended = await poller.recover()
+    finally:
+        await poller.aclose()
+    claims = await SourceRepo(workers[1]).claims()
+    if workers[1].postgres:  # A may be another worker, alive
+        assert ended == 0 and claims[sid][0] == "A"
+    else:  # one process: A was this run before a crash
+        assert ended == 1 and claims == {}
+
+
 # --- the poller: two workers polling one database's feeds ----------------------------------
 
 

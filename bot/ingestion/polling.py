@@ -244,6 +244,14 @@ class FeedPoller:
     async def aclose(self) -> None:
         await self.fetcher.aclose()
 
+    async def recover(self) -> int:
+        """At start: on SQLite (one process) every feed claim is a crashed run's, so it is
+        ended now rather than when its lease would; on PostgreSQL other workers' claims are
+        theirs and a dead one's end with its lease."""
+        if self.sources.store.postgres:
+            return 0
+        return await self.sources.clear_claims()
+
     async def poll_due(self) -> list[PollResult]:
         """Claim and poll due feeds until none is left (``max_concurrent`` at once); one
         feed's failure never affects another."""

@@ -229,6 +229,15 @@ class SourceRepo:
             )
             return cur.rowcount > 0
 
+    async def clear_claims(self) -> int:
+        """End every claim (SQLite at start: one process, so any claim is a crashed run's)."""
+        async with self.store.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE sources SET claim_owner = NULL, claim_until = NULL "
+                "WHERE claim_owner IS NOT NULL"
+            )
+            return cur.rowcount
+
     async def claims(self) -> dict[int, tuple[str, datetime]]:
         """Feeds under a claim: id -> (worker, lease end), for status and tests."""
         rows = await self.store.fetchall(
