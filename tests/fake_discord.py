@@ -27,6 +27,11 @@ What it does:
   nonce of one already there is answered with that message, not posted twice.
   :meth:`FakeDiscord.hold_posts` keeps the next channel posts from being answered (each is
   stored, as Discord stores it, and listed in :attr:`FakeDiscord.held`) until it is released.
+* threads: a thread started from a message (``POST /channels/{id}/messages/{mid}/threads``,
+  the thread's id is the message's) and a forum post (``POST /channels/{forum}/threads`` with
+  its first message; ``forums=`` names forum channels, which refuse plain messages like
+  Discord); messages posted in a thread are stored with the thread as their channel
+  (:meth:`FakeDiscord.in_channel`); :meth:`FakeDiscord.delete_thread` removes one.
 * message limits like Discord: content over 2,000 characters, more than 10 embeds, or more
   than 6,000 characters across a message's embeds (title, description, field names and
   values, footer, author) answer 400 ``Invalid Form Body`` (code 50035).
@@ -148,13 +153,21 @@ class FakeDiscord:
 
     token = "fake-bot-token"
 
-    def __init__(self, *, channels: tuple[str, ...] = ("general", "news", "alerts")) -> None:
+    def __init__(
+        self,
+        *,
+        channels: tuple[str, ...] = ("general", "news", "alerts"),
+        forums: tuple[str, ...] = (),
+    ) -> None:
         self._ids = itertools.count(1)
         self.app_id = snowflake(next(self._ids))
         self.bot_user_id = self.app_id
         self.guild_id = snowflake(next(self._ids))
         self.owner_id = snowflake(next(self._ids))
-        self.channels: dict[str, str] = {name: snowflake(next(self._ids)) for name in channels}
+        names = (*channels, *forums)
+        self.channels: dict[str, str] = {name: snowflake(next(self._ids)) for name in names}
+        self.forums: set[str] = {self.channels[name] for name in forums}  # forum channel ids
+        self.threads: dict[str, dict[str, Any]] = {}  # thread id -> thread channel
         self.guilds: dict[str, dict[str, str]] = {self.guild_id: self.channels}  # id -> channels
         self.forbidden: set[str] = set()
         self.requests: list[Recorded] = []
@@ -300,7 +313,19 @@ class FakeDiscord:
         return guild_id
 
     def guild_of_channel(self, channel_id: str) -> str | None:
+        if channel_id in self.threads:
+            return str(self.threads[channel_id]["guild_id"])
         return next((g for g, chans in self.guilds.items() if channel_id in chans.values()), None)
+
+    def in_channel(self, channel_id: str) -> list[dict[str, Any]]:
+        """The messages stored in a channel or thread, oldest first."""
+        return [
+            m for k, m in self.messages.items() if m["channel_id"] == channel_id and k[0] != "o"
+        ]
+
+    def delete_thread(self, thread_id: str) -> None:
+        """A moderator deleted the thread: posting in it answers 404 Unknown Channel."""
+        del self.threads[thread_id]
 
     def add_member(
         self,
@@ -398,7 +423,7 @@ class FakeDiscord:
     def _channel(self, name: str, channel_id: str, position: int, guild_id: str) -> dict[str, Any]:
         return {
             "id": channel_id,
-            "type": 0,
+            "type": 15 if channel_id in self.forums else 0,
             "name": name,
             "position": position,
             "guild_id": guild_id,
@@ -759,7 +784,17 @@ class FakeDiscord:
         m = re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/(@original|\d+))?", path)
         if m:
             return self._webhook(method, m.group(2), m.group(4), body, rec.files)
+        m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
+        if method == "POST" and m:
+            return self._start_thread(m.group(1), m.group(2), body)
+        m = re.fullmatch(r"/channels/(\d+)/threads", path)
+        if method == "POST" and m:
+            return self._forum_post(m.group(1), body, rec.files)
         m = re.fullmatch(r"/channels/(\d+)/messages", path)
+        if method == "POST" and m and m.group(1) in self.forums:
+            return json_response(
+                {"message": "Cannot send messages in a non-text channel", "code": 50008}, 400
+            )
         if method == "POST" and m:
             if problem := message_problem(body):
                 return json_response({"message": problem, "code": 50035}, 400)
@@ -776,6 +811,63 @@ class FakeDiscord:
                 self._nonces[channel_id, nonce] = message["id"]
             return json_response(message)
         return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    def _thread(self, parent_id: str, thread_id: str, name: str, kind: int = 11) -> dict[str, Any]:
+        guild_id = self.guild_of_channel(parent_id) or self.guild_id
+        thread = {
+            "id": thread_id,
+            "guild_id": guild_id,
+            "parent_id": parent_id,
+            "owner_id": self.bot_user_id,
+            "type": kind,
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 10080,
+                "archive_timestamp": "2024-01-01T00:00:00+00:00",
+                "locked": False,
+                "create_timestamp": "2024-01-01T00:00:00+00:00",
+            },
+        }
+        self.threads[thread_id] = thread
+        return thread
+
+    def _start_thread(self, channel_id: str, message_id: str, body: dict[str, Any]) -> web.Response:
+        """A thread from a message: Discord gives it the message's id (one thread a message)."""
+        message = self.messages.get(message_id)
+        if message is None or message["channel_id"] != channel_id:
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        if message_id in self.threads:
+            return json_response(
+                {"message": "A thread has already been created for this message", "code": 160004},
+                400,
+            )
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            return json_response({"message": "Invalid Form Body", "code": 50035}, 400)
+        return json_response(self._thread(channel_id, message_id, name))
+
+    def _forum_post(
+        self, channel_id: str, body: dict[str, Any], files: dict[str, bytes]
+    ) -> web.Response:
+        """A forum post: a thread with its first message (the thread's id is that message's)."""
+        if channel_id not in self.forums:
+            return json_response({"message": "Invalid Form Body", "code": 50035}, 400)
+        first = body.get("message") or {}
+        if problem := message_problem(first):
+            return json_response({"message": problem, "code": 50035}, 400)
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            return json_response({"message": "Invalid Form Body", "code": 50035}, 400)
+        thread_id = snowflake(next(self._ids))
+        thread = self._thread(channel_id, thread_id, name, kind=11)
+        message = self._message(thread_id, first, files)
+        return json_response({**thread, "message": message})
 
     def _callback(
         self, interaction_id: str, token: str, body: dict[str, Any], files: dict[str, bytes]

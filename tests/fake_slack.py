@@ -19,6 +19,10 @@ Behaviour that tests program:
 - ``block_actions(...)`` builds the interaction payload Slack sends when a user clicks a button
   of a message (with a fresh ``response_url`` here); ``send_interactive`` pushes it as a Socket
   Mode ``interactive`` envelope, :func:`signed_form` signs it for the HTTP endpoint.
+- Threads: ``chat.postMessage`` with ``thread_ts`` is a reply in that message's thread
+  (``reply_errors``: the next replies fail with those errors); replies are visible through
+  ``conversations.replies`` (``thread_not_found`` when the channel has no such top-level
+  message) and :meth:`FakeSlack.replies`; ``chat.getPermalink`` links a message.
 Everything received is recorded with its arrival time (``calls``, ``posts``, ``responses``...).
 """
 
@@ -96,6 +100,7 @@ class FakeSlack:
     views: list[dict[str, Any]] = field(default_factory=list)  # views.open calls
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # user files: id -> file
     downloads: list[tuple[str, str]] = field(default_factory=list)  # (file id, Authorization)
+    reply_errors: list[str] = field(default_factory=list)  # next thread replies fail with these
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -250,9 +255,52 @@ class FakeSlack:
         problem = self._message_problem(params)
         if problem:
             return {"ok": False, "error": problem}
+        if params.get("thread_ts") and self.reply_errors:
+            return {"ok": False, "error": self.reply_errors.pop(0)}
         ts = f"{int(time.time())}.{next(self._ts):06d}"
         self.posts.append({**params, "ts": ts, "at": time.monotonic()})
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text")}}
+
+    def _top_level(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next(
+            (
+                p
+                for p in self.posts
+                if p.get("channel") == channel and p.get("ts") == ts and not p.get("thread_ts")
+            ),
+            None,
+        )
+
+    def replies(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The replies posted in the thread of message ``ts``, oldest first."""
+        return [p for p in self.posts if p.get("channel") == channel and p.get("thread_ts") == ts]
+
+    def top_level(self, channel: str) -> list[dict[str, Any]]:
+        """The messages of a channel outside threads, oldest first."""
+        return [
+            p
+            for p in self.posts
+            if p.get("channel") == channel and not p.get("thread_ts") and not p.get("ephemeral")
+        ]
+
+    async def _m_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        parent = self._top_level(channel, ts)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        messages = [
+            {"type": "message", "ts": p["ts"], "thread_ts": ts, "text": p.get("text", ""),
+             "blocks": p.get("blocks") or []}
+            for p in [parent, *self.replies(channel, ts)]
+        ]  # fmt: skip
+        return {"ok": True, "messages": messages, "has_more": False}
+
+    async def _m_chat_getPermalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(params.get("channel", "")), str(params.get("message_ts", ""))
+        if not any(p.get("channel") == channel and p.get("ts") == ts for p in self.posts):
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     async def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         problem = self._message_problem(params)

@@ -87,8 +87,8 @@ async def test_a_story_thread_is_found_by_its_id_or_a_merged_id_and_the_first_on
     repo = ThreadRepo(store)
     key = CHANNEL.key
     assert await repo.story_threads(key, ["s-1", "s-2"]) == {}
-    assert await repo.open_story_thread(key, "s-1", "1700000000.000100", now=NOW)
-    assert not await repo.open_story_thread(key, "s-1", "1700000000.000999", now=NOW)
+    assert await repo.open_story_thread(key, "s-1", "1700000000.000999", now=NOW)
+    assert await repo.open_story_thread(key, "s-1", "1700000000.000100", now=NOW)  # replaced
     assert not await repo.open_story_thread(key, "s-unknown", "x", now=NOW)
     assert await repo.story_threads(key, ["s-1", "s-2"]) == {"s-1": "1700000000.000100"}
     assert await repo.story_threads("slack:T1:OTHER", ["s-1"]) == {}

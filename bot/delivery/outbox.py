@@ -20,7 +20,9 @@ its "sent" mark are shielded from cancellation, so a shutdown waits for them (:m
 instead of forgetting that a message went out. A kill between a post and its mark still posts
 again at the next start; a gateway implementing :class:`OnceGateway` gets the idempotency key
 so its platform can answer the repeat with the first message (exactly once); others may post
-that one digest twice.
+that one digest twice. A threaded digest is posted with its :class:`Threads`
+(:func:`bot.delivery.threads.thread_plan`, read again for every attempt): a thread an earlier
+attempt opened is posted in, never opened twice.
 
 Several workers (``newsbot run`` processes on one PostgreSQL database) share the outbox: a
 worker sends a delivery only while it holds the delivery's lease (``[outbox] lease``, taken
@@ -46,8 +48,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from bot.delivery.gateway import ChannelRef, ChatGateway, DeliveryError
+from bot.delivery.gateway import ChannelRef, ChatGateway, DeliveryError, Threads
 from bot.delivery.subscriptions import Subscriptions
+from bot.delivery.threads import thread_plan
 from bot.digest.codec import decode_digest, encode_digest
 from bot.digest.compose import Composed
 from bot.digest.model import Digest
@@ -104,7 +107,9 @@ class OnceGateway(Protocol):
     method are posted to with :meth:`ChatGateway.post_digest` (at least once).
     """
 
-    async def post_digest_once(self, channel: ChannelRef, digest: Digest, key: str) -> str: ...
+    async def post_digest_once(
+        self, channel: ChannelRef, digest: Digest, key: str, threads: Threads | None = None
+    ) -> str: ...
 
 
 class Outbox:
@@ -331,13 +336,16 @@ class Outbox:
 
     async def _post_and_mark(self, item: Delivery, gateway: ChatGateway) -> None:
         key = item.channel.key
+        # A threaded digest: the threads open for it, recorded as the gateway opens them.
+        threads = await thread_plan(self.store, item.id, item.channel, item.digest, now=self.now())
+        extra = {"threads": threads} if threads is not None else {}
         try:
             if isinstance(gateway, OnceGateway):
                 message_id = await gateway.post_digest_once(
-                    item.channel, item.digest, item.idempotency_key
+                    item.channel, item.digest, item.idempotency_key, **extra
                 )
             else:
-                message_id = await gateway.post_digest(item.channel, item.digest)
+                message_id = await gateway.post_digest(item.channel, item.digest, **extra)
         finally:
             self._last_post[key] = self.clock()
         await dsql.mark_sent(

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.delivery.gateway import ChannelRef
+from bot.delivery.gateway import DIGEST_THREAD, ChannelRef, Threads
+from bot.delivery.threads import digest_title, one_story, story_line, story_title
 from bot.digest.model import Digest
 from bot.digest.render import render_digest
 
@@ -31,11 +32,36 @@ class ConsoleGateway:
     posted: list[tuple[ChannelRef, Digest]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
-        self.sink(render_digest(digest))
+    async def post_digest(
+        self, channel: ChannelRef, digest: Digest, threads: Threads | None = None
+    ) -> str:
+        """The digest as text; threaded, each part headed by its thread (``console-thread-<n>``,
+        recorded like a platform's)."""
         self.posted.append((channel, digest))
         del self.posted[:-50]  # keep the last few for inspection, never grow without bound
-        return f"console-{next(self._ids)}"
+        message_id = f"console-{next(self._ids)}"
+        if threads is None:
+            self.sink(render_digest(digest))
+        elif threads.mode == "digest":
+            thread = await self._thread(threads, DIGEST_THREAD)
+            self.sink(f"[{thread}] {digest_title(digest)}\n{render_digest(digest)}")
+        else:
+            lines = [digest_title(digest)]
+            for story in digest.stories:
+                thread = await self._thread(threads, story.id)
+                self.sink(
+                    f"[{thread}] {story_title(story)}\n{render_digest(one_story(digest, story))}"
+                )
+                lines.append(f"{story_line(story)} [{thread}]")
+            self.sink("\n".join(lines))
+        return message_id
+
+    async def _thread(self, threads: Threads, key: str) -> str:
+        found = threads.open.get(key)
+        if found is None:
+            found = f"console-thread-{next(self._ids)}"
+            await threads.opened(key, found)
+        return found
 
     async def notify_admins(self, workspace: str, text: str) -> None:
         log.warning("admin notice (%s): %s", workspace or "console", text)

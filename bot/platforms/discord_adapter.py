@@ -37,17 +37,24 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 
 import handlers
-from bot.delivery.gateway import ChannelRef, DeliveryError
+from bot.delivery.gateway import DIGEST_THREAD, ChannelRef, DeliveryError, Threads
+from bot.delivery.threads import digest_title, one_story, story_title, thread_name
 from bot.digest.model import Digest
 from bot.errors import ConfigError, UserError
 from bot.operations.logs import install_redaction as install_log_redaction
-from bot.platforms.discord_render import escape, render_discord, render_reply
+from bot.platforms.discord_render import (
+    escape,
+    render_discord,
+    render_reply,
+    render_story_index,
+    render_thread_parent,
+)
 from bot.platforms.safety import clip
 from bot.services import Services
 from bot.settings import DiscordSettings, Secrets, Settings
@@ -69,6 +76,7 @@ DESCRIPTION_MAX = 100
 CHOICES_MAX = 25
 NO_MENTIONS = discord.AllowedMentions.none()
 POSTED_NOTE = "Posted in this channel."
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a story's thread stays open a week
 
 # Each action of an "action" command (``/news sources add``): its description and options
 # (option name -> required).
@@ -557,42 +565,148 @@ class DiscordGateway:
         self, channel: ChannelRef, payloads: Sequence[Mapping[str, Any]]
     ) -> str:
         """Send message payloads in order; the first message's id."""
+        return await self._send(channel, payloads, channel.channel)
+
+    async def _send(
+        self,
+        channel: ChannelRef,
+        payloads: Sequence[Mapping[str, Any]],
+        what: str,
+        key: str | None = None,
+    ) -> str:
+        """Send message payloads in order to ``channel`` (a channel or a thread); the first
+        message's id. With an idempotency ``key``, message ``i`` carries the nonce
+        ``once_nonce(key, i)`` with ``enforce_nonce`` (see :meth:`post_digest_once`)."""
         target = self._channel(channel)
         first = ""
-        for payload in payloads:
-            try:
-                message = await target.send(**message_kwargs(payload))
-            except (discord.HTTPException, discord.RateLimited) as exc:
-                raise _delivery_error(exc, f"discord channel {channel.channel}") from exc
-            first = first or str(message.id)
-        return first
-
-    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
-        return await self.send_payloads(channel, render_discord(digest))
-
-    async def post_digest_once(self, channel: ChannelRef, digest: Digest, key: str) -> str:
-        """:meth:`post_digest` at most once per idempotency ``key`` (``OnceGateway``): each
-        message carries its nonce (:func:`once_nonce`) with ``enforce_nonce``, so a repeat
-        after a crash or by another worker gets the first message back from Discord."""
-        target = self._channel(channel)
-        first = ""
-        for index, payload in enumerate(render_discord(digest)):
+        for index, payload in enumerate(payloads):
             kwargs = message_kwargs(payload)
             try:
-                with discord.http.handle_message_parameters(
-                    content=kwargs.get("content", discord.utils.MISSING),
-                    embeds=kwargs["embeds"],
-                    files=kwargs.get("files", discord.utils.MISSING),
-                    view=kwargs.get("view"),
-                    allowed_mentions=kwargs["allowed_mentions"],
-                    nonce=once_nonce(key, index),
-                ) as params:
-                    _enforce_nonce(params)
-                    data = await self.client.http.send_message(target.id, params=params)
+                if key is None:
+                    message_id = str((await target.send(**kwargs)).id)
+                else:
+                    with discord.http.handle_message_parameters(
+                        content=kwargs.get("content", discord.utils.MISSING),
+                        embeds=kwargs["embeds"],
+                        files=kwargs.get("files", discord.utils.MISSING),
+                        view=kwargs.get("view"),
+                        allowed_mentions=kwargs["allowed_mentions"],
+                        nonce=once_nonce(key, index),
+                    ) as params:
+                        _enforce_nonce(params)
+                        data = await self.client.http.send_message(target.id, params=params)
+                    message_id = str(data["id"])
             except (discord.HTTPException, discord.RateLimited) as exc:
-                raise _delivery_error(exc, f"discord channel {channel.channel}") from exc
-            first = first or str(data["id"])
+                raise _delivery_error(exc, f"discord channel {what}") from exc
+            first = first or message_id
         return first
+
+    async def post_digest(
+        self, channel: ChannelRef, digest: Digest, threads: Threads | None = None
+    ) -> str:
+        """The digest's messages in the channel; threaded (``threads``), in a thread started
+        from a parent message, or a forum post when the channel is a forum channel (see
+        ``ChatGateway.post_digest``)."""
+        if threads is not None and threads.mode in ("digest", "story"):
+            return await self._threaded(channel, digest, threads, None)
+        return await self.send_payloads(channel, render_discord(digest))
+
+    async def post_digest_once(
+        self, channel: ChannelRef, digest: Digest, key: str, threads: Threads | None = None
+    ) -> str:
+        """:meth:`post_digest` at most once per idempotency ``key`` (``OnceGateway``): each
+        message carries its nonce (:func:`once_nonce`) with ``enforce_nonce``, so a repeat
+        after a crash or by another worker gets the first message back from Discord. A
+        threaded digest's messages too (each part its own nonces: a thread's parent, each
+        thread's messages, the channel message), and a thread opened once is recorded."""
+        if threads is not None and threads.mode in ("digest", "story"):
+            return await self._threaded(channel, digest, threads, key)
+        return await self._send(channel, render_discord(digest), channel.channel, key)
+
+    async def _threaded(
+        self, channel: ChannelRef, digest: Digest, threads: Threads, key: str | None
+    ) -> str:
+        def part(name: str) -> str | None:
+            return None if key is None else f"{key}\x00{name}"
+
+        if threads.mode == "digest":
+            return await self._in_thread(
+                channel, threads, DIGEST_THREAD, digest_title(digest), render_discord(digest), part
+            )
+        opened: dict[str, str] = {}
+        for story in digest.stories:
+            payloads = render_discord(one_story(digest, story))
+            opened[story.id] = await self._in_thread(
+                channel, threads, story.id, story_title(story), payloads, part
+            )
+        if self._forum(channel) is not None:  # a forum holds posts only: no channel message
+            return next(iter(opened.values()))
+        index = [render_story_index(digest, opened)]
+        return await self._send(channel, index, channel.channel, part("index"))
+
+    def _forum(self, channel: ChannelRef) -> discord.ForumChannel | None:
+        found = self.client.get_channel(int(channel.channel))
+        return found if isinstance(found, discord.ForumChannel) else None
+
+    async def _in_thread(
+        self,
+        channel: ChannelRef,
+        threads: Threads,
+        key: str,
+        title: str,
+        payloads: Sequence[Mapping[str, Any]],
+        part: Callable[[str], str | None],
+    ) -> str:
+        """Post ``payloads`` in thread ``key`` (the open one, else a new one, recorded before
+        anything is posted in it); the thread's id. A thread deleted (or locked) meanwhile is
+        replaced by a new one."""
+        thread_id = threads.open.get(key)
+        if thread_id is not None:
+            where = replace(channel, channel=thread_id)
+            what = f"{channel.channel} thread {thread_id}"
+            try:
+                await self._send(where, payloads, what, part(f"{key}\x00{thread_id}"))
+                return thread_id
+            except DeliveryError as exc:
+                gone = isinstance(exc.__cause__, discord.NotFound | discord.Forbidden)
+                if not exc.permanent or not gone:
+                    raise
+                # A new thread (if the channel refuses that too, that error is the channel's).
+                log.warning("discord: thread %s is gone or locked, opening another", thread_id)
+        thread_id = await self._open_thread(channel, title, part(f"{key}\x00parent"))
+        await threads.opened(key, thread_id)
+        what = f"{channel.channel} thread {thread_id}"
+        await self._send(
+            replace(channel, channel=thread_id), payloads, what, part(f"{key}\x00{thread_id}")
+        )
+        return thread_id
+
+    async def _open_thread(self, channel: ChannelRef, title: str, key: str | None) -> str:
+        """A new thread in the channel (its id): a post in a forum channel, else a thread
+        started from a parent message (the title, in bold; sent with a nonce under ``key``,
+        so a retry after the thread failed to open starts it from the same message)."""
+        name = thread_name(title)
+        parent = render_thread_parent(title)
+        try:
+            forum = self._forum(channel)
+            if forum is not None:
+                made = await forum.create_thread(
+                    name=name,
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                    content=parent["content"],
+                    allowed_mentions=NO_MENTIONS,
+                )
+                return str(made.thread.id)
+            message_id = await self._send(channel, [parent], channel.channel, key)
+            data = await self.client.http.start_thread_with_message(
+                int(channel.channel),
+                int(message_id),
+                name=name,
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+            return str(data["id"])
+        except (discord.HTTPException, discord.RateLimited) as exc:
+            raise _delivery_error(exc, f"discord channel {channel.channel}: a thread") from exc
 
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str:
         return await self.send_payloads(channel, render_reply(reply))

@@ -13,11 +13,12 @@ where messages are sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.delivery.threads import digest_title, story_line
 from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
@@ -186,6 +187,30 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
     last = messages[-1]
     last["content"] = clip(_with_more(last["content"] or "", digest), CONTENT_MAX) or None
     return messages
+
+
+def render_thread_parent(text: str) -> dict[str, Any]:
+    """The message that opens a thread: a digest's ("Digest: TOPIC — N stories") or a
+    story's (its title), in bold."""
+    return {"content": clip(f"**{escape(text)}**", CONTENT_MAX), "embeds": []}
+
+
+def render_story_index(digest: Digest, threads: Mapping[str, str]) -> dict[str, Any]:
+    """The channel message of a story-mode digest: its title, each story's line with a
+    mention of the story's thread (``threads``: story id -> thread id), "+N more stories"
+    and the digest's buttons (More stories, Unsubscribe)."""
+    lines = [f"**{escape(digest_title(digest))}**"]
+    for story in digest.stories:
+        line = f"• {escape(clip(story_line(story), TITLE_MAX))}"
+        thread = threads.get(story.id)
+        lines.append(f"{line} — <#{thread}>" if thread and thread.isdigit() else line)
+    message: dict[str, Any] = {
+        "content": clip(_with_more("\n".join(lines), digest), CONTENT_MAX),
+        "embeds": [],
+    }
+    if rows := message_components([], digest_actions(digest)):
+        message["components"] = rows
+    return message
 
 
 def _with_more(text: str, digest: Digest) -> str:

@@ -27,10 +27,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery.gateway import ChannelRef, DeliveryError
+from bot.delivery.gateway import DIGEST_THREAD, ChannelRef, DeliveryError, Threads
+from bot.delivery.threads import digest_title, one_story, story_title
 from bot.digest.model import Digest
 from bot.platforms.slack_logging import install_redaction
-from bot.platforms.slack_render import escape, render_slack
+from bot.platforms.slack_render import (
+    escape,
+    render_slack,
+    render_story_index,
+    render_thread_parent,
+)
 
 PLATFORM = "slack"
 POST_INTERVAL = 1.0  # chat.postMessage: about one message per second per channel
@@ -131,15 +137,59 @@ class SlackGateway:
         self._last_post: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
+    async def post_digest(
+        self, channel: ChannelRef, digest: Digest, threads: Threads | None = None
+    ) -> str:
+        """The digest's messages in the channel; threaded (``threads``), as replies
+        (``thread_ts``) to the thread's parent message (see ``ChatGateway.post_digest``)."""
+        if threads is not None and threads.mode == "digest":
+            parent = await self._thread(channel, threads, DIGEST_THREAD, digest_title(digest))
+            await self._post_all(channel, render_slack(digest), parent)
+            return parent
+        if threads is not None and threads.mode == "story":
+            links: dict[str, str | None] = {}
+            for story in digest.stories:
+                parent = await self._thread(channel, threads, story.id, story_title(story))
+                await self._post_all(channel, render_slack(one_story(digest, story)), parent)
+                links[story.id] = await self.permalink(channel.channel, parent)
+            return await self.post_message(channel.channel, render_story_index(digest, links))
+        return await self._post_all(channel, render_slack(digest))
+
+    async def _post_all(
+        self, channel: ChannelRef, messages: Iterable[Mapping[str, Any]], thread: str | None = None
+    ) -> str:
         first = ""
-        for message in render_slack(digest):
-            ts = await self.post_message(channel.channel, message)
+        for message in messages:
+            ts = await self.post_message(channel.channel, message, thread_ts=thread)
             first = first or ts
         return first
 
-    async def post_message(self, channel_id: str, message: Mapping[str, Any]) -> str:
-        """Post one Block Kit message, at most one per ``min_interval`` per channel; its ts."""
+    async def _thread(self, channel: ChannelRef, threads: Threads, key: str, title: str) -> str:
+        """The parent ts of thread ``key``: the one open, else a new parent message (recorded
+        before anything is posted under it)."""
+        found = threads.open.get(key)
+        if found:
+            return found
+        ts = await self.post_message(channel.channel, render_thread_parent(title))
+        await threads.opened(key, ts)
+        return ts
+
+    async def permalink(self, channel_id: str, ts: str) -> str | None:
+        """A message's link (``chat.getPermalink``); ``None`` when Slack will not say."""
+        try:
+            response = await self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "slack: no permalink for %s: %s", ts, delivery_error("chat.getPermalink", exc)
+            )
+            return None
+        return str(response.get("permalink") or "") or None
+
+    async def post_message(
+        self, channel_id: str, message: Mapping[str, Any], *, thread_ts: str | None = None
+    ) -> str:
+        """Post one Block Kit message (a reply in thread ``thread_ts`` if given), at most one
+        per ``min_interval`` per channel; its ts."""
         lock = self._locks.setdefault(channel_id, asyncio.Lock())
         async with lock:
             last = self._last_post.get(channel_id)
@@ -154,6 +204,7 @@ class SlackGateway:
                     blocks=message.get("blocks"),
                     unfurl_links=False,
                     unfurl_media=False,
+                    thread_ts=thread_ts,  # None: left out by slack_sdk
                 )
             except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
                 raise delivery_error("chat.postMessage", exc) from None

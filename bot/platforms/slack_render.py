@@ -15,10 +15,11 @@ real host (or the full URL as their label).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.delivery.threads import digest_title, story_line
 from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.digest.notes import more_conflicts_note
@@ -289,6 +290,30 @@ def render_slack(digest: Digest) -> list[Message]:
     digest that fits is one message; else the fewest, a story never split between two
     unless it alone exceeds a message."""
     return pack(_digest_groups(digest), escape_plain(_digest_head(digest)))
+
+
+def render_thread_parent(text: str) -> Message:
+    """The message that opens a thread: a digest's ("Digest: TOPIC — N stories") or a
+    story's (its title), in bold."""
+    return {"text": clip(escape_plain(text), TEXT_MAX), "blocks": [_section(f"*{escape(text)}*")]}
+
+
+def render_story_index(digest: Digest, links: Mapping[str, str | None]) -> Message:
+    """The channel message of a story-mode digest: its title, each story's line linked to the
+    story's thread (``links``: story id -> permalink), "+N more stories" and the digest's
+    buttons (More stories, Unsubscribe)."""
+    rows = []
+    for story in digest.stories:
+        line = escape(clip(story_line(story), TITLE_MAX))
+        url = links.get(story.id)
+        rows.append(f"• {line} — {link(url, 'in its thread')}" if url else f"• {line}")
+    groups = [_sections(rows, first=f"*{escape(digest_title(digest))}*")]
+    if digest.more_stories:
+        more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
+        groups.append([{"type": "context", "elements": [mrkdwn(more)]}])
+    if own := digest_actions(digest):
+        groups.append([actions_block(own, "newsbot:digest")])
+    return pack(groups, escape_plain(digest_title(digest)))[0]
 
 
 def render_reply(reply: Reply) -> list[Message]:

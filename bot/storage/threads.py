@@ -5,7 +5,8 @@ digest that tells the story opens it, later ones post the story's updates in it.
 ``digest`` each delivery opens its own thread. Either is recorded the moment the platform
 opened it, before anything is posted in it, so a retried post finds it and posts there
 instead of opening a second one. A story merged into another keeps its row: the story it
-joined uses that thread (merges followed like :mod:`bot.storage.muted`).
+joined uses that thread (merges followed like :mod:`bot.storage.muted`; the oldest thread
+when both had one).
 """
 
 from __future__ import annotations
@@ -42,18 +43,19 @@ class ThreadRepo:
     async def open_story_thread(
         self, channel_key: str, public_id: str, thread_id: str, *, now: datetime
     ) -> bool:
-        """Record the thread just opened for a story in the channel; ``False`` when the story
-        is unknown or already had one (the first one stays)."""
+        """Record the thread just opened for a story in the channel (one opened because the
+        story's thread was deleted replaces it); ``False`` when the story is unknown."""
         story_id = await resolve_public_id(self.store, public_id)
         if story_id is None:
             return False
         async with self.store.transaction() as conn:
-            cur = await conn.execute(
+            await conn.execute(
                 "INSERT INTO story_threads (channel_key, story_id, thread_id, opened_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (channel_key, story_id) DO NOTHING",
+                "VALUES (?, ?, ?, ?) ON CONFLICT (channel_key, story_id) DO UPDATE SET "
+                "thread_id = excluded.thread_id, opened_at = excluded.opened_at",
                 (channel_key, story_id, thread_id, to_iso(now)),
             )
-            return cur.rowcount > 0
+        return True
 
     async def channel_threads(self, channel_key: str) -> dict[int, str]:
         """Every story thread of a channel: story id (as stored) -> thread id."""
