@@ -1,7 +1,11 @@
-"""Two real ``newsbot run`` workers on one PostgreSQL database and one (fake) Discord: one is
-SIGKILLed while Discord holds its post; the survivor sends the stranded digest once its lease
-expires, and every digest reaches its channel exactly once (Discord's ``nonce`` with
-``enforce_nonce`` answers the repeat with the first message).
+"""Several workers on one PostgreSQL database deliver each digest once.
+
+Two real ``newsbot run`` workers and one (fake) Discord: one is SIGKILLed while Discord holds
+its post; the survivor sends the stranded digest once its lease expires, and every digest
+reaches its channel exactly once (Discord's ``nonce`` with ``enforce_nonce`` answers the
+repeat with the first message). In one process, two services on two connections stand for two
+workers: a channel's digests are composed in turn (the advisory lock of ``Outbox.turn``) and a
+subscription's period is claimed once.
 
 Skips with tests/pgtest.py's reason when ``NEWSBOT_TEST_POSTGRES_DSN`` is unset.
 """
@@ -17,11 +21,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from bot.delivery.channel import Target, manual_key, run_subscription, tell_channel
 from bot.delivery.gateway import ChannelRef
 from bot.delivery.schedules import Timing
 from bot.delivery.subscriptions import Subscriptions
 from bot.models import utcnow
-from bot.services import open_services
+from bot.platforms.console import ConsoleGateway
+from bot.services import Services, open_services
 from bot.settings import SECRET_NAMES, Settings
 from tests.conftest import DUC, REPO, need
 from tests.fake_discord import FakeDiscord
@@ -31,20 +37,26 @@ SUBSCRIPTIONS = 3
 LEASE_S = 3
 
 
+def _settings(url: str) -> Settings:
+    return Settings.model_validate({"database": {"url": url}, "seeds": {"folders": []}})
+
+
+async def _ingest(sv: Services) -> None:
+    lines = need(DUC).read_text(encoding="utf-8").splitlines()[:ARTICLES]
+    archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"nb-workers-{os.getpid()}.jsonl"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        await sv.ingestor.ingest(str(archive))
+    finally:
+        archive.unlink()
+
+
 async def _prepare(url: str, fake: FakeDiscord) -> list[int]:
     """Articles, and one hourly story-following subscription per channel created two hours
     ago: each worker's start sends its missed digest of the last hour (the same period)."""
-    lines = need(DUC).read_text(encoding="utf-8").splitlines()[:ARTICLES]
-    sv = await open_services(
-        Settings.model_validate({"database": {"url": url}, "seeds": {"folders": []}})
-    )
+    sv = await open_services(_settings(url))
     try:
-        archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"nb-workers-{os.getpid()}.jsonl"
-        archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        try:
-            await sv.ingestor.ingest(str(archive))
-        finally:
-            archive.unlink()
+        await _ingest(sv)
         rows = await sv.store.fetchall(
             "SELECT id FROM stories WHERE merged_into IS NULL "
             "ORDER BY article_count DESC, id LIMIT ?",
@@ -189,3 +201,82 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_the_survivor_sends
                 proc.kill()
                 await proc.wait()
         await fake.stop()
+
+
+CONSOLE = ChannelRef("console", "", "console")
+
+
+async def _two_workers(url: str) -> tuple[Services, Services, ConsoleGateway, ConsoleGateway]:
+    first, second = await open_services(_settings(url)), await open_services(_settings(url))
+    gateways = ConsoleGateway(sink=lambda _: None), ConsoleGateway(sink=lambda _: None)
+    first.outbox.add_gateway(gateways[0])
+    second.outbox.add_gateway(gateways[1])
+    return first, second, *gateways
+
+
+async def test_two_workers_telling_one_channel_at_once_compose_in_turn(pg_url: str) -> None:
+    """Two ``/news digest`` in one channel at once, on two workers: the second composes from
+    the memory the first left (the next stories, or nothing new); no story is told twice."""
+    first, second, g1, g2 = await _two_workers(pg_url)
+    try:
+        await _ingest(first)
+        now = utcnow()
+
+        async def tell(sv: Services) -> str:
+            told = await tell_channel(
+                sv.store, sv.settings.digest, sv.outbox, CONSOLE, [Target()],
+                key=manual_key(CONSOLE, now), now=now,
+            )  # fmt: skip
+            return told.status
+
+        statuses = await asyncio.gather(tell(first), tell(second))
+        assert "sent" in statuses
+        # the second composes after the first stored its digest: from what is left
+        told = [s.id for _, d in g1.posted + g2.posted for s in d.stories]
+        assert told and len(told) == len(set(told)), told
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_period_two_workers_fire_gives_one_digest_and_nothing_new_is_decided_once(
+    pg_url: str,
+) -> None:
+    first, second, g1, g2 = await _two_workers(pg_url)
+    try:
+        await _ingest(first)
+        subs = Subscriptions(first.store)
+        now = utcnow()
+        period = now.replace(minute=0, second=0, microsecond=0)
+        story = await first.store.scalar("SELECT min(id) FROM stories WHERE merged_into IS NULL")
+        news = await subs.add(
+            channel=CONSOLE, story_id=int(story), timing=Timing.parse("hourly", "UTC"),
+            created_by="u", now=period - timedelta(hours=1),
+        )  # fmt: skip
+        statuses = await asyncio.gather(
+            *(
+                run_subscription(sv.store, sv.settings.digest, sv.outbox, news, period=period)
+                for sv in (first, second)
+            )
+        )
+        assert "sent" in statuses and len(g1.posted) + len(g2.posted) == 1
+        rows = await first.store.fetchall(
+            "SELECT status FROM deliveries WHERE subscription_id = ?", (news.id,)
+        )
+        assert [r[0] for r in rows] == ["sent"]
+        # a period with nothing new is decided by the first worker: the other does not
+        # compose it again (news arriving meanwhile waits for the next period)
+        quiet = await subs.add(
+            channel=ChannelRef("console", "", "quiet"), topic_query="zyzzyva quokka",
+            timing=Timing.parse("hourly", "UTC"), created_by="u", now=period - timedelta(hours=1),
+        )  # fmt: skip
+        one = await run_subscription(
+            first.store, first.settings.digest, first.outbox, quiet, period=period
+        )
+        other = await run_subscription(
+            second.store, second.settings.digest, second.outbox, quiet, period=period
+        )
+        assert (one, other) == ("empty", "duplicate")
+    finally:
+        await first.close()
+        await second.close()

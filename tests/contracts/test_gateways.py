@@ -5,7 +5,9 @@ against ``tests/fake_slack.py``).
 The outbox relies on exactly this: ``post_digest`` delivers every story of a digest however
 big it is (split as the platform's limits need) and returns the first message's id, a new
 id per post; ``notify_admins`` reaches the workspace's admins; a channel the platform refuses
-is a permanent :class:`DeliveryError`. A new platform adds one case (a fixture builder).
+is a permanent :class:`DeliveryError`. A gateway that is also an ``OnceGateway`` posts a
+digest once per idempotency key: a repeat (a crash, another worker) gets the first message back
+and shows nothing new. A new platform adds one case (a fixture builder).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 
 from bot.delivery.gateway import ChannelRef, ChatGateway, DeliveryError
+from bot.delivery.outbox import OnceGateway
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.platforms.console import ConsoleGateway
 from bot.platforms.discord_adapter import NewsBot
@@ -41,6 +44,7 @@ class Case:
     received: Callable[[], str]  # every message posted to ``channel``, as text
     notices: Callable[[], str]  # everything the workspace's admins were sent
     refused: Callable[[], ChannelRef] | None  # a channel the platform refuses (None: cannot)
+    shown: Callable[[], int] | None = None  # how many messages ``channel`` holds (once-posters)
 
 
 def _text(payloads: Any) -> str:
@@ -97,6 +101,7 @@ async def _discord(tmp_path: Path) -> AsyncGenerator[Case]:
                 received=lambda: posted(news),
                 notices=lambda: posted(system),  # the guild's system channel
                 refused=lambda: ChannelRef("discord", fake.guild_id, "123456789012345678"),
+                shown=lambda: sum(m["channel_id"] == news for m in fake.messages.values()),
             )
         finally:
             await bot.close()
@@ -218,4 +223,34 @@ async def test_a_refused_channel_is_a_permanent_delivery_error(case: Case) -> No
     channel = case.refused()
     with pytest.raises(DeliveryError) as err:
         await case.gateway.post_digest(channel, _digest(1))
+    assert err.value.permanent
+
+
+def _once(case: Case) -> OnceGateway:
+    if not isinstance(case.gateway, OnceGateway):
+        pytest.skip(f"{case.gateway.platform} posts at least once (no idempotency key)")
+    return case.gateway
+
+
+async def test_a_repeated_idempotency_key_gets_the_first_message_and_shows_nothing_twice(
+    case: Case,
+) -> None:
+    gateway = _once(case)
+    digest = _digest(40)  # several messages: each is posted once
+    assert case.shown is not None, "a once-poster's case says how many messages it shows"
+    first = await gateway.post_digest_once(case.channel, digest, "sub-7:2025-03-04T09:00:00Z")
+    shown = case.shown()
+    assert shown > 1
+    again = await gateway.post_digest_once(case.channel, digest, "sub-7:2025-03-04T09:00:00Z")
+    assert again == first and case.shown() == shown
+    other = await gateway.post_digest_once(case.channel, digest, "sub-7:2025-03-04T10:00:00Z")
+    assert other != first  # another key is another digest
+
+
+async def test_a_refused_channel_is_permanent_for_a_post_once_too(case: Case) -> None:
+    gateway = _once(case)
+    if case.refused is None:
+        pytest.skip(f"{case.gateway.platform} has no channel it can refuse")
+    with pytest.raises(DeliveryError) as err:
+        await gateway.post_digest_once(case.refused(), _digest(1), "k")
     assert err.value.permanent
