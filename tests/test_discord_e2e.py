@@ -290,6 +290,8 @@ async def test_every_command_spec_is_synced_as_a_news_subcommand(env: Env) -> No
         for opt in spec.options:
             assert got[opt.name]["required"] is opt.required
             assert bool(got[opt.name].get("autocomplete")) is bool(opt.autocomplete)
+            offered = [c["value"] for c in got[opt.name].get("choices") or []]
+            assert offered == list(opt.choices)  # thread: off, digest, story
     assert news["dm_permission"] is False
 
 
@@ -364,6 +366,17 @@ async def test_subscribe_list_and_unsubscribe_in_a_channel(env: Env) -> None:
         await env.command(env.user, "unsubscribe", channel="alerts", subscription=subs[0].public_id)
     )
     assert await Subscriptions(env.services.store).for_channel(ref) == []
+
+
+async def test_subscribe_with_the_thread_option_stores_and_shows_the_mode(env: Env) -> None:
+    requests = await env.command(
+        env.user, "subscribe", channel="alerts", topic="Putin", thread="story"
+    )
+    _assert_answered(requests)
+    assert "a thread per story" in _text(_followups(requests))
+    ref = ChannelRef("discord", env.fake.guild_id, env.fake.channels["alerts"])
+    (sub,) = await Subscriptions(env.services.store).for_channel(ref)
+    assert sub.thread == "story"
 
 
 def _undo_button(followups: list[Recorded]) -> tuple[str, str]:

@@ -746,6 +746,19 @@ async def test_trailing_words_that_are_no_schedule_get_discords_error_on_slack(
     assert await _topics(services) == []  # never the topic "ukraine every tuesday"
 
 
+async def test_thread_word_on_slack_sets_the_subscriptions_thread_mode(
+    slash: Slash, services: Services
+) -> None:
+    reply = await slash.reply("subscribe ukraine daily 08:00 thread:digest")
+    assert not _is_error(reply) and "each digest in a thread" in _text(reply)
+    subs = await Subscriptions(services.store).for_workspace("slack", TEAM)
+    assert [(s.topic_query, s.schedule, s.thread) for s in subs] == [
+        ("ukraine", "daily 08:00", "digest")
+    ]
+    bad = await slash.reply("subscribe quake thread:sometimes")
+    assert _is_error(bad) and "thread must be off, digest, story" in _text(bad)
+
+
 async def test_manage_users_limits_who_subscribes_with_a_one_line_refusal(
     slash: Slash, fake: FakeSlack, services: Services
 ) -> None:
