@@ -72,17 +72,23 @@ def newsbot(db: Path, *args: str, tree: Path | None = None, cwd: Path | None = N
 
 
 def concurrent_ingests(
-    db: Path,
+    db: Path | str,
     groups: list[list[Path]],
     *,
     readers: int = 0,
     max_reads: int | None = None,
     tree: Path | None = None,
+    workdir: Path | None = None,
 ) -> Run:
     """One ``newsbot ingest --format json`` process per group of files, all started at once,
     plus ``readers`` processes looping the read commands until the ingests end (or
-    ``max_reads`` reads were run)."""
-    go = db.parent / f".go-{db.name}"
+    ``max_reads`` reads were run). ``db``: a SQLite file, or a PostgreSQL URL with
+    ``workdir`` (where the processes run) and no readers."""
+    if isinstance(db, str):
+        assert workdir is not None and not readers, "a PostgreSQL run needs workdir, no readers"
+        where, go = workdir, workdir / ".go-pg"
+    else:
+        where, go = db.parent, db.parent / f".go-{db.name}"
     go.unlink(missing_ok=True)
     env = env_for(tree)
     procs = []
@@ -92,7 +98,7 @@ def concurrent_ingests(
             "ingest", *map(str, files), "--format", "json", "--no-progress",
         ]  # fmt: skip
         proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=db.parent
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=where
         )
         procs.append((argv, proc))
     time.sleep(0.3)  # let them import newsbot before the start
@@ -101,6 +107,7 @@ def concurrent_ingests(
     reads: list[Finished] = []
     if readers:
         # a reader needs the database to exist (the ingests create it)
+        assert isinstance(db, Path)
         while not db.exists() and any(p.poll() is None for _, p in procs):
             time.sleep(0.01)
     while (
@@ -148,7 +155,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def story_consistency(db: Path) -> tuple[int, int]:
+def story_consistency(db: Path | str) -> tuple[int, int]:
     """(live stories, those whose ``article_count`` is not their originals' number), read-only."""
 
     async def read() -> tuple[int, int]:

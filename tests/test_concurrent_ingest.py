@@ -31,7 +31,7 @@ def _rows(n: int) -> list[dict[str, Any]]:
         return [json.loads(line) for _, line in zip(range(n), fh, strict=False)]
 
 
-def _settings(db: Path) -> Settings:
+def _settings(db: Path | str) -> Settings:
     return Settings.model_validate({"database": {"path": str(db)}, "seeds": {"folders": []}})
 
 
@@ -67,7 +67,7 @@ def _assert_sound(db: Path) -> None:
     assert live > 0 and wrong == 0  # every story's article_count is its originals' number
 
 
-async def _stored(db: Path) -> tuple[list[str], dict[str, str]]:
+async def _stored(db: Path | str) -> tuple[list[str], dict[str, str]]:
     """Article ids in arrival (id) order, and article id -> story id."""
     sv = await open_services(_settings(db), write=False)
     try:
@@ -77,7 +77,9 @@ async def _stored(db: Path) -> tuple[list[str], dict[str, str]]:
         await sv.close()
 
 
-def _same_stories_as_arrival_order(db: Path, rows: list[dict[str, Any]], tmp: Path) -> None:
+def _same_stories_as_arrival_order(
+    db: Path | str, rows: list[dict[str, Any]], tmp: Path
+) -> None:
     by_id = {r["id"]: r for r in rows}
     order, concurrent = asyncio.run(_stored(db))
     arrived = write_jsonl(tmp / "arrival.jsonl", [by_id[i] for i in order])
@@ -116,6 +118,22 @@ def test_three_ingests_and_readers_end_with_the_stories_of_one_process(tmp_path:
     assert sum(p.report()["stored"] + p.report()["duplicates"] for p in run.ingests) == len(rows)
     _assert_sound(db)
     _same_stories_as_arrival_order(db, rows, tmp_path)
+
+
+def test_three_ingests_on_postgresql_end_with_the_stories_of_one_process(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The one-story-writer rule across processes on PostgreSQL: each write transaction holds
+    the writer lock (``pg_advisory_xact_lock``) and catches its grouper up inside it, so the
+    stories equal a serial ingest (on SQLite) of the articles in their arrival order."""
+    rows = _rows(45)
+    parts = [write_jsonl(tmp_path / f"part{i}.jsonl", rows[i::3]) for i in range(3)]
+    run = concurrent_ingests(pg_url, [[p] for p in parts], workdir=tmp_path)
+    _assert_clean(run)
+    assert sum(p.report()["stored"] + p.report()["duplicates"] for p in run.ingests) == len(rows)
+    live, wrong = story_consistency(pg_url)
+    assert live > 0 and wrong == 0
+    _same_stories_as_arrival_order(pg_url, rows, tmp_path)
 
 
 def _digest_of_files(paths: list[Path]) -> str:
