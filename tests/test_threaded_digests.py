@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.channel import period_key, run_subscription
-from bot.delivery.gateway import ChannelRef, ChatGateway
-from bot.delivery.outbox import Delivery, Outbox
+from bot.delivery.channel import compose_for, period_key, run_subscription, target_of
+from bot.delivery.gateway import DIGEST_THREAD, ChannelRef, ChatGateway, Threads
+from bot.delivery.outbox import Delivery, OnceGateway, Outbox
 from bot.delivery.schedules import Timing
 from bot.delivery.subscriptions import Subscription, Subscriptions
 from bot.platforms.discord_adapter import NewsBot
@@ -306,5 +306,39 @@ async def test_a_deleted_story_thread_is_replaced_and_the_subscription_stays(
         assert all(chat.in_thread(t) for t in now_open[len(opened) :])
         current = await Subscriptions(services.store).by_id(sub.id)
         assert current is not None and current.enabled
+    finally:
+        await builder.aclose()
+
+
+async def test_a_discord_post_stopped_before_its_thread_was_recorded_reuses_it(
+    services: Services, tmp_path: Path
+) -> None:
+    """A worker killed between opening a thread and recording it: the next attempt (same
+    idempotency key) gets the same parent message back (its nonce) and finds the thread
+    started from it, so the digest still has one parent and one thread."""
+    builder = _discord(tmp_path)
+    chat = await anext(builder)
+    try:
+        sub = await _subscribe(services, chat, "digest")
+        composed = await compose_for(
+            services.store, services.settings.digest, chat.channel, [target_of(sub)], now=NOW
+        )
+
+        async def killed(key: str, thread_id: str) -> None:
+            raise RuntimeError("killed before the thread was recorded")
+
+        gateway = chat.gateway
+        assert isinstance(gateway, OnceGateway)
+        with pytest.raises(RuntimeError):
+            await gateway.post_digest_once(
+                chat.channel, composed.digest, "sub-1:period", Threads("digest", record=killed)
+            )
+        again = Threads("digest")
+        parent = await gateway.post_digest_once(
+            chat.channel, composed.digest, "sub-1:period", again
+        )
+        assert chat.threads() == [parent] == [again.open[DIGEST_THREAD]]
+        assert len(chat.top_level()) == 1  # one parent message
+        assert chat.in_thread(parent)
     finally:
         await builder.aclose()

@@ -77,6 +77,7 @@ CHOICES_MAX = 25
 NO_MENTIONS = discord.AllowedMentions.none()
 POSTED_NOTE = "Posted in this channel."
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a story's thread stays open a week
+THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 
 # Each action of an "action" command (``/news sources add``): its description and options
 # (option name -> required).
@@ -698,12 +699,19 @@ class DiscordGateway:
                 )
                 return str(made.thread.id)
             message_id = await self._send(channel, [parent], channel.channel, key)
-            data = await self.client.http.start_thread_with_message(
-                int(channel.channel),
-                int(message_id),
-                name=name,
-                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-            )
+            try:
+                data = await self.client.http.start_thread_with_message(
+                    int(channel.channel),
+                    int(message_id),
+                    name=name,
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                )
+            except discord.HTTPException as exc:
+                if exc.code != THREAD_EXISTS:
+                    raise
+                # An earlier attempt started it (then stopped before recording it): a thread
+                # started from a message has the message's id.
+                return message_id
             return str(data["id"])
         except (discord.HTTPException, discord.RateLimited) as exc:
             raise _delivery_error(exc, f"discord channel {channel.channel}: a thread") from exc

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.gateway import ChannelRef, ChatGateway, DeliveryError
+from bot.delivery.gateway import DIGEST_THREAD, ChannelRef, ChatGateway, DeliveryError, Threads
 from bot.delivery.outbox import OnceGateway
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
 from bot.platforms.console import ConsoleGateway
@@ -93,7 +93,13 @@ async def _discord(tmp_path: Path) -> AsyncGenerator[Case]:
             news, system = fake.channels["news"], fake.channels["general"]
 
             def posted(channel_id: str) -> str:
-                return _text([r.json for r in fake.find("POST", rf"^/channels/{channel_id}/")])
+                # The channel's messages and those of its threads.
+                ids = [
+                    channel_id,
+                    *(t for t, v in fake.threads.items() if v["parent_id"] == channel_id),
+                ]
+                found = [r for i in ids for r in fake.find("POST", rf"^/channels/{i}/")]
+                return _text([r.json for r in found])
 
             yield Case(
                 bot.gateway,
@@ -254,3 +260,32 @@ async def test_a_refused_channel_is_permanent_for_a_post_once_too(case: Case) ->
     with pytest.raises(DeliveryError) as err:
         await gateway.post_digest_once(case.refused(), _digest(1), "k")
     assert err.value.permanent
+
+
+@pytest.mark.parametrize("mode", ["digest", "story"])
+async def test_a_threaded_digest_opens_each_thread_once_and_a_retry_posts_in_it(
+    case: Case, mode: str
+) -> None:
+    digest = _digest(2)
+    digest.thread = mode
+    recorded: list[tuple[str, str]] = []
+
+    async def record(key: str, thread_id: str) -> None:
+        recorded.append((key, thread_id))
+
+    threads = Threads(mode, record=record)
+    await _post_threaded(case, digest, threads)
+    keys = [DIGEST_THREAD] if mode == "digest" else [s.id for s in digest.stories]
+    assert [k for k, _ in recorded] == keys and sorted(threads.open) == sorted(keys)
+    assert len({t for _, t in recorded}) == len(keys)  # a thread each, each its own
+    await _post_threaded(case, digest, threads)  # the same post again (a retry)
+    assert len(recorded) == len(keys)  # no second thread
+    received = case.received()
+    for story in digest.stories:
+        assert story.title in received and story.summary[0].text in received
+
+
+async def _post_threaded(case: Case, digest: Digest, threads: Threads) -> str:
+    message_id = await case.gateway.post_digest(case.channel, digest, threads)
+    assert isinstance(message_id, str) and message_id
+    return message_id
