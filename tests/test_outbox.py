@@ -250,3 +250,27 @@ async def test_on_sqlite_a_crashed_runs_leases_are_cleared_at_start(store: Store
     assert await outbox.flush() == {}
     assert await outbox.recover() == 1
     assert await outbox.flush() == {"sent": 1}
+
+
+async def test_a_worker_that_waited_past_its_lease_leaves_the_delivery_to_the_one_that_took_it(
+    store: Store,
+) -> None:
+    clock, gateway = FakeClock(), FakeGateway([DeliveryError("429", retry_after=10.0)])
+    gateway.clock = clock
+    now = [NOW]
+
+    async def sleep(seconds: float) -> None:  # meanwhile the lease ends and "other" takes it
+        await clock.sleep(seconds)
+        now[0] += timedelta(seconds=seconds)
+        until = now[0] + timedelta(seconds=5)
+        assert await dsql.claim(store, delivery_id, owner="other", until=until, now=now[0])
+
+    outbox = Outbox(
+        store, {"slack": gateway}, clock=clock, sleep=sleep, now=lambda: now[0],
+        worker="slow", lease=5,
+    )  # fmt: skip
+    delivery_id = await outbox.enqueue(composed(), channel=CHANNEL, idempotency_key="k")
+    assert delivery_id is not None
+    assert await outbox.send(delivery_id) == "busy"
+    assert gateway.posts == []  # the first attempt failed; the retry was not this worker's
+    assert (await dsql.lease_of(store, delivery_id))[0] == "other"

@@ -114,3 +114,11 @@ def test_a_database_url_with_a_password_or_another_scheme_is_refused(tmp_path: P
     other = _write(tmp_path, "[database]\nurl = 'mysql://bot@db/news'\n")
     with pytest.raises(ConfigError, match=r"database\.url: must be a postgresql://"):
         load_settings(other, env={})
+
+
+def test_outbox_lease_and_flush_interval_are_durations_with_minute_defaults() -> None:
+    assert (Settings().outbox.lease, Settings().outbox.flush_interval) == (120.0, 60.0)
+    outbox = Settings.model_validate({"outbox": {"lease": "5m", "flush_interval": 15}}).outbox
+    assert (outbox.lease, outbox.flush_interval) == (300.0, 15.0)
+    with pytest.raises(ValueError, match="positive"):
+        Settings.model_validate({"outbox": {"lease": 0}})

@@ -296,7 +296,8 @@ class Outbox:
                 wait = max(wait, last + self.min_interval - self.clock())
             if wait > 0:
                 await self.sleep(wait)
-            if attempt and not await self._lease(item.id):  # renewed before each retry
+            # renewed before each retry, and after any wait (pacing, a platform's Retry-After)
+            if (attempt or wait > 0) and not await self._lease(item.id):
                 log.info("delivery %d: its lease was taken over", item.id)
                 return "busy"
             task = asyncio.ensure_future(self._post_and_mark(item, gateway))
