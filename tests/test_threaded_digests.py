@@ -342,3 +342,21 @@ async def test_a_discord_post_stopped_before_its_thread_was_recorded_reuses_it(
         assert chat.in_thread(parent)
     finally:
         await builder.aclose()
+
+
+async def test_a_digest_in_digest_mode_on_a_forum_channel_is_one_forum_post(
+    services: Services, tmp_path: Path
+) -> None:
+    builder = _discord(tmp_path, forum=True)
+    chat = await anext(builder)
+    try:
+        sub = await _subscribe(services, chat, "digest")
+        delivery = await _digest(services, _outbox(services, chat), sub, 0)
+        (post,) = chat.threads()
+        assert chat.top_level() == []
+        (made,) = chat.fake.find("POST", rf"^/channels/{chat.channel.channel}/threads$")
+        assert made.json["name"].startswith(f"Digest: {TOPIC} — ")
+        inside = "\n".join(chat.in_thread(post))
+        assert all(s.title in inside for s in delivery.digest.stories)
+    finally:
+        await builder.aclose()
