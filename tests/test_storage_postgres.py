@@ -192,3 +192,41 @@ async def test_an_exclusive_section_excludes_another_process_and_dies_with_it(pg
         first._lock_conn = None
         await first.close()
         await second.close()
+
+
+async def test_a_cancelled_section_leaves_no_lock_behind(pg_url: str) -> None:
+    """Cancelled while waiting for a section, or inside it: the next worker gets it at once."""
+    import asyncio
+
+    stores = [await Store.open(pg_url) for _ in range(3)]
+    holder_in, waiter_started = asyncio.Event(), asyncio.Event()
+
+    async def hold(store: Store, entered: asyncio.Event) -> None:
+        async with store.exclusive("turn:c"):
+            entered.set()
+            await asyncio.sleep(3600)
+
+    async def wait_for_it(store: Store) -> None:
+        waiter_started.set()
+        async with store.exclusive("turn:c"):
+            await asyncio.sleep(3600)
+
+    try:
+        holder = asyncio.ensure_future(hold(stores[0], holder_in))
+        await holder_in.wait()
+        waiter = asyncio.ensure_future(wait_for_it(stores[1]))
+        await waiter_started.wait()
+        await asyncio.sleep(0.2)  # polling for the lock
+        for task in (waiter, holder):  # cancelled waiting, then cancelled inside
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        entered = asyncio.Event()
+        third = asyncio.ensure_future(hold(stores[2], entered))
+        await asyncio.wait_for(entered.wait(), timeout=2)
+        third.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await third
+    finally:
+        for store in stores:
+            await store.close()

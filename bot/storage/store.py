@@ -46,6 +46,8 @@ SCHEMA_VERSION = LATEST
 BUSY_RETRIES = 3  # extra waits for the write lock beyond the busy timeout
 SECTION_POLL_S = 0.05  # how often a wait for another process's exclusive section retries
 SECTION_LOCK_SPACE = 0x6E627378  # first key of Store.exclusive's advisory locks ("nbsx")
+_TRY_LOCK = "SELECT pg_try_advisory_lock(?, hashtext(?))"
+_UNLOCK = "SELECT pg_advisory_unlock(?, hashtext(?))"
 SEARCH_RANK_WINDOW = 5000  # newest matches ranked by bm25 (keeps common-word queries fast)
 
 
@@ -191,12 +193,24 @@ class Store:
                 yield
                 return
             # Another process holds it: nothing in this one can signal its release, so poll.
-            while not await self._advisory("SELECT pg_try_advisory_lock(?, hashtext(?))", name):  # noqa: ASYNC110
+            while not await self._advisory_shielded(_TRY_LOCK, name):  # noqa: ASYNC110
                 await asyncio.sleep(SECTION_POLL_S)
             try:
                 yield
             finally:
-                await self._advisory("SELECT pg_advisory_unlock(?, hashtext(?))", name)
+                await self._advisory_shielded(_UNLOCK, name)
+
+    async def _advisory_shielded(self, sql: str, name: str) -> bool:
+        """:meth:`_advisory`, run to its end even if the caller is cancelled meanwhile (a
+        lock taken by a cancelled try is given back; an unlock is never cut short), so no
+        cancellation leaves this session holding a section another worker waits for."""
+        call = asyncio.ensure_future(self._advisory(sql, name))
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            if sql == _TRY_LOCK and await call:
+                await asyncio.shield(self._advisory(_UNLOCK, name))
+            raise
 
     async def _advisory(self, sql: str, name: str) -> bool:
         async with self._lock_conn_guard:
