@@ -2,7 +2,8 @@
 feed poll (issue 14: several workers, the feed half).
 
 Worker A starts first and becomes leader; its first claim is the feed the local feed server
-holds (the answer never comes while A lives). Worker B joins and polls the other feeds with A.
+holds (the answer never comes while A lives). Worker B joins and polls the other feeds with A
+(the server makes sure both fetch some, and records whose claim each fetch was under).
 A is killed while the server still holds its request; its claim's lease ends and B polls the
 held feed, B takes the leadership over and replays the stories from the watermark. Then:
 every feed was fetched once (the held one twice: A's lost request and B's), every item is
@@ -44,8 +45,7 @@ from tests.feedserver import FeedRequestHandler, FeedServer
 FEEDS = 8  # feeds besides the held one
 ITEMS = 5  # items per feed
 SHARED = 3  # items the first feeds share with the next one (one original each)
-LEASE_S = 3  # a claim's lease: A's held feed is taken over this long after A dies
-NORMAL_DELAY_S = 0.25  # each unheld feed answers after this (so B joins while A polls)
+LEASE_S = 2  # a claim's lease: A's held feed is taken over this long after A dies
 DEADLINE_S = 25.0
 
 
@@ -115,14 +115,19 @@ def _until(what: str, check: Callable[[], object], deadline: float) -> None:
 
 
 class HeldFeeds:
-    """The feeds on the local server: the held one answers its first request only when
-    released; the others after a short delay."""
+    """The feeds on the local server. The held one answers its first request only when
+    released. The others wait until two workers have asked for one (so both poll while both
+    live). Each request is recorded with the worker whose
+    claim the feed is under as it arrives."""
 
-    def __init__(self, server: FeedServer, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, server: FeedServer, rows: list[dict[str, Any]], pg_url: str) -> None:
         self.server = server
+        self.pg_url = pg_url
         self.requested = threading.Event()
         self.release = threading.Event()
-        self.held_calls = 0
+        self.both = threading.Event()  # two workers have fetched unheld feeds
+        self.fetches: list[tuple[int, str | None]] = []  # (feed index, claimant)
+        self.lock = threading.Lock()
         per = [rows[i * ITEMS : (i + 1) * ITEMS] for i in range(FEEDS + 1)]
         for i in range(SHARED):  # feed i+1 also carries feed i's first item
             per[i + 1] = [*per[i + 1], per[i][0]]
@@ -131,22 +136,32 @@ class HeldFeeds:
             server.route(f"/feed/{i}.xml", self._handler(i, _rss(per[i]))) for i in range(FEEDS + 1)
         ]
 
+    def claimant(self, index: int) -> str | None:
+        sql = "SELECT claim_owner FROM sources WHERE locator = %s"
+        with psycopg.connect(self.pg_url, autocommit=True) as conn:
+            row = conn.execute(sql, (self.urls[index],)).fetchone()
+        return None if row is None else row[0]
+
     def _handler(self, index: int, body: bytes) -> Callable[[FeedRequestHandler], None]:
         def handle(request: FeedRequestHandler) -> None:
-            if index == 0:
-                self.held_calls += 1
-                if self.held_calls == 1:
-                    self.requested.set()
-                    self.release.wait(DEADLINE_S)
-            else:
-                time.sleep(NORMAL_DELAY_S)
+            owner = self.claimant(index)
+            with self.lock:
+                self.fetches.append((index, owner))
+                first = sum(1 for i, _ in self.fetches if i == 0) == 1
+                if len({o for i, o in self.fetches if i != 0}) >= 2:
+                    self.both.set()
+            if index == 0 and first:
+                self.requested.set()
+                self.release.wait(DEADLINE_S)
+            elif index != 0:
+                self.both.wait(DEADLINE_S)
             request.reply(200, body, {"Content-Type": "application/rss+xml"})
 
         return handle
 
 
 @pytest.fixture
-def held(tmp_path: Path) -> Iterator[HeldFeeds]:
+def held(tmp_path: Path, pg_url: str) -> Iterator[HeldFeeds]:
     rows: list[dict[str, Any]] = []
     with need(DUC).open(encoding="utf-8") as fh:
         for line in fh:  # distinct texts (the corpus has a few republished word for word)
@@ -156,11 +171,12 @@ def held(tmp_path: Path) -> Iterator[HeldFeeds]:
             if len(rows) == ITEMS * (FEEDS + 1):
                 break
     server = FeedServer().start()
-    feeds = HeldFeeds(server, rows)
+    feeds = HeldFeeds(server, rows, pg_url)
     try:
         yield feeds
     finally:
         feeds.release.set()
+        feeds.both.set()
         server.close()
 
 
@@ -245,6 +261,11 @@ def test_a_worker_killed_mid_poll_loses_no_feed_article_or_leadership(
     assert "Traceback" not in b.log, b.log
     fetched = Counter(r.path for r in held.server.requests)
     assert fetched == {f"/feed/{i}.xml": 2 if i == 0 else 1 for i in range(FEEDS + 1)}
+    name = {a.proc.pid: "A", b.proc.pid: "B"}
+    by = [(i, name.get(int(str(o).split(":")[1])) if o else None) for i, o in held.fetches]
+    assert [w for i, w in by if i == 0] == ["A", "B"]  # the held feed: A's, then B's after A
+    assert {w for i, w in by if i != 0} == {"A", "B"}  # both polled while both lived
+    assert None not in {w for _, w in by}  # every fetch by the worker that claimed the feed
 
     unique = {r["url"] for feed in held.items for r in feed}
     assert len(unique) == (FEEDS + 1) * ITEMS
@@ -261,4 +282,3 @@ def test_a_worker_killed_mid_poll_loses_no_feed_article_or_leadership(
     stored, replayed = asyncio.run(_serial_replay(pg_url))
     assert stored == replayed  # the story rows of one serial grouping, in arrival order
     assert len(set(stored.values())) < len(stored)  # some stories hold several articles
-    assert time.monotonic() - started < DEADLINE_S + 5
