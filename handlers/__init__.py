@@ -147,6 +147,12 @@ BUTTON_COMMANDS: Mapping[str, CommandSpec] = {
         (Option("id", "the change's number"),),
         manages=True,
     ),
+    "more": CommandSpec(
+        "more",
+        "More stories: what this channel's digests left out, privately",
+        _digest.more_stories,
+        (Option("page", "which page (1, 2, ...)", required=False),),
+    ),
 }
 SOURCE_ACTIONS = ("add", "remove", "list", "status", "import", "export")
 

@@ -24,6 +24,7 @@ from handlers.base import CommandRequest
 PREFIX = "newsbot"
 UNSUBSCRIBE_MAX = 4  # Unsubscribe buttons on one digest (one per subscription it is for)
 _TARGET_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+_PAGE_RE = re.compile(r"[1-9][0-9]{0,2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class ActionSpec:
     public: bool = False  # its answer is posted for the channel (else privately)
     fixed: Mapping[str, str] = field(default_factory=dict)  # more options it sets
     danger: bool = False  # drawn as a destructive button
+    pattern: re.Pattern[str] = _TARGET_RE  # what its target looks like
+    optional: bool = False  # its target may be left out (More stories: the first page)
 
 
 ACTIONS: Mapping[str, ActionSpec] = {
@@ -43,7 +46,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec("follow", "Follow story", "follow", "story"),
         ActionSpec("mute", "Mute story", "mute", "story"),
         ActionSpec("conflicts", "Show conflicts", "conflicts", "story"),
-        ActionSpec("more", "More stories", "digest", None),
+        ActionSpec("more", "More stories", "more", "page", pattern=_PAGE_RE, optional=True),
         ActionSpec("unsubscribe", "Unsubscribe", "unsubscribe", "subscription", danger=True),
         ActionSpec("share", "Share to channel", "story", "story", True, {"share": "yes"}),
         ActionSpec("undo", "Undo", "undo", "id"),
@@ -89,11 +92,11 @@ def parse_action(custom_id: str, values: Sequence[str] = ()) -> Action:
     if not target and values:
         target = str(values[0])
     target = target.strip().lower()
-    if spec.arg is None:
+    if spec.arg is None or (spec.optional and not target):
         if target:
             raise UserError(f"button {verb!r} takes no story or subscription")
         return Action(verb)
-    if not _TARGET_RE.fullmatch(target):
+    if not spec.pattern.fullmatch(target):
         raise UserError(f"button {verb!r}: {target[:40]!r} is not a story or subscription id")
     return Action(verb, target)
 
@@ -103,7 +106,7 @@ def command_request(action: Action, base: CommandRequest) -> CommandRequest:
     rights and ``[permissions]``, as the adapter resolved them) had typed it there."""
     spec = action.spec
     args = dict(spec.fixed)
-    if spec.arg is not None:
+    if spec.arg is not None and action.target:
         args[spec.arg] = action.target
     return replace(base, command=spec.command, args=args)
 
@@ -117,9 +120,11 @@ def story_actions(story: StoryDigest) -> list[Action]:
 
 
 def digest_actions(digest: Digest) -> list[Action]:
-    """The digest's own buttons: More stories (with its "+N more" line), one Unsubscribe per
+    """The digest's own buttons: More stories (with its "+N more" line: the first page of what
+    the channel was not told, or on a page of More stories the next page), one Unsubscribe per
     subscription the digest is for."""
-    actions = [Action("more")] if digest.more_stories else []
+    more = Action("more", str(digest.page + 1) if digest.page else "")
+    actions = [more] if digest.more_stories else []
     subs = list(dict.fromkeys(digest.subscriptions))[:UNSUBSCRIBE_MAX]
     actions.extend(Action("unsubscribe", s) for s in subs)
     return actions

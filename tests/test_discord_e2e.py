@@ -858,7 +858,7 @@ async def test_digest_buttons_follow_show_conflicts_and_mute_privately(env: Env)
     assert first in [s.id for s in elsewhere.digest.stories]  # muted in one channel only
 
 
-async def test_more_stories_posts_the_next_digest_and_unsubscribe_removes_it(env: Env) -> None:
+async def test_more_stories_answers_privately_and_unsubscribe_removes_it(env: Env) -> None:
     stories = await _story_ids(env)
     channel_id = env.fake.channels["more"]
     ref = ChannelRef("discord", env.fake.guild_id, channel_id)
@@ -867,10 +867,20 @@ async def test_more_stories_posts_the_next_digest_and_unsubscribe_removes_it(env
     env.services.outbox.gateways["discord"] = env.bot.gateway
     try:
         before = len(env.fake.find("POST", rf"^/channels/{channel_id}/messages$"))
-        shown = _private(await env.click(env.user, message_id, "newsbot:more:"))
-        assert "Posted 1 story in this channel" in shown  # /news digest's answer
+        requests = await env.click(env.user, message_id, "newsbot:more:")
+        shown = _private(requests)
+        assert "More stories (page 1)" in shown and "Only you see these" in shown
+        # The stories come with their own buttons (Follow, Mute), on the private answer.
+        buttons = [
+            c["custom_id"]
+            for f in _followups(requests)
+            for row in f.json.get("components") or []
+            for c in row["components"]
+        ]
+        assert [b for b in buttons if b.startswith("newsbot:follow:s-")], buttons
+        assert not [b for b in buttons if b.startswith("newsbot:unsubscribe:")]
         posted = env.fake.find("POST", rf"^/channels/{channel_id}/messages$")[before:]
-        assert len(posted) == 1 and posted[0].json["embeds"]
+        assert posted == []  # nothing for the channel
     finally:
         env.services.outbox.gateways.pop("discord", None)
     shown = _private(await env.click(env.user, message_id, f"newsbot:unsubscribe:{sub.public_id}"))

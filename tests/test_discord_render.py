@@ -287,7 +287,7 @@ def test_a_ten_story_digest_that_fits_is_one_message_of_ten_embeds() -> None:
     (message,) = render_discord(digest)
     assert [e["title"] for e in message["embeds"]] == [f"New: Story {i}" for i in range(10)]
     assert message["content"].startswith("**newsbot digest**")
-    assert message["content"].endswith("+4 more stories — `/news digest` shows the next ones")
+    assert message["content"].endswith("+4 more stories — More stories shows them (only to you)")
 
 
 def test_a_digest_too_big_for_one_message_takes_the_fewest_and_keeps_every_story() -> None:

@@ -18,6 +18,7 @@ from bot.net.ssrf import GuardSettings
 from bot.services import Services, open_services
 from bot.settings import Settings
 from handlers import ALL_COMMANDS, autocomplete, dispatch, parse_text
+from handlers.actions import digest_actions
 from handlers.base import CommandRequest
 from tests.conftest import DUC, need
 from tests.feedserver import FeedServer
@@ -409,6 +410,34 @@ async def test_expired_undo_entries_are_purged_when_a_change_is_recorded(
     assert "can no longer be undone" in (await dispatch(press(first), sv)).lines[0]
     # Numbers are never reused: the new change has its own, and an old button stays dead.
     assert latest.actions[0].custom_id == "newsbot:undo:3"
+
+
+async def test_more_stories_pages_through_what_the_channel_was_not_told_privately(
+    sv: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.actions import Action
+
+    two = sv.settings.digest.model_copy(update={"max_stories": 2})
+    monkeypatch.setattr(sv, "settings", sv.settings.model_copy(update={"digest": two}))
+    seen: list[str] = []
+    page, reply = 1, await dispatch(press("newsbot:more:"), sv)
+    while True:
+        assert reply.ephemeral and not reply.error and reply.digest is not None, reply.lines
+        assert reply.title == f"More stories (page {page})"
+        ids = [s.id for s in reply.digest.stories]
+        assert 0 < len(ids) <= 2 and not set(ids) & set(seen)  # each page shows new stories
+        seen += ids
+        more = [a for a in digest_actions(reply.digest) if a.verb == "more"]
+        if not reply.digest.more_stories:
+            assert more == []
+            break
+        assert more == [Action("more", str(page + 1))]
+        page, reply = page + 1, await dispatch(press(more[0].custom_id), sv)
+    assert page >= 2 and len(seen) == len(set(seen)) >= 3
+    # Nothing was recorded: the channel's digest still has every one of them.
+    assert (await dispatch(press("newsbot:more:"), sv)).digest.stories[0].id == seen[0]  # type: ignore[union-attr]
+    past = await dispatch(press(f"newsbot:more:{page + 1}"), sv)
+    assert past.lines == ["Nothing more: this channel has been told every story with news."]
 
 
 async def test_a_member_without_the_permission_is_refused_in_one_line(sv: Services) -> None:

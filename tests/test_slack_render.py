@@ -211,7 +211,7 @@ def test_a_ten_story_digest_that_fits_is_one_message() -> None:
     titles = [t.split("\n")[0] for t in texts if t.startswith("*New:*")]
     assert titles == [f"*New:* <https://news.example/{i}|Talks on Ukraine {i}>" for i in range(10)]
     words = [t for t in texts if t != "More stories"]  # the button beside the line
-    assert words[-1] == "+2 more stories — `/news digest` shows the next ones"
+    assert words[-1] == "+2 more stories — More stories shows them (only to you)"
 
 
 def test_a_digest_too_big_for_one_message_takes_the_fewest_and_keeps_every_story() -> None:

@@ -58,6 +58,9 @@ class Digest:
     topic: str | None = None
     more_stories: int = 0  # stories with news the digest had no room for (still pending)
     subscriptions: list[str] = field(default_factory=list)  # public ids of what it is for
+    # 0: a digest told to the channel; n >= 1: page n of "More stories", a private look at
+    # the stories with news the channel was not told (its "More stories" shows page n + 1)
+    page: int = 0
     # How it is posted (its subscription's thread mode): "off" (messages in the channel),
     # "digest" (a parent message, the digest in its thread), "story" (a thread per story).
     thread: str = "off"

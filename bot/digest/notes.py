@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.digest.model import StoryDigest
+from bot.digest.model import Digest, StoryDigest
 
 
 def more_conflicts_note(story: StoryDigest) -> str | None:
@@ -13,4 +13,10 @@ def more_conflicts_note(story: StoryDigest) -> str | None:
     return f"+{story.more_conflicts} more {noun} — /news conflicts {story.id}"
 
 
-__all__ = ["more_conflicts_note"]
+def more_stories_note(digest: Digest) -> str:
+    """The chat line under a digest that left stories out (its "More stories" button shows
+    them, privately)."""
+    return f"+{digest.more_stories} more stories — More stories shows them (only to you)"
+
+
+__all__ = ["more_conflicts_note", "more_stories_note"]

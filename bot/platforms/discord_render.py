@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.delivery.threads import digest_title, story_line
 from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
-from bot.digest.notes import more_conflicts_note
+from bot.digest.notes import more_conflicts_note, more_stories_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.actions import Action, digest_actions
@@ -217,7 +217,7 @@ def _with_more(text: str, digest: Digest) -> str:
     """``text`` and, when the digest left stories out, the line that says so."""
     if not digest.more_stories:
         return text
-    more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
+    more = more_stories_note(digest)
     return f"{text}\n{more}" if text else more
 
 

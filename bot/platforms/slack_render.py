@@ -22,7 +22,7 @@ from typing import Any
 from bot.delivery.threads import digest_title, story_line
 from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
-from bot.digest.notes import more_conflicts_note
+from bot.digest.notes import more_conflicts_note, more_stories_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.actions import Action, digest_actions
@@ -261,7 +261,7 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
         "type": "header",
         "text": {"type": "plain_text", "text": clip(escape_plain(head), HEADER_MAX)},
     }
-    more = f"+{digest.more_stories} more stories — `/news digest` shows the next ones"
+    more = more_stories_note(digest)
     more_line: list[Block] = (
         [{"type": "context", "elements": [mrkdwn(more)]}] if digest.more_stories else []
     )
