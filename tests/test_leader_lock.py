@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import Leadership
+from bot.operations.doctor import diagnose
+from bot.settings import Settings
 from bot.storage import Store
 from bot.storage.leader import LeaderLock, leader_name
 
@@ -61,6 +63,23 @@ async def test_one_leader_at_a_time_and_a_follower_takes_over_when_it_ends(pg_ur
             await w.lock.release()
         for s in stores:
             await s.close()
+
+
+async def test_doctor_names_the_leader_on_postgresql(pg_url: str) -> None:
+    settings = Settings.model_validate({"database": {"url": pg_url}, "seeds": {"folders": []}})
+
+    async def leader_check() -> str:
+        checks = await diagnose(settings, env={})
+        return next(c["detail"] for c in checks if c["name"] == "leader")
+
+    async with await Store.open(pg_url) as store:
+        assert await leader_check() == "no worker leads (none runs)"
+        lock = LeaderLock(store, "host:123:abc")
+        try:
+            assert await lock.try_hold()
+            assert await leader_check() == "worker host:123:abc leads"
+        finally:
+            await lock.release()
 
 
 async def test_on_sqlite_the_one_process_leads(tmp_path: Path) -> None:
