@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -132,10 +132,14 @@ class _Bot(NewsBot):
         return self.finished.setdefault(interaction_id, asyncio.Event())
 
     async def run_command(
-        self, interaction: discord.Interaction, spec: CommandSpec, args: dict[str, str]
+        self,
+        interaction: discord.Interaction,
+        spec: CommandSpec,
+        args: dict[str, str],
+        files: Mapping[str, discord.Attachment] | None = None,
     ) -> None:
         try:
-            await super().run_command(interaction, spec, args)
+            await super().run_command(interaction, spec, args, files)
         finally:
             self.done(interaction.id).set()
 
