@@ -177,6 +177,7 @@ async def test_discord_subscribe_digest_restart_digest_posts_the_story_once(
         _assert_nothing_new(await user.command("digest"))
     posts = user.channel_posts()
     assert len(posts) == 1 and story in _shown(posts)
+    assert posts[0].json["content"].startswith(f"**Catching up: the latest on {TOPIC}** · ")
 
 
 async def test_discord_a_digest_asked_while_a_post_waits_out_a_429_repeats_nothing(
@@ -247,4 +248,7 @@ async def test_slack_subscribe_digest_restart_digest_posts_the_story_once(
         assert NOTHING_NEW.search(json.dumps(reply, ensure_ascii=False)), reply
     posts = slack_fake.calls_of("chat.postMessage")
     assert len(posts) == 1
+    header = posts[0].params["blocks"][0]
+    assert header["type"] == "header"
+    assert header["text"]["text"].startswith(f"Catching up: the latest on {TOPIC} · ")
     assert _slack_visible(slack_fake).count(story) == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.analysis import ArticleText, article_statements
 from bot.analysis.inject import KINDS, inject
 from bot.digest.local import local_digest
+from bot.digest.render import render_digest
 from bot.services import open_services
 from bot.settings import Settings
 from tests.conftest import DUC, SEEDS, need
@@ -36,6 +37,8 @@ async def test_second_digest_holds_only_new_coverage_and_never_repeats(tmp_path:
         await sv.ingestor.ingest(str(_folder(tmp_path, "a", ["000", "001"])))
         first = await local_digest(sv, channel="news", now=NOW, commit=True)
         assert first.stories and not any(s.known for s in first.stories)
+        assert first.catch_up  # the channel's first digest: a catch-up, worded as such
+        assert render_digest(first).startswith("Catching up: the latest news for news · ")
         shown_first = {s.text for st in first.stories for s in st.summary}
         assert shown_first
 
@@ -44,6 +47,8 @@ async def test_second_digest_holds_only_new_coverage_and_never_repeats(tmp_path:
 
         await sv.ingestor.ingest(str(_folder(tmp_path, "b", ["002", "003"])))
         second = await local_digest(sv, channel="news", now=NOW, commit=True)
+        assert not second.catch_up
+        assert render_digest(second).startswith("newsbot digest for news · ")
         ids = {a.id for st in second.stories for a in st.articles}
         assert ids == {p.stem for p in SEEDS.glob("00[23]*.txt")}
         texts = [s.text for st in second.stories for s in st.summary + st.new]
@@ -53,6 +58,7 @@ async def test_second_digest_holds_only_new_coverage_and_never_repeats(tmp_path:
                 assert s.source and s.article_id in ids
 
         other = await local_digest(sv, channel="other", now=NOW)
+        assert other.catch_up
         assert {a.id for st in other.stories for a in st.articles} == {
             p.stem for p in SEEDS.glob("00[0-3]*.txt")
         }  # another channel's memory is its own

@@ -650,7 +650,7 @@ async def test_the_seed_digest_is_one_message_of_one_embed_per_story(env: Env) -
     assert post.status == 200
     embeds = post.json["embeds"]
     assert len(embeds) == told.stories
-    assert post.json["content"].startswith("**newsbot digest**")
+    assert post.json["content"].startswith("**Catching up: the latest news**")  # its first
     putin = next(e for e in embeds if "Putin" in e["title"])
     assert "**Sources (5)**" in putin["description"]
     assert putin["description"].endswith("Full story: /news story " + _escaped_id(putin))

@@ -356,3 +356,16 @@ def test_a_private_story_reply_carries_a_share_button() -> None:
         "label": "Share to channel",
         "custom_id": "newsbot:share:s-0001",
     }
+
+
+def test_a_channels_first_digest_is_headed_as_a_catch_up_with_its_topic_escaped() -> None:
+    story = StoryDigest(id="s-0001", title="Story", known=False)
+    first = Digest(channel="c", generated_at=WHEN, stories=[story], topic="west *nile*")
+    first.catch_up = True
+    head = render_discord(first)[0]["content"]
+    assert head.startswith("**Catching up: the latest on west \\*nile\\*** · 13 Feb 2025")
+    assert "topic:" not in head  # the title names it
+    first.catch_up = False
+    assert render_discord(first)[0]["content"].startswith("**newsbot digest** · ")
+    empty = Digest(channel="c", generated_at=WHEN, catch_up=True)
+    assert "Nothing to catch up on yet." in render_discord(empty)[0]["content"]

@@ -256,3 +256,13 @@ def test_a_private_story_reply_carries_a_share_button() -> None:
     blocks = render_reply(reply)[0]["blocks"]
     assert blocks[-1]["type"] == "actions"
     assert blocks[-1]["elements"][0]["action_id"] == "newsbot:share:s-0001"
+
+
+def test_a_channels_first_digest_is_headed_as_a_catch_up() -> None:
+    story = StoryDigest(id="s-0001", title="Story", known=False)
+    first = Digest(channel="c", generated_at=WHEN, stories=[story], topic="west nile")
+    first.catch_up = True
+    header = render_slack(first)[0]["blocks"][0]
+    assert header["text"]["text"] == "Catching up: the latest on west nile · 13 Feb 2025 06:14 UTC"
+    first.page = 2  # a page of More stories is no catch-up
+    assert render_slack(first)[0]["blocks"][0]["text"]["text"].startswith("newsbot digest · ")

@@ -27,6 +27,7 @@ from bot.queries.language import parse_query
 from bot.queries.relevance import topic_stories
 from bot.settings import DigestSettings
 from bot.storage import Store
+from bot.storage.deliveries import last_told_at
 from bot.storage.memory import (
     delivered_statements,
     followed_stories,
@@ -180,6 +181,7 @@ async def compose_digest(
     news = {n.story_id: n for n in await load_news(store, view, ranked)}
     chosen, left_out = choose([n.candidate for n in news.values()], settings.max_stories)
     composed = Composed(Digest(channel=channel, generated_at=now, topic=topic))
+    composed.digest.catch_up = await last_told_at(store, key) is None  # never told anything
     composed.left_out = left_out
     composed.unranked = unranked
     composed.digest.more_stories = len(left_out) + len(composed.unranked)
@@ -213,6 +215,7 @@ def merge_composed(parts: list[Composed], limit: int) -> Composed:
         channel=first.digest.channel,
         generated_at=first.digest.generated_at,
         topic=first.digest.topic,
+        catch_up=first.digest.catch_up,
     )
     merged = Composed(digest, left_out=rank(left.values()))
     for candidate in chosen:

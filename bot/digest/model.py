@@ -61,6 +61,7 @@ class Digest:
     # 0: a digest told to the channel; n >= 1: page n of "More stories", a private look at
     # the stories with news the channel was not told (its "More stories" shows page n + 1)
     page: int = 0
+    catch_up: bool = False  # the channel's first digest: what it holds so far, worded as such
     # How it is posted (its subscription's thread mode): "off" (messages in the channel),
     # "digest" (a parent message, the digest in its thread), "story" (a thread per story).
     thread: str = "off"

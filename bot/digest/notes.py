@@ -19,4 +19,21 @@ def more_stories_note(digest: Digest) -> str:
     return f"+{digest.more_stories} more stories — More stories shows them (only to you)"
 
 
-__all__ = ["more_conflicts_note", "more_stories_note"]
+def digest_heading(digest: Digest) -> tuple[str, str | None]:
+    """A digest's title and the topic a renderer adds after its time (``None``: none, or the
+    title names it). A channel's first digest is a catch-up and says so: "Catching up: the
+    latest on west nile"; a page of More stories is not."""
+    if digest.catch_up and not digest.page:
+        about = f"the latest on {digest.topic}" if digest.topic else "the latest news"
+        return f"Catching up: {about}", None
+    return "newsbot digest", digest.topic
+
+
+def empty_note(digest: Digest) -> str:
+    """What an empty digest says."""
+    if digest.catch_up:
+        return "Nothing to catch up on yet."
+    return "Nothing new since the last digest."
+
+
+__all__ = ["digest_heading", "empty_note", "more_conflicts_note", "more_stories_note"]

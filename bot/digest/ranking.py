@@ -46,9 +46,7 @@ def rank(candidates: Iterable[Candidate]) -> list[Candidate]:
     return sorted(candidates, key=rank_key)
 
 
-def choose(
-    candidates: Iterable[Candidate], limit: int
-) -> tuple[list[Candidate], list[Candidate]]:
+def choose(candidates: Iterable[Candidate], limit: int) -> tuple[list[Candidate], list[Candidate]]:
     """(the ``limit`` stories to show, in order; the stories left out, in order)."""
     ordered = rank(candidates)
     return ordered[:limit], ordered[limit:]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.digest.layout import story_layout
 from bot.digest.model import Digest, StoryDigest
-from bot.digest.notes import more_conflicts_note
+from bot.digest.notes import digest_heading, empty_note, more_conflicts_note
 from bot.digest.times import statement_time
 
 WIDTH = 100
@@ -63,12 +63,13 @@ def render_story(story: StoryDigest, now: datetime) -> list[str]:
 
 
 def render_digest(digest: Digest) -> str:
-    head = f"newsbot digest for {digest.channel} · {digest.generated_at:%d %b %Y %H:%M} UTC"
-    if digest.topic:
-        head += f" · topic: {digest.topic}"
+    title, topic = digest_heading(digest)
+    head = f"{title} for {digest.channel} · {digest.generated_at:%d %b %Y %H:%M} UTC"
+    if topic:
+        head += f" · topic: {topic}"
     if digest.empty:
         more = f"\n{more_stories_line(digest)}" if digest.more_stories else ""
-        return head + "\nNothing new since the last digest." + more
+        return head + "\n" + empty_note(digest) + more
     lines = [head, ""]
     for story in digest.stories:
         lines.extend(render_story(story, digest.generated_at))

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.delivery.threads import digest_title, story_line
 from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
-from bot.digest.notes import more_conflicts_note, more_stories_note
+from bot.digest.notes import digest_heading, empty_note, more_conflicts_note, more_stories_note
 from bot.digest.times import discord_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.actions import Action, digest_actions
@@ -153,9 +153,10 @@ def layout_embed(layout: StoryLayout, now: datetime) -> dict[str, Any]:
 
 
 def _digest_head(digest: Digest) -> str:
-    head = f"**newsbot digest** · {digest.generated_at:%d %b %Y %H:%M} UTC"
-    if digest.topic:
-        head += f" · topic: {escape(digest.topic)}"
+    title, topic = digest_heading(digest)
+    head = f"**{escape(title)}** · {digest.generated_at:%d %b %Y %H:%M} UTC"
+    if topic:
+        head += f" · topic: {escape(topic)}"
     return head
 
 
@@ -166,7 +167,7 @@ def render_discord(digest: Digest) -> list[dict[str, Any]]:
     "+N more stories" on the last; each message's buttons under it (:func:`message_components`)."""
     head = _digest_head(digest)
     if digest.empty:
-        head += "\nNothing new since the last digest."
+        head += "\n" + empty_note(digest)
         return [{"content": clip(_with_more(head, digest), CONTENT_MAX), "embeds": []}]
     now = digest.generated_at
     stories = [(layout, layout_embed(layout, now)) for layout in map(story_layout, digest.stories)]

@@ -22,7 +22,7 @@ from typing import Any
 from bot.delivery.threads import digest_title, story_line
 from bot.digest.layout import CHAT_STORY, StoryLayout, story_layout
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
-from bot.digest.notes import more_conflicts_note, more_stories_note
+from bot.digest.notes import digest_heading, empty_note, more_conflicts_note, more_stories_note
 from bot.digest.times import slack_time
 from bot.platforms.safety import clip, host_of, safe_url
 from handlers.actions import Action, digest_actions
@@ -249,9 +249,10 @@ def pack(groups: Iterable[list[Block]], fallback: str) -> list[Message]:
 
 
 def _digest_head(digest: Digest) -> str:
-    head = f"newsbot digest · {digest.generated_at:%d %b %Y %H:%M} UTC"
-    if digest.topic:
-        head += f" · {digest.topic}"
+    title, topic = digest_heading(digest)
+    head = f"{title} · {digest.generated_at:%d %b %Y %H:%M} UTC"
+    if topic:
+        head += f" · {topic}"
     return head
 
 
@@ -266,7 +267,7 @@ def _digest_groups(digest: Digest) -> list[list[Block]]:
         [{"type": "context", "elements": [mrkdwn(more)]}] if digest.more_stories else []
     )
     if digest.empty:
-        return [[header, _section("Nothing new since the last digest."), *more_line]]
+        return [[header, _section(empty_note(digest)), *more_line]]
     # A story's blocks stay together: its layout, its buttons (Follow, Mute, Show
     # conflicts), the divider that closes it.
     groups = [
