@@ -17,8 +17,9 @@ The policy is pure functions over a :class:`FeedState` and a :class:`PollOutcome
 :class:`FeedPoller` only decides *when*: it claims due feeds from the
 :class:`~bot.storage.sources.SourceRepo` for its worker (``max_concurrent`` lanes, each
 claiming one feed at a time until none is due, so workers sharing a database split the due
-feeds and each is polled by one of them; the claim's lease, ``claim_lease``, is renewed before
-the items are ingested and a dead worker's claims are taken over once it ends), fetches each
+feeds and each is polled by one of them; the claim's lease, ``claim_lease``, is renewed every
+third of it while the poll runs and checked before the items are ingested, and a dead
+worker's claims are taken over once their leases end), fetches each
 through the one feed path (the
 network-policy :func:`~bot.sources.http.guarded_fetcher`, at most ``max_concurrent`` at once
 and ``per_host`` per host, then :func:`~bot.sources.feedsource.feed_items`, which does not
