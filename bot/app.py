@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.delivery.channel import Target, missed_periods, run_subscription, tell_channel
+from bot.delivery.console import ConsoleRuntime
 from bot.delivery.gateway import ChannelRef, PlatformRuntime
 from bot.delivery.outbox import Outbox
 from bot.delivery.schedules import Timing
@@ -47,7 +48,6 @@ from bot.operations.jobs import (
     remove_job,
 )
 from bot.operations.links import STOP_TIMEOUT_S, PlatformLink, link_states
-from bot.platforms.console import ConsoleRuntime  # the composition root wires adapters
 from bot.platforms.registry import create_runtimes
 from bot.services import Services, open_services
 from bot.settings import Secrets, Settings

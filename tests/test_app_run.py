@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.app import DigestJobs, Jobs
+from bot.delivery.console import ConsoleGateway
 from bot.delivery.gateway import ChannelRef
 from bot.delivery.outbox import Outbox
 from bot.delivery.schedules import Timing
@@ -21,7 +22,6 @@ from bot.digest.compose import Composed
 from bot.digest.model import Digest, StoryDigest
 from bot.models import utcnow
 from bot.operations.jobs import job_ids, make_scheduler
-from bot.platforms.console import ConsoleGateway
 from bot.services import open_services
 from bot.settings import SECRET_NAMES, Settings
 from bot.storage.store import to_iso

@@ -44,6 +44,36 @@ def test_digest_on_the_seed_corpus_shows_every_seed_with_its_outlet(env: dict[st
         assert furniture not in text
 
 
+def test_digest_commit_delivers_through_the_one_path_and_the_next_has_nothing_new(
+    env: dict[str, str],
+) -> None:
+    import asyncio
+
+    from bot.storage import Store
+
+    first = runner.invoke(app, ["digest", "--commit", "--channel", "desk"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("Catching up: the latest news for desk · ")
+    assert "s-eb59" in first.stdout and first.stdout.count("newsbot digest") == 0
+    again = runner.invoke(app, ["digest", "--commit", "--channel", "desk", "--no-sync"])
+    assert "Nothing new since the last digest." in again.stdout
+
+    async def rows() -> list[tuple[str, str, str]]:
+        store = await Store.open(env["db"])
+        try:
+            found = await store.fetchall(
+                "SELECT channel_key, status, idempotency_key FROM deliveries ORDER BY id"
+            )
+            return [(str(r[0]), str(r[1]), str(r[2])) for r in found]
+        finally:
+            await store.close()
+
+    # One delivery, sent by the outbox through the console gateway (tell_channel's key).
+    [(key, status, idempotency)] = asyncio.run(rows())
+    assert (key, status) == ("console:local:desk", "sent")
+    assert idempotency.startswith("manual:console:local:desk:")
+
+
 def test_ingest_reports_counts_and_fails_only_when_nothing_was_ingested(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.delivery.console import ConsoleGateway
 from bot.delivery.gateway import ChannelRef
 from bot.delivery.outbox import Outbox
 from bot.digest.compose import Composed
 from bot.digest.model import Digest, StoryDigest
 from bot.models import utcnow
 from bot.operations.health import REGISTRY, HealthServer, health_config, start_health
-from bot.platforms.console import ConsoleGateway
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.storage.sources import FetchRecord, SourceRepo

@@ -22,11 +22,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.delivery.channel import Target, manual_key, run_subscription, tell_channel
+from bot.delivery.console import ConsoleGateway
 from bot.delivery.gateway import ChannelRef
 from bot.delivery.schedules import Timing
 from bot.delivery.subscriptions import Subscriptions
 from bot.models import utcnow
-from bot.platforms.console import ConsoleGateway
 from bot.services import Services, open_services
 from bot.settings import SECRET_NAMES, Settings
 from tests.conftest import DUC, REPO, need

@@ -1,22 +1,27 @@
-"""Digest for one channel, on demand: compose it and, when asked, record it as delivered."""
+"""Digest for one local (console) channel, on demand: ``newsbot digest``.
+
+A preview composes what the channel was not told and records nothing. ``--commit`` goes through
+the one delivery path, :func:`bot.delivery.channel.tell_channel`, with the console gateway
+(its text sink silent: the command prints the digest itself), so the digest is stored with what
+it shows, as a chat channel's is, and the next digest holds only what is new.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 
-from bot.digest.compose import compose_digest
-from bot.digest.memory import channel_key, record_delivery
+from bot.delivery.channel import Target, compose_for, manual_key, tell_channel
+from bot.delivery.console import ConsoleGateway
+from bot.delivery.gateway import ChannelRef
 from bot.digest.model import Digest
 from bot.services import Services
-from bot.storage.store import to_iso
 
 EVERY_STORY = 1_000_000
+LOCAL = "local"  # the workspace of local channels (channel keys ``console:local:<name>``)
 
 
-def _fingerprint(shown: list[tuple[int, list[int], list[str]]]) -> str:
-    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+def _silent(_text: str) -> None:
+    """The console gateway's sink here: ``newsbot digest`` prints the digest itself."""
 
 
 async def local_digest(
@@ -29,33 +34,23 @@ async def local_digest(
     commit: bool = False,
     every_story: bool = False,
 ) -> Digest:
-    """The digest of a local (console) channel; ``commit`` marks its content as delivered;
+    """The digest of a local (console) channel; ``commit`` delivers it (records it as told);
     ``every_story`` lifts ``max_stories`` (every story with news is shown)."""
     from bot.queries.views import resolve_story
 
     story_id = await resolve_story(sv, story_ref) if story_ref else None
-    key = channel_key("console", "local", channel)
+    ref = ChannelRef("console", LOCAL, channel)
     settings = sv.settings.digest
     if every_story:
         settings = settings.model_copy(update={"max_stories": EVERY_STORY})
-    composed = await compose_digest(
-        sv.store,
-        settings,
-        key=key,
-        channel=channel,
-        now=now,
-        topic=topic,
-        story_id=story_id,
-    )
-    if commit and not composed.digest.empty:
-        await record_delivery(
-            sv.store,
-            key=key,
-            digest=composed.digest,
-            shown=composed.shown,
-            # the same digest committed twice is recorded once; another one, even in the
-            # same second, is recorded too
-            idempotency_key=f"{key}:manual:{to_iso(now)}:{_fingerprint(composed.shown)}",
-            now=now,
+    targets = [Target(topic, story_id)]
+    if commit:
+        gateway = ConsoleGateway(sink=_silent)
+        sv.outbox.add_gateway(gateway)
+        told = await tell_channel(
+            sv.store, settings, sv.outbox, ref, targets, key=manual_key(ref, now), now=now
         )
+        if told.status != "empty" and gateway.posted:
+            return gateway.posted[-1][1]
+    composed = await compose_for(sv.store, settings, ref, targets, now=now)
     return composed.digest

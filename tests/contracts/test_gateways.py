@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
+from bot.delivery.console import ConsoleGateway
 from bot.delivery.gateway import DIGEST_THREAD, ChannelRef, ChatGateway, DeliveryError, Threads
 from bot.delivery.outbox import OnceGateway
 from bot.digest.model import ArticleRef, Digest, StatementRef, StoryDigest
-from bot.platforms.console import ConsoleGateway
 from bot.platforms.discord_adapter import NewsBot
 from bot.platforms.registry import platform_names
 from bot.platforms.slack_gateway import SlackGateway, make_client

@@ -1,7 +1,9 @@
 """The console channel: digests written to the log (or any text sink) instead of a chat.
 
-Used by ``newsbot run`` when no chat credentials are present, and by tests as the simplest
-gateway. Message ids are ``console-<n>``.
+Used by ``newsbot run`` when no chat credentials are present, by ``newsbot digest --commit``
+(a local channel's digest goes through :func:`bot.delivery.channel.tell_channel` like any
+other), and by tests as the simplest gateway. Message ids are ``console-<n>``. It is core, not
+an adapter: it imports no chat SDK.
 """
 
 from __future__ import annotations
