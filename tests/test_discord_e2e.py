@@ -9,6 +9,7 @@ tree, interaction callbacks and webhook follow-ups; digests go through the outbo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -1007,6 +1008,57 @@ async def test_buttons_posted_before_a_restart_work_in_the_new_process(tmp_path:
         assert [s.story_id is not None for s in subs] == [True]
     finally:
         await services.close()
+        await fake.stop()
+
+
+@contextlib.asynccontextmanager
+async def _process(settings: Settings, fake: FakeDiscord) -> AsyncIterator[RecordingBot]:
+    """One bot process: its own services over the database, its own client, stopped after."""
+    services = await open_services(settings)
+    bot = RecordingBot(services, guild_ready_timeout=0.1)
+    task = asyncio.create_task(bot.start(fake.token))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 10)
+        yield bot
+    finally:
+        await bot.close()
+        await asyncio.wait_for(task, 5)
+        await services.close()
+
+
+async def _answer(fake: FakeDiscord, bot: RecordingBot, payload: dict[str, Any]) -> list[Recorded]:
+    await asyncio.wait_for(bot.done(int(payload["id"])).wait(), 15)
+    return [r for r in fake.requests if f"/{payload['token']}" in r.path]
+
+
+async def test_undo_pressed_after_a_restart_reverses_the_change_of_the_previous_process(
+    tmp_path: Path,
+) -> None:
+    """The undo log is in the database: a new process (new services, new client) undoes a
+    subscription the previous one made, from the button on its answer."""
+    settings = Settings.model_validate(
+        {"database": {"path": str(tmp_path / "n.db")}, "seeds": {"folders": [str(SEEDS)]}}
+    )
+    fake = FakeDiscord()
+    await fake.start()
+    member = fake.add_member("reader")
+    ref = ChannelRef("discord", fake.guild_id, fake.channels["news"])
+    topic = [{"type": 3, "name": "topic", "value": "putin"}]
+    try:
+        with fake.patch_discord():
+            async with _process(settings, fake) as before:
+                payload = await fake.interact(
+                    member, "news", [{"type": 1, "name": "subscribe", "options": topic}]
+                )
+                answer = _assert_answered(await _answer(fake, before, payload))
+                message_id, custom_id = _undo_button(answer)
+                subs = Subscriptions(before.services.store)
+                assert len(await subs.for_channel(ref)) == 1
+            async with _process(settings, fake) as after:
+                payload = await fake.click(member, message_id, custom_id)
+                assert "removed" in _private(await _answer(fake, after, payload))
+                assert await Subscriptions(after.services.store).for_channel(ref) == []
+    finally:
         await fake.stop()
 
 
