@@ -106,7 +106,9 @@ class SinkGateway:
     async def post_digest(self, channel: ChannelRef, digest: Digest) -> str:
         return await self.post_digest_once(channel, digest, None)
 
-    async def post_digest_once(self, channel: ChannelRef, digest: Digest, key: str | None) -> str:
+    async def post_digest_once(
+        self, channel: ChannelRef, digest: Digest, key: str | None, tried: datetime | None = None
+    ) -> str:
         if key is not None:
             earlier = self._messages().get(key)
             if earlier is not None:

@@ -7,7 +7,8 @@ it over HTTP and a websocket, so their parsing, retry and rate-limit code runs f
 Behaviour that tests program:
 - ``ratelimit["chat.postMessage"] = n``: the next n calls get 429 + ``Retry-After`` and
   ``{"ok": false, "error": "ratelimited"}``, as Slack sends them.
-- ``errors["chat.postMessage"] = ["not_in_channel"]``: the next calls fail with those errors.
+- ``errors["chat.postMessage"] = ["not_in_channel"]``: the next calls fail with those errors
+  (an empty string lets that call through: ``["", "internal_error"]`` fails the second).
 - ``users``: ``users.info`` / ``users.list`` answers (``is_admin``, ``is_owner``).
 - ``add_file(name, data)``: a file a user uploaded (in a form's file input), downloadable from
   its ``url_private_download`` with the bot token only.
@@ -23,6 +24,10 @@ Behaviour that tests program:
   (``reply_errors``: the next replies fail with those errors); replies are visible through
   ``conversations.replies`` (``thread_not_found`` when the channel has no such top-level
   message) and :meth:`FakeSlack.replies`; ``chat.getPermalink`` links a message.
+- Message metadata: ``chat.postMessage``'s ``metadata`` is kept with the message and shown by
+  ``conversations.history`` (a channel's top-level messages, newest first: ``oldest``,
+  ``latest``, ``limit``, ``cursor``) and ``conversations.replies`` only with
+  ``include_all_metadata``.
 Everything received is recorded with its arrival time (``calls``, ``posts``, ``responses``...).
 """
 
@@ -181,7 +186,7 @@ class FakeSlack:
                 params.update(await request.json())
             else:
                 params.update(dict(await request.post()))
-        for key in ("blocks", "files"):
+        for key in ("blocks", "files", "metadata"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         return params
@@ -207,8 +212,8 @@ class FakeSlack:
             return self._json(
                 {"ok": False, "error": "ratelimited"}, 429, **{"Retry-After": str(self.retry_after)}
             )
-        if self.errors.get(method):
-            return self._json({"ok": False, "error": self.errors[method].pop(0)})
+        if self.errors.get(method) and (error := self.errors[method].pop(0)):
+            return self._json({"ok": False, "error": error})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return self._json({"ok": False, "error": "unknown_method"})
@@ -288,12 +293,45 @@ class FakeSlack:
         parent = self._top_level(channel, ts)
         if parent is None:
             return {"ok": False, "error": "thread_not_found"}
-        messages = [
-            {"type": "message", "ts": p["ts"], "thread_ts": ts, "text": p.get("text", ""),
-             "blocks": p.get("blocks") or []}
-            for p in [parent, *self.replies(channel, ts)]
-        ]  # fmt: skip
-        return {"ok": True, "messages": messages, "has_more": False}
+        page = self._page([parent, *self.replies(channel, ts)], params)
+        for message in page["messages"]:
+            message["thread_ts"] = ts
+        return page
+
+    async def _m_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if channel in self.channels_without_bot:
+            return {"ok": False, "error": "not_in_channel"}
+        return self._page(list(reversed(self.top_level(channel))), params)
+
+    @staticmethod
+    def _page(posts: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """One page of ``posts`` (in the order given) within ``oldest``/``latest`` (exclusive
+        unless ``inclusive``), ``limit`` long from ``cursor``; metadata with
+        ``include_all_metadata`` only."""
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or "inf")
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        chosen = [p for p in posts if within(float(p["ts"]))]
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for p in chosen[start : start + limit]:
+            message = {"type": "message", "ts": p["ts"], "text": p.get("text", ""),
+                       "blocks": p.get("blocks") or []}  # fmt: skip
+            if metadata and p.get("metadata"):
+                message["metadata"] = p["metadata"]
+            messages.append(message)
+        more = start + limit < len(chosen)
+        cursor = str(start + limit) if more else ""
+        return {"ok": True, "messages": messages, "has_more": more,
+                "response_metadata": {"next_cursor": cursor}}  # fmt: skip
 
     async def _m_chat_getPermalink(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(params.get("channel", "")), str(params.get("message_ts", ""))

@@ -19,7 +19,8 @@ Posts to one channel are paced (about one message per second) and never concurre
 its "sent" mark are shielded from cancellation, so a shutdown waits for them (:meth:`drain`)
 instead of forgetting that a message went out. A kill between a post and its mark still posts
 again at the next start; a gateway implementing :class:`OnceGateway` gets the idempotency key
-so its platform can answer the repeat with the first message (exactly once); others may post
+(and, for a delivery tried before, when that began: ``tried_at``, set by its first lease) so
+its platform can answer the repeat with the first message (exactly once); others may post
 that one digest twice. A threaded digest is posted with its :class:`Threads`
 (:func:`bot.delivery.threads.thread_plan`, read again for every attempt): a thread an earlier
 attempt opened is posted in, never opened twice.
@@ -76,6 +77,7 @@ class Delivery:
     attempts: int
     message_id: str | None
     last_error: str | None
+    tried_at: datetime | None = None  # the first attempt's claim; None: never tried
 
 
 def _delivery(row: Any) -> Delivery:
@@ -91,6 +93,7 @@ def _delivery(row: Any) -> Delivery:
         attempts=int(row[6]),
         message_id=row[7],
         last_error=row[8],
+        tried_at=datetime.fromisoformat(row[9]) if row[9] else None,
     )
 
 
@@ -103,12 +106,20 @@ class OnceGateway(Protocol):
     the outbox post it again at the next start. ``key`` is the delivery's idempotency key:
     posted again with the same key, the platform (or a look-up the adapter does, e.g. Discord's
     ``nonce`` with ``enforce_nonce``, Slack message metadata found with conversations.history)
-    answers with the first message's id instead of posting a second one. Gateways without this
-    method are posted to with :meth:`ChatGateway.post_digest` (at least once).
+    answers with the first message's id instead of posting a second one. ``tried`` is when
+    an earlier attempt at this delivery began (its first lease: a crash, a failed attempt,
+    another worker), ``None`` when none did: a gateway that must look its earlier messages up
+    (Slack) looks only when it is set, and only from then on. Gateways without this method
+    are posted to with :meth:`ChatGateway.post_digest` (at least once).
     """
 
     async def post_digest_once(
-        self, channel: ChannelRef, digest: Digest, key: str, threads: Threads | None = None
+        self,
+        channel: ChannelRef,
+        digest: Digest,
+        key: str,
+        threads: Threads | None = None,
+        tried: datetime | None = None,
     ) -> str: ...
 
 
@@ -287,6 +298,7 @@ class Outbox:
 
     async def _attempts(self, item: Delivery, gateway: ChatGateway) -> str:
         key = item.channel.key
+        tried = item.tried_at  # an earlier send (this worker's or another's) may have posted
         for attempt in range(self.max_attempts):
             wait = self._not_before.get(key, 0.0) - self.clock()
             if wait > self.max_wait:
@@ -300,7 +312,8 @@ class Outbox:
             if (attempt or wait > 0) and not await self._lease(item.id):
                 log.info("delivery %d: its lease was taken over", item.id)
                 return "busy"
-            task = asyncio.ensure_future(self._post_and_mark(item, gateway))
+            started = self.now()
+            task = asyncio.ensure_future(self._post_and_mark(item, gateway, tried))
             self._critical.add(task)
             task.add_done_callback(self._critical.discard)
             self._posting[item.id] = task
@@ -309,6 +322,7 @@ class Outbox:
                 await asyncio.shield(task)
                 return "sent"
             except DeliveryError as exc:
+                tried = tried or started  # some of it may be out: the retry looks first
                 await self._record_error(item, str(exc))
                 if exc.permanent:
                     await self._fail_channel(item, gateway, str(exc))
@@ -335,7 +349,9 @@ class Outbox:
                 return "pending"
         return "pending"
 
-    async def _post_and_mark(self, item: Delivery, gateway: ChatGateway) -> None:
+    async def _post_and_mark(
+        self, item: Delivery, gateway: ChatGateway, tried: datetime | None
+    ) -> None:
         key = item.channel.key
         # A threaded digest: the threads open for it, recorded as the gateway opens them.
         threads = await thread_plan(self.store, item.id, item.channel, item.digest, now=self.now())
@@ -343,7 +359,7 @@ class Outbox:
         try:
             if isinstance(gateway, OnceGateway):
                 message_id = await gateway.post_digest_once(
-                    item.channel, item.digest, item.idempotency_key, **extra
+                    item.channel, item.digest, item.idempotency_key, tried=tried, **extra
                 )
             else:
                 message_id = await gateway.post_digest(item.channel, item.digest, **extra)

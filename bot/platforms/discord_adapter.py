@@ -37,6 +37,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Literal
 
 import discord
@@ -613,13 +614,20 @@ class DiscordGateway:
         return await self.send_payloads(channel, render_discord(digest))
 
     async def post_digest_once(
-        self, channel: ChannelRef, digest: Digest, key: str, threads: Threads | None = None
+        self,
+        channel: ChannelRef,
+        digest: Digest,
+        key: str,
+        threads: Threads | None = None,
+        tried: datetime | None = None,
     ) -> str:
         """:meth:`post_digest` at most once per idempotency ``key`` (``OnceGateway``): each
         message carries its nonce (:func:`once_nonce`) with ``enforce_nonce``, so a repeat
-        after a crash or by another worker gets the first message back from Discord. A
-        threaded digest's messages too (each part its own nonces: a thread's parent, each
-        thread's messages, the channel message), and a thread opened once is recorded."""
+        after a crash or by another worker gets the first message back from Discord (whatever
+        ``tried`` says: nothing to look up). A threaded digest's messages too (each part its
+        own nonces: a thread's parent, each thread's messages, the channel message), and a
+        thread opened once is recorded."""
+        del tried
         if threads is not None and threads.mode in ("digest", "story"):
             return await self._threaded(channel, digest, threads, key)
         return await self._send(channel, render_discord(digest), channel.channel, key)

@@ -3,11 +3,15 @@
 - :func:`make_client`: slack_sdk's AsyncWebClient with the rate-limit retry handler (429 ->
   sleep ``Retry-After``, then retry), which slack_sdk leaves off by default.
 - :class:`SlackGateway` (a :class:`~bot.delivery.gateway.ChatGateway`) posts ``render_slack``
-messages
-  with ``chat.postMessage``, about one per second per channel, and maps Slack errors to
-  :class:`~bot.delivery.gateway.DeliveryError` (channel gone / no access -> permanent), naming only
-  the
-  error code, never a token.
+  messages with ``chat.postMessage``, about one per second per channel, and maps Slack errors
+  to :class:`~bot.delivery.gateway.DeliveryError` (channel gone / no access -> permanent),
+  naming only the error code, never a token.
+- Once per idempotency key (``OnceGateway``, :meth:`SlackGateway.post_digest_once`): Slack has
+  no nonce, so each message of a keyed delivery carries message ``metadata`` (event type
+  ``newsbot_digest``, payload: the key and the message's part); a delivery tried before (the
+  outbox's ``tried``) first reads the channel's history since then (``conversations.history``
+  with ``include_all_metadata``, at most :data:`HISTORY_MAX` messages; a thread's replies
+  with ``conversations.replies``) and skips the parts already there.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -58,6 +64,14 @@ PERMANENT_ERRORS = frozenset(
         "ekm_access_denied",
     }
 )
+
+EVENT_TYPE = "newsbot_digest"  # the message metadata of a digest posted once per key
+HISTORY_PAGE = 200  # messages per conversations.history / replies page
+HISTORY_MAX = 1000  # at most this many messages looked through per look-up
+CLOCK_SKEW = timedelta(minutes=5)  # the look-up starts this much before the first attempt
+# The history cannot be read (a scope not granted, a public channel posted to from outside):
+# the post goes ahead (at least once, as without a key) rather than failing the channel.
+BLIND_ERRORS = frozenset({"missing_scope", "not_in_channel", "thread_not_found"})
 
 log = install_redaction()
 
@@ -117,6 +131,21 @@ def delivery_error(method: str, exc: Exception) -> DeliveryError:
     return DeliveryError(f"slack {method}: {type(exc).__name__}")
 
 
+def once_metadata(key: str, part: str) -> dict[str, Any]:
+    """The message metadata of part ``part`` of the delivery whose idempotency key is ``key``."""
+    return {"event_type": EVENT_TYPE, "event_payload": {"key": key, "part": part}}
+
+
+@dataclass(slots=True)
+class _Once:
+    """One keyed post: its key, when an earlier attempt began (``None``: never) and what the
+    look-ups found, by thread (``None``: the channel itself) and part."""
+
+    key: str
+    tried: datetime | None
+    found: dict[str | None, dict[str, str]] = field(default_factory=dict)
+
+
 class SlackGateway:
     """:class:`~bot.delivery.gateway.ChatGateway` for Slack: digests via ``chat.postMessage``."""
 
@@ -142,37 +171,142 @@ class SlackGateway:
     ) -> str:
         """The digest's messages in the channel; threaded (``threads``), as replies
         (``thread_ts``) to the thread's parent message (see ``ChatGateway.post_digest``)."""
+        return await self._digest(channel, digest, threads, None)
+
+    async def post_digest_once(
+        self,
+        channel: ChannelRef,
+        digest: Digest,
+        key: str,
+        threads: Threads | None = None,
+        tried: datetime | None = None,
+    ) -> str:
+        """:meth:`post_digest` at most once per idempotency ``key`` (``OnceGateway``). Every
+        message carries :func:`once_metadata` (its part: ``"0"``, ``"1"``… in the channel,
+        ``"parent:THREAD"`` for a thread's parent, ``"THREAD:0"``… in a thread, ``"index:0"``
+        for a story-mode digest's channel message). When an earlier attempt began (``tried``)
+        the messages posted since then are looked up first and the parts found are not posted
+        again: a repeat after a crash, or by another worker, returns the first message's ts."""
+        return await self._digest(channel, digest, threads, _Once(key, tried))
+
+    async def _digest(
+        self, channel: ChannelRef, digest: Digest, threads: Threads | None, once: _Once | None
+    ) -> str:
         if threads is not None and threads.mode == "digest":
-            parent = await self._thread(channel, threads, DIGEST_THREAD, digest_title(digest))
-            await self._post_all(channel, render_slack(digest), parent)
+            parent = await self._thread(channel, threads, DIGEST_THREAD, digest_title(digest), once)
+            await self._post_all(channel, render_slack(digest), once, parent, DIGEST_THREAD)
             return parent
         if threads is not None and threads.mode == "story":
             links: dict[str, str | None] = {}
             for story in digest.stories:
-                parent = await self._thread(channel, threads, story.id, story_title(story))
-                await self._post_all(channel, render_slack(one_story(digest, story)), parent)
+                parent = await self._thread(channel, threads, story.id, story_title(story), once)
+                messages = render_slack(one_story(digest, story))
+                await self._post_all(channel, messages, once, parent, story.id)
                 links[story.id] = await self.permalink(channel.channel, parent)
-            return await self.post_message(channel.channel, render_story_index(digest, links))
-        return await self._post_all(channel, render_slack(digest))
+            index = [render_story_index(digest, links)]
+            return await self._post_all(channel, index, once, None, "index")
+        return await self._post_all(channel, render_slack(digest), once)
 
     async def _post_all(
-        self, channel: ChannelRef, messages: Iterable[Mapping[str, Any]], thread: str | None = None
+        self,
+        channel: ChannelRef,
+        messages: Iterable[Mapping[str, Any]],
+        once: _Once | None,
+        thread: str | None = None,
+        prefix: str | None = None,
     ) -> str:
+        """Post ``messages`` (in thread ``thread`` if given); the first one's ts. Keyed, each
+        is part ``PREFIX:i`` (``i`` alone without a prefix); a part found already is skipped."""
         first = ""
-        for message in messages:
-            ts = await self.post_message(channel.channel, message, thread_ts=thread)
+        for index, message in enumerate(messages):
+            part = str(index) if prefix is None else f"{prefix}:{index}"
+            ts = await self._post_part(channel.channel, message, once, part, thread)
             first = first or ts
         return first
 
-    async def _thread(self, channel: ChannelRef, threads: Threads, key: str, title: str) -> str:
+    async def _post_part(
+        self,
+        channel_id: str,
+        message: Mapping[str, Any],
+        once: _Once | None,
+        part: str,
+        thread: str | None = None,
+    ) -> str:
+        if once is None:
+            return await self.post_message(channel_id, message, thread_ts=thread)
+        found = (await self._earlier(channel_id, once, thread)).get(part)
+        if found:
+            log.info("slack: part %s of a digest is in %s already (%s)", part, channel_id, found)
+            return found
+        metadata = once_metadata(once.key, part)
+        return await self.post_message(channel_id, message, thread_ts=thread, metadata=metadata)
+
+    async def _thread(
+        self, channel: ChannelRef, threads: Threads, key: str, title: str, once: _Once | None
+    ) -> str:
         """The parent ts of thread ``key``: the one open, else a new parent message (recorded
-        before anything is posted under it)."""
+        before anything is posted under it; keyed, one an earlier attempt posted)."""
         found = threads.open.get(key)
         if found:
             return found
-        ts = await self.post_message(channel.channel, render_thread_parent(title))
+        parent = render_thread_parent(title)
+        ts = await self._post_part(channel.channel, parent, once, f"parent:{key}")
         await threads.opened(key, ts)
         return ts
+
+    async def _earlier(self, channel_id: str, once: _Once, thread: str | None) -> dict[str, str]:
+        """Part -> ts of the messages carrying ``once.key`` in the channel (``thread``: in
+        that thread) since shortly before the earlier attempt; nothing when there was none.
+        Looked up once per post and thread; the oldest message of a part wins."""
+        if once.tried is None:
+            return {}
+        if thread in once.found:
+            return once.found[thread]
+        found: dict[str, str] = {}
+        once.found[thread] = found
+        method = "conversations.history" if thread is None else "conversations.replies"
+        oldest = f"{(once.tried - CLOCK_SKEW).timestamp():.6f}"
+        cursor: str | None = None
+        seen = 0
+        try:
+            while seen < HISTORY_MAX:
+                args: dict[str, Any] = {
+                    "channel": channel_id,
+                    "oldest": oldest,
+                    "limit": min(HISTORY_PAGE, HISTORY_MAX - seen),
+                    "include_all_metadata": True,
+                    "cursor": cursor,
+                }
+                if thread is None:
+                    response = await self.client.conversations_history(**args)
+                else:
+                    response = await self.client.conversations_replies(ts=thread, **args)
+                messages = response.get("messages") or []
+                seen += len(messages)
+                for message in messages:
+                    metadata = message.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if metadata.get("event_type") != EVENT_TYPE or payload.get("key") != once.key:
+                        continue
+                    part, ts = str(payload.get("part")), str(message.get("ts") or "")
+                    if ts and (part not in found or float(ts) < float(found[part])):
+                        found[part] = ts
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor or not messages:
+                    break
+        except SlackApiError as exc:
+            if _error_code(exc) not in BLIND_ERRORS:
+                once.found.pop(thread, None)
+                raise delivery_error(method, exc) from None
+            log.warning(
+                "slack: %s refused (%s): a digest tried before is posted without looking",
+                method,
+                _error_code(exc),
+            )
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            once.found.pop(thread, None)
+            raise delivery_error(method, exc) from None
+        return found
 
     async def permalink(self, channel_id: str, ts: str) -> str | None:
         """A message's link (``chat.getPermalink``); ``None`` when Slack will not say."""
@@ -186,10 +320,15 @@ class SlackGateway:
         return str(response.get("permalink") or "") or None
 
     async def post_message(
-        self, channel_id: str, message: Mapping[str, Any], *, thread_ts: str | None = None
+        self,
+        channel_id: str,
+        message: Mapping[str, Any],
+        *,
+        thread_ts: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> str:
-        """Post one Block Kit message (a reply in thread ``thread_ts`` if given), at most one
-        per ``min_interval`` per channel; its ts."""
+        """Post one Block Kit message (a reply in thread ``thread_ts`` if given, with message
+        ``metadata`` if given), at most one per ``min_interval`` per channel; its ts."""
         lock = self._locks.setdefault(channel_id, asyncio.Lock())
         async with lock:
             last = self._last_post.get(channel_id)
@@ -205,6 +344,7 @@ class SlackGateway:
                     unfurl_links=False,
                     unfurl_media=False,
                     thread_ts=thread_ts,  # None: left out by slack_sdk
+                    metadata=dict(metadata) if metadata is not None else None,
                 )
             except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
                 raise delivery_error("chat.postMessage", exc) from None

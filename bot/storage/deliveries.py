@@ -10,10 +10,11 @@ takes its rows with it: the channel was never told.
 Leases: several workers may share the outbox. A worker sends a pending delivery only while it
 holds its lease (``lease_owner``, ``lease_until``), taken by a conditional ``UPDATE``
 (:func:`claim`: free, expired or already its own), renewed before each attempt and cleared when
-the delivery ends or is given back (:func:`release`). A worker killed mid-send leaves its lease
-to expire; then another worker takes the delivery over (the idempotency key lets the platform
-answer the repeat with the first message). Every write runs in the store's write transaction,
-which on PostgreSQL holds the database-wide writer lock, so two claims never interleave.
+the delivery ends or is given back (:func:`release`); the first claim records ``tried_at``.
+A worker killed mid-send leaves its lease to expire; then another worker takes the delivery
+over (the idempotency key lets the platform answer the repeat with the first message). Every
+write runs in the store's write transaction, which on PostgreSQL holds the database-wide
+writer lock, so two claims never interleave.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ Shown = Sequence[tuple[int, Sequence[int], Sequence[str]]]
 
 DELIVERY_COLS = (
     "id, subscription_id, channel_key, idempotency_key, status, payload, attempts, message_id, "
-    "last_error"
+    "last_error, tried_at"
 )
 
 
@@ -161,12 +162,14 @@ async def claim(
 ) -> bool:
     """Lease the pending delivery to ``owner`` until ``until``: ``True`` unless another
     worker's lease on it is still running (or it is no longer pending). Taking one's own lease
-    again renews it."""
+    again renews it. The first claim ever also sets ``tried_at`` (``now``): from then on some
+    of the delivery may be on the platform."""
     async with store.transaction() as conn:
         cur = await conn.execute(
-            "UPDATE deliveries SET lease_owner = ?, lease_until = ? "
+            "UPDATE deliveries SET lease_owner = ?, lease_until = ?, "
+            "tried_at = coalesce(tried_at, ?) "
             f"WHERE id = ? AND status = 'pending' AND {_FREE}",
-            (owner, to_iso(until), delivery_id, to_iso(now), owner),
+            (owner, to_iso(until), to_iso(now), delivery_id, to_iso(now), owner),
         )
         return int(cur.rowcount) == 1
 

@@ -5,9 +5,10 @@ against ``tests/fake_slack.py``).
 The outbox relies on exactly this: ``post_digest`` delivers every story of a digest however
 big it is (split as the platform's limits need) and returns the first message's id, a new
 id per post; ``notify_admins`` reaches the workspace's admins; a channel the platform refuses
-is a permanent :class:`DeliveryError`. A gateway that is also an ``OnceGateway`` posts a
-digest once per idempotency key: a repeat (a crash, another worker) gets the first message back
-and shows nothing new. A new platform adds one case (a fixture builder).
+is a permanent :class:`DeliveryError`. A gateway that is also an ``OnceGateway`` (Discord: a
+nonce; Slack: message metadata looked up) posts a digest once per idempotency key: a repeat (a
+crash, another worker; told when the first attempt began, as the outbox tells it) gets the
+first message back and shows nothing new. A new platform adds one case (a fixture builder).
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ async def _slack(tmp_path: Path) -> AsyncGenerator[Case]:
             received=lambda: posted("C0NEWS"),
             notices=lambda: posted("D"),  # direct messages to the admins
             refused=refused,
+            shown=lambda: len(fake.top_level("C0NEWS")),
         )
     finally:
         await fake.stop()
@@ -244,12 +246,17 @@ async def test_a_repeated_idempotency_key_gets_the_first_message_and_shows_nothi
     gateway = _once(case)
     digest = _digest(40)  # several messages: each is posted once
     assert case.shown is not None, "a once-poster's case says how many messages it shows"
+    tried = datetime.now(UTC)  # when the first attempt began (the outbox's tried_at)
     first = await gateway.post_digest_once(case.channel, digest, "sub-7:2025-03-04T09:00:00Z")
     shown = case.shown()
     assert shown > 1
-    again = await gateway.post_digest_once(case.channel, digest, "sub-7:2025-03-04T09:00:00Z")
+    again = await gateway.post_digest_once(
+        case.channel, digest, "sub-7:2025-03-04T09:00:00Z", tried=tried
+    )
     assert again == first and case.shown() == shown
-    other = await gateway.post_digest_once(case.channel, digest, "sub-7:2025-03-04T10:00:00Z")
+    other = await gateway.post_digest_once(
+        case.channel, digest, "sub-7:2025-03-04T10:00:00Z", tried=tried
+    )
     assert other != first  # another key is another digest
 
 
