@@ -13,7 +13,7 @@ from bot.cli import app
 from bot.errors import ParseError
 from bot.services import open_services
 from bot.settings import Settings
-from bot.sources.opml import OpmlFeed, read_opml, write_opml
+from bot.sources.opml import CHECKS_AT_ONCE, OpmlFeed, read_opml, write_opml
 from handlers import dispatch
 from handlers.base import Attachment, CommandRequest
 from handlers.sources import MAX_SOURCES_PER_WORKSPACE
@@ -204,6 +204,9 @@ async def test_chat_import_checks_every_feed_and_stops_at_the_workspace_limit(
         assert skipped[0] == f"skipped: {urls[3]}: HTTP 404 Not Found"
         assert all(line.endswith("the feed limit is reached") for line in skipped[1:])
         assert reply.lines[-1] == f"{MAX_SOURCES_PER_WORKSPACE} added, 20 skipped"
+        # Once 100 passed, the feeds over the limit are not fetched at all.
+        fetched = [r for r in feed_server.requests if "copy=" in r.path]
+        assert len(fetched) <= MAX_SOURCES_PER_WORKSPACE + CHECKS_AT_ONCE
         # Imported again: every feed is a source already; nothing is fetched twice.
         again = await dispatch(_chat_request("import", {"file": upload}), sv)
         assert again.lines[-1] == f"0 added, {len(urls)} skipped"

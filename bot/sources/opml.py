@@ -140,7 +140,8 @@ async def import_feeds(
     is first checked like ``sources add`` (fetched, an HTML page's feed link followed, parsed;
     a few at a time) and stored under the URL the check found, named by the file or else by
     its title; without it (the CLI) nothing is fetched here and the poller fetches them when
-    due. ``room`` caps how many are added (a workspace's feed limit): the rest are skipped.
+    due. ``room`` caps how many are added (a workspace's feed limit): the rest are skipped
+    (and, once enough feeds passed their check, not fetched at all).
     """
     present = {row["locator"] for row in await store.feed_sources(workspace)}
     # (the listed feed, what it gave), in the file's order
@@ -158,7 +159,7 @@ async def import_feeds(
         entries.append((OpmlFeed(locator, feed.name), OpmlFeed(locator, feed.name)))
     if check is not None:
         todo = [i for i, (_, result) in enumerate(entries) if isinstance(result, OpmlFeed)]
-        checked = await _checked([entries[i][0] for i in todo], check)
+        checked = await _checked([entries[i][0] for i in todo], check, present, room)
         for i, result in zip(todo, checked, strict=True):
             entries[i] = (entries[i][0], result)
     imported: list[OpmlFeed] = []
@@ -173,7 +174,7 @@ async def import_feeds(
                 skipped.append(Skipped(listed.url, f"already a source (as {masked(result.url)})"))
                 continue
             if room is not None and len(imported) >= room:
-                skipped.append(Skipped(listed.url, "not added: the feed limit is reached"))
+                skipped.append(Skipped(listed.url, LIMIT_REACHED))
                 continue
             name = listed.name or result.name
             await txn.upsert_source(
@@ -189,17 +190,30 @@ async def import_feeds(
     return imported, skipped
 
 
-async def _checked(feeds: list[OpmlFeed], check: FeedCheck) -> list[OpmlFeed | Skipped]:
-    """Each feed checked (at most :data:`CHECKS_AT_ONCE` at a time), in the file's order."""
-    gate = asyncio.Semaphore(CHECKS_AT_ONCE)
+LIMIT_REACHED = "not added: the feed limit is reached"
+
+
+async def _checked(
+    feeds: list[OpmlFeed], check: FeedCheck, present: set[str], room: int | None
+) -> list[OpmlFeed | Skipped]:
+    """Each feed checked, at most :data:`CHECKS_AT_ONCE` at a time, started in the file's
+    order; once ``room`` new feeds passed, the feeds not started yet are skipped unfetched
+    (every one that passed comes before them in the file, so they are over the limit)."""
+    gate = asyncio.Semaphore(CHECKS_AT_ONCE)  # FIFO: checks start in the file's order
+    passed: set[str] = set()
 
     async def one(feed: OpmlFeed) -> OpmlFeed | Skipped:
         async with gate:
+            if room is not None and len(passed) >= room:
+                return Skipped(feed.url, LIMIT_REACHED)
             try:
-                return await check(feed.url)
+                result = await check(feed.url)
             except (SourceError, UserError) as exc:
                 why = " ".join(str(exc).split()) or "the check failed"
                 return Skipped(feed.url, why.removeprefix(f"{masked(feed.url)}: "))
+            if result.url not in present:
+                passed.add(result.url)
+            return result
 
     return list(await asyncio.gather(*(one(feed) for feed in feeds)))
 
