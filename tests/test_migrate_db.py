@@ -145,8 +145,15 @@ def test_a_row_naming_a_later_row_of_its_table_is_copied(tmp_path: Path) -> None
 
 def test_the_same_database_as_both_ends_is_refused(tmp_path: Path) -> None:
     src = _seeded(tmp_path / "src.db")
-    result = _cli("migrate-db", src, src)
+    result = _cli("migrate-db", src, str(tmp_path / "." / "src.db"))
     assert result.exit_code == 2 and "the same database" in result.stderr
+
+
+def test_a_missing_source_file_is_refused_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    result = _cli("migrate-db", str(missing), str(tmp_path / "dst.db"))
+    assert result.exit_code == 2 and "no database there" in result.stderr
+    assert not missing.exists() and not (tmp_path / "dst.db").exists()
 
 
 # ----------------------------------------------------------------- PostgreSQL
@@ -167,9 +174,21 @@ def test_sqlite_to_postgresql_gives_the_same_seed_digest_and_back(
     assert _digest(back) == before
 
 
+async def _indexes(url: str) -> list[tuple[str, str]]:
+    async with await Store.open(url, writable=False) as store:
+        rows = await store.fetchall(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "ORDER BY indexname"
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+
 def test_new_rows_on_postgresql_get_fresh_ids_after_the_copy(tmp_path: Path, pg_url: str) -> None:
     src = _seeded(tmp_path / "src.db")
+    schema = asyncio.run(_indexes(pg_url))  # the empty, migrated database's
+    assert "articles_fts" in {name for name, _ in schema}, schema
     _migrate(src, pg_url)
+    assert asyncio.run(_indexes(pg_url)) == schema, "an index dropped for the copy is missing"
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "late.txt").write_text(

@@ -15,8 +15,11 @@ What each target needs besides the rows:
 - SQLite checks foreign keys at commit (``defer_foreign_keys``), so a row may name a later row
   of its own table (a story merged into a newer one); the FTS5 index fills from its trigger.
 - PostgreSQL checks them at once, so a column naming its own table is written ``NULL`` first
-  and set after the table is copied; its ``tsvector`` column is generated; each identity
-  sequence is moved past the highest id copied, so the next insert gets a fresh id.
+  and set after the table is copied; its ``tsvector`` column is generated; the indexes that
+  back no constraint (the GIN full-text index, lookups) are dropped in the transaction and
+  built again once the rows are in (one build is far faster than a row-by-row update: 100,000
+  articles); each identity sequence is moved past the highest id copied, so the next insert
+  gets a fresh id.
 
 Before committing, every table's row count on DST is compared with SRC's.
 """
@@ -28,12 +31,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.errors import StorageError, UserError
-from bot.storage.backend import shown
+from bot.storage.backend import SQLITE, kind_of, shown
 from bot.storage.store import Store
 
 BATCH_ROWS = 2000
@@ -205,7 +209,10 @@ async def copy_store(
         totals = {t.name: await _count(src, t.name) for t in dst_tables if t.name in src_tables}
         copied: dict[str, int] = {}
         async with dst.transaction() as conn:
-            if not dst.postgres:
+            rebuilt: list[str] = []
+            if dst.postgres:
+                rebuilt = await _drop_plain_indexes(conn)
+            else:
                 await conn.execute("PRAGMA defer_foreign_keys = ON")
             for table in dst_tables:
                 if table.name not in src_tables:
@@ -222,6 +229,8 @@ async def copy_store(
                 )
                 if dst.postgres:
                     await _fix_sequences(conn, table)
+            for definition in rebuilt:  # built once over all the rows: far faster
+                await conn.execute(definition)
             for name, expected in totals.items():
                 async with conn.execute(f"SELECT count(*) FROM {name}") as cur:
                     row = await cur.fetchone()
@@ -315,6 +324,21 @@ async def _copy_table(
     return done
 
 
+async def _drop_plain_indexes(conn: aiosqlite.Connection) -> list[str]:
+    """Drop DST's indexes that back no constraint (the GIN full-text index, lookups) inside
+    the copy's transaction; returns their definitions to build them again after the rows are
+    in. Keys and unique constraints stay: foreign keys need them."""
+    found = await _rows(
+        conn,
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint "
+        "WHERE connamespace = current_schema()::regnamespace)",
+    )
+    for name, _definition in found:
+        await conn.execute(f"DROP INDEX {_checked(name)}")
+    return [str(definition) for _name, definition in found]
+
+
 async def _fix_sequences(conn: aiosqlite.Connection, table: Table) -> None:
     """Each identity of ``table`` continues after the highest value copied."""
     for column in table.identity:
@@ -325,12 +349,22 @@ async def _fix_sequences(conn: aiosqlite.Connection, table: Table) -> None:
         )
 
 
+def _same(a: str, b: str) -> bool:
+    if kind_of(a) == kind_of(b) == SQLITE:
+        return Path(a).resolve() == Path(b).resolve()
+    return a == b
+
+
 async def migrate_database(
     source: str, target: str, *, progress: Progress | None = None, batch: int = BATCH_ROWS
 ) -> CopyReport:
-    """Open ``source`` and ``target`` (each migrated to the current schema), copy, close."""
-    if source == target:
+    """Open ``source`` and ``target`` (each migrated to the current schema), copy, close.
+    A SQLite ``source`` must exist (a mistyped path would otherwise become a new, empty
+    database)."""
+    if _same(source, target):
         raise UserError(f"{shown(source)}: SRC and DST are the same database")
+    if kind_of(source) == SQLITE and not Path(source).is_file():
+        raise UserError(f"{source}: no database there")
     started = time.monotonic()
     src = await Store.open(source, writable=False)
     try:
