@@ -41,7 +41,9 @@ from bot.storage.backend import SQLITE, kind_of, shown
 from bot.storage.store import Store
 
 BATCH_ROWS = 2000
-Progress = Callable[[str, int, int | None], None]  # (table, rows just copied, table's rows)
+# (table, rows just copied, the table's rows), for tables with rows; then ("indexes", 1, n)
+# for each PostgreSQL index built again
+Progress = Callable[[str, int, int | None], None]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NOT_COPIED = frozenset({"schema_version"})  # each store keeps its own migration record
 
@@ -231,6 +233,8 @@ async def copy_store(
                     await _fix_sequences(conn, table)
             for definition in rebuilt:  # built once over all the rows: far faster
                 await conn.execute(definition)
+                if progress is not None:
+                    progress("indexes", 1, len(rebuilt))
             for name, expected in totals.items():
                 async with conn.execute(f"SELECT count(*) FROM {name}") as cur:
                     row = await cur.fetchone()
@@ -319,8 +323,6 @@ async def _copy_table(
         sets = ", ".join(f"{c} = ?" for c in later)
         match = " AND ".join(f"{k} = ?" for k in target.key)
         await conn.executemany(f"UPDATE {target.name} SET {sets} WHERE {match}", fixes)
-    if progress is not None and done == 0:
-        progress(target.name, 0, total)
     return done
 
 
