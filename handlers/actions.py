@@ -46,6 +46,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec("follow", "Follow story", "follow", "story"),
         ActionSpec("mute", "Mute story", "mute", "story"),
         ActionSpec("conflicts", "Show conflicts", "conflicts", "story"),
+        ActionSpec("story", "Full story", "story", "story"),
         ActionSpec("more", "More stories", "more", "page", pattern=_PAGE_RE, optional=True),
         ActionSpec("unsubscribe", "Unsubscribe", "unsubscribe", "subscription", danger=True),
         ActionSpec("share", "Share to channel", "story", "story", True, {"share": "yes"}),
@@ -112,10 +113,12 @@ def command_request(action: Action, base: CommandRequest) -> CommandRequest:
 
 
 def story_actions(story: StoryDigest) -> list[Action]:
-    """A digest story's buttons: Follow, Mute, and Show conflicts when it has any."""
+    """A digest story's buttons: Follow, Mute, Show conflicts when it has any, and Full story
+    (``/news story``, privately, with its Share to channel)."""
     actions = [Action("follow", story.id), Action("mute", story.id)]
     if story.conflicts or story.more_conflicts:
         actions.append(Action("conflicts", story.id))
+    actions.append(Action("story", story.id))
     return actions
 
 

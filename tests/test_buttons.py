@@ -98,9 +98,9 @@ def test_stories_get_follow_and_mute_and_conflicts_only_when_they_have_some() ->
         id="s-0002", title="t", known=False, conflicts=[ConflictRef("revision", "f", [said])]
     )
     hidden = StoryDigest(id="s-0003", title="t", known=False, more_conflicts=2)
-    assert [a.verb for a in story_actions(plain)] == ["follow", "mute"]
-    assert [a.verb for a in story_actions(disputed)] == ["follow", "mute", "conflicts"]
-    assert [a.verb for a in story_actions(hidden)] == ["follow", "mute", "conflicts"]
+    assert [a.verb for a in story_actions(plain)] == ["follow", "mute", "story"]
+    assert [a.verb for a in story_actions(disputed)] == ["follow", "mute", "conflicts", "story"]
+    assert [a.verb for a in story_actions(hidden)] == ["follow", "mute", "conflicts", "story"]
 
 
 def test_a_digest_offers_more_with_left_out_stories_and_one_unsubscribe_per_subscription() -> None:

@@ -822,8 +822,10 @@ async def test_digest_buttons_follow_show_conflicts_and_mute_privately(env: Env)
         f"newsbot:follow:{first}",
         f"newsbot:mute:{first}",
         f"newsbot:conflicts:{first}",
+        f"newsbot:story:{first}",
         f"newsbot:follow:{stories[1]}",
         f"newsbot:mute:{stories[1]}",  # no conflicts, no Show conflicts
+        f"newsbot:story:{stories[1]}",
         "newsbot:more:",
         f"newsbot:unsubscribe:{sub.public_id}",
     ]
@@ -831,6 +833,8 @@ async def test_digest_buttons_follow_show_conflicts_and_mute_privately(env: Env)
 
     shown = _private(await env.click(env.user, message_id, f"newsbot:follow:{first}"))
     assert "Following" in shown and first in shown
+    full = _private(await env.click(env.user, message_id, f"newsbot:story:{first}"))
+    assert first in full and f"newsbot:share:{first}" in full  # /news story, with its Share
     subs = await Subscriptions(env.services.store).for_channel(ref)
     followed = await env.services.store.fetchone(
         "SELECT public_id FROM stories WHERE id = ?",
@@ -895,7 +899,7 @@ async def test_a_digest_of_many_stories_offers_select_menus(env: Env) -> None:
     extra = [f"s-00{i}a" for i in range(4)]
     message_id = await _post(env, "picks", _button_digest(channel_id, stories + extra, [], 0))
     rows = env.fake.messages[message_id]["components"]
-    assert [r["components"][0]["type"] for r in rows] == [3, 3, 3]  # follow, mute, conflicts
+    assert [r["components"][0]["type"] for r in rows] == [3, 3, 3, 3]  # follow, mute, ...
     follow = rows[0]["components"][0]
     assert follow["custom_id"] == "newsbot:follow:"
     assert [o["value"] for o in follow["options"]] == stories + extra

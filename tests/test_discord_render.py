@@ -319,8 +319,8 @@ def test_a_digest_of_few_stories_has_a_row_of_buttons_per_story_and_its_own() ->
     (message,) = render_discord(digest)
     rows = message["components"]
     assert [[c["custom_id"] for c in r["components"]] for r in rows] == [
-        ["newsbot:follow:s-0000", "newsbot:mute:s-0000"],
-        ["newsbot:follow:s-0001", "newsbot:mute:s-0001"],
+        ["newsbot:follow:s-0000", "newsbot:mute:s-0000", "newsbot:story:s-0000"],
+        ["newsbot:follow:s-0001", "newsbot:mute:s-0001", "newsbot:story:s-0001"],
         ["newsbot:more:", "newsbot:unsubscribe:sub-4"],
     ]
     assert rows[0]["components"][0]["label"] == "Follow story s-0000"
@@ -333,15 +333,16 @@ def test_a_digest_of_many_stories_has_one_select_per_action() -> None:
     stories[3].conflicts = [ConflictRef("revision", "toll", [said])]
     digest = Digest(channel="c", generated_at=WHEN, stories=stories, subscriptions=["sub-4"])
     rows = render_discord(digest)[-1]["components"]
-    selects = [r["components"][0] for r in rows[:3]]
+    selects = [r["components"][0] for r in rows[:4]]
     assert [s["custom_id"] for s in selects] == [
         "newsbot:follow:",
         "newsbot:mute:",
         "newsbot:conflicts:",
+        "newsbot:story:",
     ]
     assert [o["value"] for o in selects[0]["options"]] == [s.id for s in stories]
     assert [o["value"] for o in selects[2]["options"]] == ["s-0003"]  # only where there are any
-    assert rows[3]["components"][0]["custom_id"] == "newsbot:unsubscribe:sub-4"
+    assert rows[4]["components"][0]["custom_id"] == "newsbot:unsubscribe:sub-4"
 
 
 def test_a_private_story_reply_carries_a_share_button() -> None:

@@ -863,6 +863,7 @@ async def test_digest_buttons_run_their_commands_and_answer_privately(
         f"newsbot:follow:{story}",
         f"newsbot:mute:{story}",
         f"newsbot:conflicts:{story}",
+        f"newsbot:story:{story}",
         "newsbot:more:",
         f"newsbot:unsubscribe:{sub.public_id}",
     ]
@@ -876,6 +877,9 @@ async def test_digest_buttons_run_their_commands_and_answer_privately(
     shown = _private(await click.reply(digest, f"newsbot:conflicts:{story}"))
     assert f"Conflicts · {story}" in shown
 
+    full = await click.reply(digest, f"newsbot:story:{story}")  # /news story, privately
+    assert story in _private(full) and _action_ids(full)[0] == f"newsbot:share:{story}"
+
     # More stories: privately, a page of what the channel was not told, each story with its
     # own buttons (the seed corpus is one story: no next page); nothing is posted in the
     # channel and nothing recorded (tests/test_handlers.py pages through more stories).
@@ -887,6 +891,7 @@ async def test_digest_buttons_run_their_commands_and_answer_privately(
         f"newsbot:follow:{story}",
         f"newsbot:mute:{story}",
         f"newsbot:conflicts:{story}",
+        f"newsbot:story:{story}",
     ]
     assert len(fake.posts) == posts
     again = _private(await click.reply(digest, "newsbot:more:"))

@@ -235,8 +235,8 @@ def test_each_story_has_its_buttons_and_the_more_line_its_own() -> None:
     blocks = [b for m in render_slack(digest) for b in m["blocks"]]
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [[e["action_id"] for e in b["elements"]] for b in actions] == [
-        ["newsbot:follow:s-0001", "newsbot:mute:s-0001"],
-        ["newsbot:follow:s-0002", "newsbot:mute:s-0002"],
+        ["newsbot:follow:s-0001", "newsbot:mute:s-0001", "newsbot:story:s-0001"],
+        ["newsbot:follow:s-0002", "newsbot:mute:s-0002", "newsbot:story:s-0002"],
         ["newsbot:more:", "newsbot:unsubscribe:sub-9"],
     ]
     more = blocks.index(actions[-1]) - 1

@@ -279,11 +279,12 @@ def message_components(
             ("follow", "Follow a story…"),
             ("mute", "Mute a story…"),
             ("conflicts", "Show a story's conflicts…"),
+            ("story", "A story in full…"),
         ):
             chosen = [s for s in stories if verb in {a.verb for a in story_action_list(s)}]
             if chosen:
                 rows.append(_story_select(verb, placeholder, chosen))
-    return rows + own_row  # at most 3 selects and the digest's row: within the 5
+    return rows + own_row  # at most 4 selects and the digest's row: within the 5
 
 
 def reply_components(reply: Reply) -> list[dict[str, Any]]:
