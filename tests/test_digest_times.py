@@ -74,7 +74,7 @@ def test_discord_uses_reader_zone_timestamps_and_keeps_undated() -> None:
     assert "*Herald*, 08 Jun" in description and "<t:" + str(int(DATE_ONLY.timestamp())) not in (
         description
     )
-    assert "+4 more stories — `/news digest`" in messages[-1]["content"]
+    assert "+4 more stories — More stories shows them (only to you)" in messages[-1]["content"]
 
 
 def _slack_text(messages: list[dict[str, Any]]) -> str:
@@ -99,4 +99,4 @@ def test_slack_uses_date_tokens_with_a_fallback_and_keeps_undated() -> None:
         f"<!date^{int(LAST_YEAR.timestamp())}^{{date_short_pretty}} {{time}}|03 Jun 1998 " in text
     )
     assert "_Herald_, 08 Jun" in text
-    assert "+4 more stories — `/news digest`" in text
+    assert "+4 more stories — More stories shows them (only to you)" in text
