@@ -28,6 +28,8 @@ Behaviour that tests program:
   ``conversations.history`` (a channel's top-level messages, newest first: ``oldest``,
   ``latest``, ``limit``, ``cursor``) and ``conversations.replies`` only with
   ``include_all_metadata``.
+- :meth:`FakeSlack.hold_posts` keeps the next ``chat.postMessage`` calls from being answered
+  (each message is stored, as Slack stores it, and listed in ``held``) until it is released.
 Everything received is recorded with its arrival time (``calls``, ``posts``, ``responses``...).
 """
 
@@ -114,6 +116,9 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._ack_events: dict[str, asyncio.Event] = {}
         self._response_event = asyncio.Event()
+        self.release = asyncio.Event()  # what held posts wait for
+        self.held: list[dict[str, Any]] = []  # messages whose chat.postMessage waited
+        self._to_hold = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -150,6 +155,12 @@ class FakeSlack:
         return f"{self.base}/commands/{self.team_id}/{next(self._ts)}/{uuid.uuid4().hex}"
 
     # ---- recording helpers -----------------------------------------------------------------
+
+    def hold_posts(self, count: int = 1) -> asyncio.Event:
+        """Store the next ``count`` posted messages but answer none until the returned event
+        is set (a worker can be killed meanwhile: its message is in the channel)."""
+        self._to_hold, self.release = count, asyncio.Event()
+        return self.release
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -264,6 +275,10 @@ class FakeSlack:
             return {"ok": False, "error": self.reply_errors.pop(0)}
         ts = f"{int(time.time())}.{next(self._ts):06d}"
         self.posts.append({**params, "ts": ts, "at": time.monotonic()})
+        if self._to_hold > 0:
+            self._to_hold -= 1
+            self.held.append(self.posts[-1])
+            await self.release.wait()
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text")}}
 
     def _top_level(self, channel: str, ts: str) -> dict[str, Any] | None:

@@ -3,7 +3,9 @@
 Two real ``newsbot run`` workers and one (fake) Discord: one is SIGKILLed while Discord holds
 its post; the survivor sends the stranded digest once its lease expires, and every digest
 reaches its channel exactly once (Discord's ``nonce`` with ``enforce_nonce`` answers the
-repeat with the first message). In one process, two services on two connections stand for two
+repeat with the first message). The same on one (fake) Slack, which has no nonce: the
+survivor finds the stranded message by its metadata in the channel's history and posts
+nothing again. In one process, two services on two connections stand for two
 workers: a channel's digests are composed in turn (the advisory lock of ``Outbox.turn``) and a
 subscription's period is claimed once.
 
@@ -31,6 +33,7 @@ from bot.services import Services, open_services
 from bot.settings import SECRET_NAMES, Settings
 from tests.conftest import DUC, REPO, need
 from tests.fake_discord import FakeDiscord
+from tests.fake_slack import FakeSlack
 
 ARTICLES = 40
 SUBSCRIPTIONS = 3
@@ -51,7 +54,7 @@ async def _ingest(sv: Services) -> None:
         archive.unlink()
 
 
-async def _prepare(url: str, fake: FakeDiscord) -> list[int]:
+async def _prepare(url: str, channels: list[ChannelRef]) -> list[int]:
     """Articles, and one hourly story-following subscription per channel created two hours
     ago: each worker's start sends its missed digest of the last hour (the same period)."""
     sv = await open_services(_settings(url))
@@ -64,9 +67,9 @@ async def _prepare(url: str, fake: FakeDiscord) -> list[int]:
         )
         subs = Subscriptions(sv.store)
         ids = []
-        for (story_id,), channel in zip(rows, fake.channels.values(), strict=False):
+        for (story_id,), channel in zip(rows, channels, strict=False):
             sub = await subs.add(
-                channel=ChannelRef("discord", fake.guild_id, channel),
+                channel=channel,
                 story_id=int(story_id),
                 timing=Timing.parse("hourly", "UTC"),
                 created_by="u",
@@ -78,7 +81,7 @@ async def _prepare(url: str, fake: FakeDiscord) -> list[int]:
         await sv.close()
 
 
-def _env(tmp_path: Path, url: str, fake: FakeDiscord, name: str) -> dict[str, str]:
+def _env(tmp_path: Path, url: str, name: str, chat: dict[str, str]) -> dict[str, str]:
     config = tmp_path / f"{name}.toml"
     config.write_text(
         f'[database]\nurl = "{url}"\n[seeds]\nfolders = []\n[health]\nenabled = false\n'
@@ -93,22 +96,28 @@ def _env(tmp_path: Path, url: str, fake: FakeDiscord, name: str) -> dict[str, st
             "NEWSBOT_CONFIG": str(config),
             "NEWSBOT_LOG_LEVEL": "INFO",
             "PYTHONPATH": str(REPO),
-            "DISCORD_TOKEN": name,  # the fake tells the workers apart by their token
-            "NEWSBOT_TEST_DISCORD_URL": f"http://127.0.0.1:{fake.port}",
+            **chat,  # the platform's secrets and where its fake listens
         }
     )
     return env
 
 
+def _discord_env(fake: FakeDiscord, name: str) -> dict[str, str]:
+    return {
+        "DISCORD_TOKEN": name,  # the fake tells the workers apart by their token
+        "NEWSBOT_TEST_DISCORD_URL": f"http://127.0.0.1:{fake.port}",
+    }
+
+
 async def _worker(
-    tmp_path: Path, url: str, fake: FakeDiscord, name: str
+    tmp_path: Path, url: str, name: str, chat: dict[str, str]
 ) -> asyncio.subprocess.Process:
     log = (tmp_path / f"{name}.log").open("wb")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         str(REPO / "tests" / "run_bot.py"),
         cwd=REPO,
-        env=_env(tmp_path, url, fake, name),
+        env=_env(tmp_path, url, name, chat),
         stdout=log,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -135,11 +144,12 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_the_survivor_sends
     await fake.start()
     procs: dict[str, asyncio.subprocess.Process] = {}
     try:
-        sub_ids = await _prepare(pg_url, fake)
+        channels = [ChannelRef("discord", fake.guild_id, c) for c in fake.channels.values()]
+        sub_ids = await _prepare(pg_url, channels)
         assert len(sub_ids) == SUBSCRIPTIONS
         release = fake.hold_posts(1)  # the first digest post is stored but never answered
         for name in ("worker-a", "worker-b"):
-            procs[name] = await _worker(tmp_path, pg_url, fake, name)
+            procs[name] = await _worker(tmp_path, pg_url, name, _discord_env(fake, name))
         await fake.wait_for(lambda: fake.held, within=20)
         held = fake.held[0]
         victim = held.headers["Authorization"].removeprefix("Bot ")
@@ -165,14 +175,7 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_the_survivor_sends
         # the lease (whole seconds) had to run out first: not taken over at the next flush
         assert claimed_to_resend >= LEASE_S - 1.5
 
-        async def all_sent() -> list[tuple[int, str, str | None, str | None]]:
-            while True:
-                rows = await _stored(pg_url)
-                if len(rows) >= SUBSCRIPTIONS and all(r[1] == "sent" for r in rows):
-                    return rows
-                await asyncio.sleep(0.2)
-
-        rows = await asyncio.wait_for(all_sent(), timeout=15)
+        rows = await asyncio.wait_for(_all_sent(pg_url), timeout=15)
         await asyncio.sleep(1.5)  # a flush or two more: nothing more may be posted
         rows = await _stored(pg_url)
         # one digest per subscription and period, each sent, no lease left behind
@@ -191,15 +194,97 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_the_survivor_sends
             f"{LEASE_S}s); {len(rows)} digests, {len(created)} messages, {len(posts)} posts"
         )
     finally:
-        for proc in procs.values():
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(proc.wait(), timeout=15)
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        await _stop(procs)
+        await fake.stop()
+
+
+async def _stop(procs: dict[str, asyncio.subprocess.Process]) -> None:
+    for proc in procs.values():
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs.values():
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), timeout=15)
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def _all_sent(url: str) -> list[tuple[int, str, str | None, str | None]]:
+    while True:
+        rows = await _stored(url)
+        if len(rows) >= SUBSCRIPTIONS and all(r[1] == "sent" for r in rows):
+            return rows
+        await asyncio.sleep(0.2)
+
+
+async def _lease_holder(url: str, key: str) -> str:
+    sv = await open_services(_settings(url), write=False)
+    try:
+        owner = await sv.store.scalar(
+            "SELECT lease_owner FROM deliveries WHERE idempotency_key = ?", (key,)
+        )
+        return str(owner)
+    finally:
+        await sv.close()
+
+
+async def test_a_slack_worker_killed_mid_post_loses_nothing_and_the_survivor_posts_nothing_twice(
+    pg_url: str, tmp_path: Path
+) -> None:
+    fake = FakeSlack(bot_token="xoxb-workers-token-1", team_id="T0FAKE")
+    await fake.start()
+    chat = {
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_APP_TOKEN": fake.app_token,  # Socket Mode
+        "SLACK_API_URL": fake.api_url,
+    }
+    ids = [f"C0NEWS{i}" for i in range(SUBSCRIPTIONS)]
+    procs: dict[str, asyncio.subprocess.Process] = {}
+    try:
+        sub_ids = await _prepare(pg_url, [ChannelRef("slack", fake.team_id, c) for c in ids])
+        assert len(sub_ids) == SUBSCRIPTIONS
+        release = fake.hold_posts(1)  # the first message is in the channel, never answered
+        for name in ("worker-a", "worker-b"):
+            procs[name] = await _worker(tmp_path, pg_url, name, chat)
+        await fake.wait_for(lambda: fake.held, within=20)
+        held = fake.held[0]
+        key = held["metadata"]["event_payload"]["key"]
+        # the poster is the lease's holder, named host:pid:suffix
+        pid = int((await _lease_holder(pg_url, key)).split(":")[1])
+        victim = next(n for n, p in procs.items() if p.pid == pid)
+        procs[victim].send_signal(signal.SIGKILL)
+        await procs[victim].wait()
+        killed_at = time.monotonic()
+        release.set()
+
+        def looked() -> list[object]:
+            return [c for c in fake.calls_of("conversations.history") if c.at > killed_at]
+
+        await fake.wait_for(looked, within=15)
+        lookup = fake.calls_of("conversations.history")[-1]
+        assert lookup.params.get("include_all_metadata") in ("1", "true")
+        rows = await asyncio.wait_for(_all_sent(pg_url), timeout=15)
+        await asyncio.sleep(1.5)  # a flush or two more: nothing more may be posted
+        rows = await _stored(pg_url)
+        assert sorted(r[0] for r in rows) == sorted(sub_ids)
+        assert all(r[1] == "sent" and r[3] is None for r in rows), rows
+        posts = [p for p in fake.posts if p.get("channel") in ids]
+        parts = [
+            (p["metadata"]["event_payload"]["key"], p["metadata"]["event_payload"]["part"])
+            for p in posts
+        ]
+        # every message exactly once: one per key and part, the stranded one included
+        assert len(parts) == len(set(parts)), parts
+        assert held["ts"] in {r[2] for r in rows}
+        found_after = looked()[0].at - killed_at  # type: ignore[attr-defined]
+        print(
+            f"\nkilled {victim}; the survivor found the stranded Slack message by its metadata "
+            f"{found_after:.2f}s after the kill (lease {LEASE_S}s) and posted nothing again; "
+            f"{len(rows)} digests, {len(posts)} messages"
+        )
+    finally:
+        await _stop(procs)
         await fake.stop()
 
 
