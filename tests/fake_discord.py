@@ -79,6 +79,7 @@ class Session:
     zlib: Any
     shard: tuple[int, int] = (0, 1)
     seq: int = 0
+    token: str = ""  # the bot token IDENTIFY sent (tells worker processes apart)
 
     def owns(self, guild_id: str | None) -> bool:
         return shard_of(guild_id, self.shard[1]) == self.shard[0] if guild_id else not self.shard[0]
@@ -383,6 +384,7 @@ class FakeDiscord:
             elif op == 2:
                 shard = (payload.get("d") or {}).get("shard") or [0, 1]
                 session.shard = (int(shard[0]), int(shard[1]))
+                session.token = str((payload.get("d") or {}).get("token", ""))
                 self.sessions.append(session)
                 await self._on_identify(session)
         return ws

@@ -3,14 +3,19 @@
 Two workers (each its own Services on one database, each a real discord.py
 ``AutoShardedClient``) run shard 0 and shard 1 of 2 against one fake Discord, which sends a
 guild's events only to the shard owning it (``guild_id >> 22 % shard_count``): each worker
-answers its own guilds' slash commands and never the other's. Unset, the client asks
+answers its own guilds' slash commands and never the other's; the same with two real
+``newsbot run`` processes on PostgreSQL, their shards from the environment. Unset, the client asks
 ``GET /gateway/bot`` for the count and runs every shard itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import signal
+import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,8 +26,9 @@ import pytest
 from bot.errors import ConfigError
 from bot.platforms.discord_adapter import NewsBot, shard_options
 from bot.services import Services, open_services
-from bot.settings import DiscordSettings, Settings, load_settings
+from bot.settings import SECRET_NAMES, DiscordSettings, Settings, load_settings
 from handlers.base import CommandSpec
+from tests.conftest import REPO
 from tests.fake_discord import FakeDiscord, FakeMember, shard_of
 
 
@@ -145,6 +151,77 @@ async def test_unset_shards_follow_discords_recommendation_in_one_process(
         assert sorted(bot.answered) == sorted([guild_a, guild_b])
     finally:
         await _close(bot, task)
+
+
+def _run_env(tmp_path: Path, db: str, fake: FakeDiscord, name: str, shard: int) -> dict[str, str]:
+    config = tmp_path / f"{name}.toml"
+    config.write_text(
+        f'[database]\nurl = "{db}"\n[seeds]\nfolders = []\n[health]\nenabled = false\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES}
+    for secret in SECRET_NAMES:
+        env.pop(f"{secret}_FILE", None)
+    env.update(
+        {
+            "NEWSBOT_CONFIG": str(config),
+            "PYTHONPATH": str(REPO),
+            "DISCORD_TOKEN": name,  # the fake tells the workers apart by their token
+            "NEWSBOT_TEST_DISCORD_URL": f"http://127.0.0.1:{fake.port}",
+            "NEWSBOT_DISCORD_SHARD_COUNT": "2",
+            "NEWSBOT_DISCORD_SHARD_IDS": str(shard),
+        }
+    )
+    return env
+
+
+async def test_two_run_processes_split_the_guilds_by_their_shard_environment(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """``newsbot run`` twice on one PostgreSQL database, shard 0 and 1 of 2 from the
+    environment: each identifies as its shard and each command is answered once."""
+    server = FakeDiscord()
+    guilds = [server.add_guild(("general",), shard=(i, 2)) for i in (0, 1)]
+    member = server.add_member("reader", discord.Permissions(use_application_commands=True))
+    await server.start()
+    procs = []
+    try:
+        for shard, name in enumerate(("worker-a", "worker-b")):
+            log = (tmp_path / f"{name}.log").open("wb")
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    str(REPO / "tests" / "run_bot.py"),
+                    cwd=REPO,
+                    env=_run_env(tmp_path, pg_url, server, name, shard),
+                    stdout=log,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+            )
+        async with asyncio.timeout(30):  # both identified (no REST request tells of it)
+            while len(server.sessions) < 2:
+                server.identified.clear()
+                await server.identified.wait()
+        assert sorted((s.token, s.shard) for s in server.sessions) == [
+            ("worker-a", (0, 2)),
+            ("worker-b", (1, 2)),
+        ]
+        await asyncio.sleep(1.0)  # both command trees synced and listening
+        tokens = [await _search(server, member, g) for g in guilds for _ in range(2)]
+        await server.wait_for(lambda: all(_callbacks(server, t) for t in tokens), within=20)
+        await asyncio.sleep(0.5)
+        assert all(_callbacks(server, t) == 1 for t in tokens)
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(proc.wait(), timeout=15)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        await server.stop()
 
 
 def test_shard_settings_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
