@@ -356,6 +356,8 @@ class FakeSlack:
         return {"ok": True, "channel": channel, "permalink": link}
 
     async def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        if str(params.get("channel", "")) in self.channels_without_bot:
+            return {"ok": False, "error": "channel_not_found"}
         problem = self._message_problem(params)
         if problem:
             return {"ok": False, "error": problem}

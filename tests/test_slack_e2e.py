@@ -730,6 +730,13 @@ async def test_sources_import_opens_a_file_form_and_export_uploads_the_opml_to_t
     [shared] = fake.shared_files
     assert shared["channel"] == "D0ADMIN" and shared["filename"] == "newsbot-feeds.opml"
     assert read_opml(shared["data"], origin="x")[0] == [OpmlFeed(good, "Liftoff")]
+    # A form's answer in a channel the bot is not in comes by direct message instead.
+    fake.channels_without_bot.add(CHANNEL)
+    again = fake.add_file("again.opml", opml)
+    assert await slash.interact(_import_submission(opened["view"], [again])) == (200, "")
+    await fake.wait_for(lambda: any(p["channel"] == "D0ADMIN" for p in fake.posts))
+    [direct] = [p for p in fake.posts if p["channel"] == "D0ADMIN"]
+    assert "0 added, 3 skipped" in _text(direct) and "already a source" in _text(direct)
 
 
 async def test_trailing_words_that_are_no_schedule_get_discords_error_on_slack(

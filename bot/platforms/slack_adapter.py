@@ -568,21 +568,40 @@ class NewsCommand:
     async def _post(
         self, channel: str, user: str, message: Mapping[str, Any], *, ephemeral: bool
     ) -> None:
+        """Post a reply without a response URL (a form's answer); a private one the channel
+        refuses (the bot is not in it) goes to the user's direct message instead."""
         try:
             if ephemeral:
                 await self.client.chat_postEphemeral(
                     channel=channel, user=user, text=message["text"], blocks=message["blocks"]
                 )
-            else:
-                await self.client.chat_postMessage(
-                    channel=channel,
-                    text=message["text"],
-                    blocks=message["blocks"],
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                return
+            await self.client.chat_postMessage(
+                channel=channel,
+                text=message["text"],
+                blocks=message["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("slack: reply not posted: %s", delivery_error("chat.postMessage", exc))
+            error = delivery_error("chat.postMessage", exc)
+            log.warning("slack: reply not posted: %s", error)
+            if not (ephemeral and error.permanent and user):
+                return
+        direct = await self._direct_channel(user)
+        if not direct:
+            return
+        try:
+            await self.client.chat_postMessage(
+                channel=direct,
+                text=message["text"],
+                blocks=message["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack: reply not sent: %s", delivery_error("chat.postMessage", exc))
 
 
 def build_app(
