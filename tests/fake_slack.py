@@ -9,6 +9,8 @@ Behaviour that tests program:
   ``{"ok": false, "error": "ratelimited"}``, as Slack sends them.
 - ``errors["chat.postMessage"] = ["not_in_channel"]``: the next calls fail with those errors
   (an empty string lets that call through: ``["", "internal_error"]`` fails the second).
+- ``lost["chat.postMessage"] = n``: the next n calls are carried out (the message stored) but
+  answered HTTP 500, as when Slack's answer is lost after the work was done.
 - ``users``: ``users.info`` / ``users.list`` answers (``is_admin``, ``is_owner``).
 - ``add_file(name, data)``: a file a user uploaded (in a form's file input), downloadable from
   its ``url_private_download`` with the bot token only.
@@ -108,6 +110,7 @@ class FakeSlack:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # user files: id -> file
     downloads: list[tuple[str, str]] = field(default_factory=list)  # (file id, Authorization)
     reply_errors: list[str] = field(default_factory=list)  # next thread replies fail with these
+    lost: dict[str, int] = field(default_factory=dict)  # next calls done but answered 500
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -229,6 +232,10 @@ class FakeSlack:
         if handler is None:
             return self._json({"ok": False, "error": "unknown_method"})
         result: dict[str, Any] = await handler(params)
+        if result.get("ok") and self.lost.get(method, 0) > 0:
+            self.lost[method] -= 1
+            call.status = 500
+            return self._json({"ok": False, "error": "internal_error"}, 500)
         return self._json(result)
 
     async def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -195,6 +195,20 @@ async def test_a_part_that_failed_mid_digest_is_retried_without_reposting_the_pa
     assert delivery is not None and delivery.attempts == 2
 
 
+async def test_a_post_whose_answer_was_lost_is_not_resent_blindly(
+    store: Store, slack: Slack
+) -> None:
+    digest = _digest(1)
+    delivery_id = await _pending(store, slack, digest)
+    slack.fake.lost["chat.postMessage"] = 1  # stored by Slack, answered 500
+    outbox = _survivor(store, slack, datetime.now(UTC))
+    assert await outbox.flush() == {"sent": 1}  # the outbox's retry looked and found it
+    [message] = slack.shown()
+    assert [c.status for c in slack.fake.calls_of("chat.postMessage")] == [500]
+    delivery = await outbox.get(delivery_id)
+    assert delivery is not None and delivery.message_id == message["ts"]
+
+
 async def test_a_repeat_pages_through_the_history_since_the_first_attempt(slack: Slack) -> None:
     tried = datetime.now(UTC)
     digest = _digest(1)

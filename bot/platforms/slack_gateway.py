@@ -11,7 +11,9 @@
   ``newsbot_digest``, payload: the key and the message's part); a delivery tried before (the
   outbox's ``tried``) first reads the channel's history since then (``conversations.history``
   with ``include_all_metadata``, at most :data:`HISTORY_MAX` messages; a thread's replies
-  with ``conversations.replies``) and skips the parts already there.
+  with ``conversations.replies``) and skips the parts already there. A keyed message is posted
+  through :func:`no_resend` (a 429 retried, nothing else): a lost answer (connection error,
+  5xx) may follow a stored message, so it is left to the outbox's retry, which looks first.
 """
 
 from __future__ import annotations
@@ -100,6 +102,29 @@ def make_client(
     )
 
 
+def no_resend(client: AsyncWebClient) -> AsyncWebClient:
+    """``client`` with only its rate-limit retries (a 429: Slack stored nothing). Its retries
+    after a connection error or a 500/503 would post again a message Slack may have stored
+    before the answer was lost; a keyed post fails instead, and is retried looking first."""
+    kept: list[AsyncRetryHandler] = [
+        h for h in client.retry_handlers if isinstance(h, AsyncRateLimitErrorRetryHandler)
+    ]
+    copy = AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        session=client.session,
+        trust_env_in_session=client.trust_env_in_session,
+        headers=dict(client.headers),
+        logger=client._logger,
+        retry_handlers=kept,
+    )
+    copy.default_params = dict(client.default_params)
+    return copy
+
+
 def _error_code(exc: SlackApiError) -> str:
     data = getattr(exc.response, "data", None)
     if isinstance(data, dict):
@@ -160,6 +185,7 @@ class SlackGateway:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self._once_client = no_resend(client)  # keyed posts: see no_resend
         self.min_interval = min_interval
         self.admin_allowlist = tuple(admin_allowlist)
         self._clock = clock
@@ -336,8 +362,9 @@ class SlackGateway:
                 wait = last + self.min_interval - self._clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
+            client = self.client if metadata is None else self._once_client
             try:
-                response = await self.client.chat_postMessage(
+                response = await client.chat_postMessage(
                     channel=channel_id,
                     text=message.get("text", ""),
                     blocks=message.get("blocks"),
