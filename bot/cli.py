@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -445,6 +445,19 @@ def sources_export(
     say_err(f"{len(feeds)} feeds written to {file}")
 
 
+@contextlib.contextmanager
+def _store_exit_codes() -> Iterator[None]:
+    """A refused request exits 2, a database failure 1, each as one line on stderr."""
+    try:
+        yield
+    except UserError as exc:
+        say_err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except StorageError as exc:
+        say_err(f"database error: {exc}")
+        raise typer.Exit(1) from None
+
+
 # --------------------------------------------------------------------------- doctor
 @app.command()
 def backup(
@@ -456,14 +469,8 @@ def backup(
     from bot.operations.backup import backup_database
 
     s = settings()
-    try:
+    with _store_exit_codes():
         report = backup_database(s.db_target, dest, overwrite=force)
-    except UserError as exc:
-        say_err(f"error: {exc}")
-        raise typer.Exit(2) from None
-    except StorageError as exc:
-        say_err(f"database error: {exc}")
-        raise typer.Exit(1) from None
     if fmt is Format.json:
         print_json(report.to_json())
     else:
@@ -487,15 +494,11 @@ def migrate_db(
     from bot.storage.copy import migrate_database
 
     settings()  # logging as every command sets it up
-    try:
-        with ProgressBars(progress and fmt is Format.text and err.is_terminal, rows=True) as bars:
-            report = asyncio.run(migrate_database(source, target, progress=bars))
-    except UserError as exc:
-        say_err(f"error: {exc}")
-        raise typer.Exit(2) from None
-    except StorageError as exc:
-        say_err(f"database error: {exc}")
-        raise typer.Exit(1) from None
+    with (
+        _store_exit_codes(),
+        ProgressBars(progress and fmt is Format.text and err.is_terminal, rows=True) as bars,
+    ):
+        report = asyncio.run(migrate_database(source, target, progress=bars))
     if fmt is Format.json:
         print_json(report.to_json())
         return

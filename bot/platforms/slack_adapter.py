@@ -182,14 +182,12 @@ def subscribe_modal(channel: str, schedule: str, timezone: str) -> dict[str, Any
     schedule and the user's own zone, else the configured one, preselected) and the thread mode
     (``off`` preselected); the channel rides in ``private_metadata``."""
     zone = parse_timezone(timezone).key
-    return {
-        "type": "modal",
-        "callback_id": SUBSCRIBE_FORM,
-        "private_metadata": json.dumps({"channel": channel}),
-        "title": {"type": "plain_text", "text": "Subscribe"},
-        "submit": {"type": "plain_text", "text": "Subscribe"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _form(
+        SUBSCRIBE_FORM,
+        channel,
+        "Subscribe",
+        "Subscribe",
+        [
             {
                 "type": "input",
                 "block_id": "topic",
@@ -209,19 +207,17 @@ def subscribe_modal(channel: str, schedule: str, timezone: str) -> dict[str, Any
             _select("timezone", "Time zone", TIMEZONE_CHOICES, zone),
             _select("thread", THREAD_LABEL, THREAD_MODES, "off"),
         ],
-    }
+    )
 
 
 def import_modal(channel: str) -> dict[str, Any]:
     """The ``/news sources import`` form: one OPML file; the channel in ``private_metadata``."""
-    return {
-        "type": "modal",
-        "callback_id": IMPORT_FORM,
-        "private_metadata": json.dumps({"channel": channel}),
-        "title": {"type": "plain_text", "text": "Import feeds"},
-        "submit": {"type": "plain_text", "text": "Import"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _form(
+        IMPORT_FORM,
+        channel,
+        "Import feeds",
+        "Import",
+        [
             {
                 "type": "input",
                 "block_id": "file",
@@ -238,6 +234,21 @@ def import_modal(channel: str) -> dict[str, Any]:
                 },
             }
         ],
+    )
+
+
+def _form(
+    callback_id: str, channel: str, title: str, submit: str, blocks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A modal of newsbot's: its form id, the channel in ``private_metadata``, Cancel."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"channel": channel}),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
     }
 
 
