@@ -37,35 +37,24 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import psycopg  # noqa: E402
 from bench_search import build_corpus, query_times  # noqa: E402
 
 from bot.services import open_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from tests.ingest_procs import WAIT_THEN_RUN, env_for  # noqa: E402
+from tests.pgtest import fresh_database  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSBOT_SHARED", REPO.parent / "shared"))
 DUC = SHARED / "data" / "dev" / "duc2006-topics.jsonl"
 WORKERS = (1, 2, 4)
 WORKER = REPO / "benchmarks" / "scale_worker.py"
-# Import newsbot, wait for the start file, then run the CLI: the processes really overlap.
-_WAIT_THEN_RUN = (
-    "import os, sys, time\n"
-    "from bot.cli import app\n"
-    "go = sys.argv[1]\n"
-    "while not os.path.exists(go):\n"
-    "    time.sleep(0.005)\n"
-    "sys.argv = ['newsbot', *sys.argv[2:]]\n"
-    "app()\n"
-)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -73,26 +62,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-@contextlib.contextmanager
-def pg_database(base: str) -> Iterator[str]:
+def pg_database(base: str) -> contextlib.AbstractContextManager[str]:
     """A fresh database on the server of ``base``, dropped afterwards."""
-    name = "newsbot_bench_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    parts = urlsplit(base)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
-    finally:
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO)
-    for name in ("NEWSBOT_CONFIG", "NEWSBOT_DB"):
-        env.pop(name, None)
-    return env
+    return fresh_database(base, prefix="newsbot_bench_")
 
 
 def start_ingests(db: str, parts: list[Path], go: Path) -> list[subprocess.Popen[str]]:
@@ -101,12 +73,12 @@ def start_ingests(db: str, parts: list[Path], go: Path) -> list[subprocess.Popen
     procs = []
     for part in parts:
         argv = [
-            sys.executable, "-c", _WAIT_THEN_RUN, str(go), "--db", db,
+            sys.executable, "-c", WAIT_THEN_RUN, str(go), "--db", db,
             "ingest", str(part), "--format", "json", "--no-progress",
         ]  # fmt: skip
         procs.append(
             subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env()
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for()
             )
         )
     time.sleep(1.0)  # let them import newsbot before the start
@@ -168,7 +140,7 @@ def drain(db: str, workers: int, post_ms: float, tmp: Path) -> tuple[int, int, f
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=child_env(),
+            env=env_for(),
         )
         for log in logs
     ]
@@ -189,7 +161,7 @@ def fill_outbox(db: str, count: int) -> None:
         [sys.executable, str(WORKER), "fill", db, str(count)],
         capture_output=True,
         text=True,
-        env=child_env(),
+        env=env_for(),
         check=False,
     )
     if done.returncode != 0:

@@ -22,7 +22,7 @@ from bot.storage import Store
 
 REPO = Path(__file__).resolve().parents[1]
 # Import newsbot, wait for the start file, then run the CLI with the remaining arguments.
-_WAIT_THEN_RUN = (
+WAIT_THEN_RUN = (
     "import os, sys, time\n"
     "from bot.cli import app\n"
     "go = sys.argv[1]\n"
@@ -94,7 +94,7 @@ def concurrent_ingests(
     procs = []
     for files in groups:
         argv = [
-            sys.executable, "-c", _WAIT_THEN_RUN, str(go), "--db", str(db),
+            sys.executable, "-c", WAIT_THEN_RUN, str(go), "--db", str(db),
             "ingest", *map(str, files), "--format", "json", "--no-progress",
         ]  # fmt: skip
         proc = subprocess.Popen(

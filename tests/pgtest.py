@@ -6,6 +6,7 @@ throwaway cluster and sets it); without it the PostgreSQL half of the store test
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,15 +22,13 @@ def dsn() -> str | None:
     return os.environ.get(ENV) or None
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """The URL of an empty database, dropped after the test."""
-    base = dsn()
-    if base is None:
-        pytest.skip(SKIP_REASON)
+@contextlib.contextmanager
+def fresh_database(base: str, prefix: str = "newsbot_t_") -> Iterator[str]:
+    """The URL of a new empty database on the server of ``base``, dropped afterwards (tests
+    and benchmarks)."""
     import psycopg
 
-    name = "newsbot_t_" + uuid.uuid4().hex[:12]
+    name = prefix + uuid.uuid4().hex[:12]
     with psycopg.connect(base, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"'.encode())
     parts = urlsplit(base)
@@ -38,3 +37,13 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of an empty database, dropped after the test."""
+    base = dsn()
+    if base is None:
+        pytest.skip(SKIP_REASON)
+    with fresh_database(base) as url:
+        yield url
