@@ -295,6 +295,27 @@ async def test_a_delivery_lease_is_one_workers_until_it_expires_or_is_released(
     assert not await deliveries.claim(store, delivery, owner="c", until=later, now=NOW)
 
 
+async def test_a_channels_digests_are_claimed_in_the_order_they_were_composed(
+    store: Store,
+) -> None:
+    older, newer = await _pending(store, "order-1"), await _pending(store, "order-2")
+    elsewhere = await deliveries.insert_pending(
+        store, channel_key="discord:G1:C2", idempotency_key="order-3", payload="{}",
+        shown=[], subscription_id=None, now=NOW,
+    )  # fmt: skip
+    assert older is not None and newer is not None and elsewhere is not None
+    later = NOW + timedelta(seconds=120)
+    assert await deliveries.claim(store, older, owner="a", until=later, now=NOW)
+    # while the older one is pending, no worker posts the newer one before it
+    assert not await deliveries.claim(store, newer, owner="b", until=later, now=NOW)
+    assert not await deliveries.claim(store, newer, owner="a", until=later, now=NOW)
+    assert await deliveries.claim(store, elsewhere, owner="b", until=later, now=NOW)
+    await deliveries.mark_sent(
+        store, older, channel_key="discord:G1:C1", message_id="m", shown=[], now=NOW
+    )
+    assert await deliveries.claim(store, newer, owner="b", until=later, now=NOW)
+
+
 async def test_releasing_every_lease_frees_what_a_crashed_run_held(store: Store) -> None:
     first, second = await _pending(store, "crash-1"), await _pending(store, "crash-2")
     assert first is not None and second is not None

@@ -265,7 +265,11 @@ class Outbox:
             lock = self._channel_locks.setdefault(key, asyncio.Lock())
             async with lock:
                 if not await self._lease(item.id):
-                    log.info("delivery %d: another worker holds it", item.id)
+                    log.info(
+                        "delivery %d: another worker holds it, or an older digest of its "
+                        "channel is pending",
+                        item.id,
+                    )
                     return "busy"
                 try:
                     return await self._attempts(item, gateway)

@@ -161,14 +161,18 @@ async def claim(
     store: Store, delivery_id: int, *, owner: str, until: datetime, now: datetime
 ) -> bool:
     """Lease the pending delivery to ``owner`` until ``until``: ``True`` unless another
-    worker's lease on it is still running (or it is no longer pending). Taking one's own lease
-    again renews it. The first claim ever also sets ``tried_at`` (``now``): from then on some
-    of the delivery may be on the platform."""
+    worker's lease on it is still running, an older delivery to its channel is still pending
+    (a channel's digests are posted in the order they were composed, whichever worker posts
+    them) or it is no longer pending. Taking one's own lease again renews it. The first claim
+    ever also sets ``tried_at`` (``now``): from then on some of the delivery may be on the
+    platform."""
     async with store.transaction() as conn:
         cur = await conn.execute(
             "UPDATE deliveries SET lease_owner = ?, lease_until = ?, "
             "tried_at = coalesce(tried_at, ?) "
-            f"WHERE id = ? AND status = 'pending' AND {_FREE}",
+            f"WHERE id = ? AND status = 'pending' AND {_FREE} AND NOT EXISTS ("
+            "SELECT 1 FROM deliveries older WHERE older.status = 'pending' "
+            "AND older.channel_key = deliveries.channel_key AND older.id < deliveries.id)",
             (owner, to_iso(until), to_iso(now), delivery_id, to_iso(now), owner),
         )
         return int(cur.rowcount) == 1
