@@ -28,4 +28,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 from tests.feedserver import feed_server  # noqa: E402, F401  (fixture: a local feed HTTP server)
-from tests.pgtest import pg_url  # noqa: E402, F401  (fixture: an empty PostgreSQL database, or skip)
+from tests.pgtest import (  # noqa: E402, F401  (fixtures: a store on each backend, or skip)
+    db_target,
+    pg_url,
+)

@@ -47,3 +47,12 @@ def pg_url() -> Iterator[str]:
         pytest.skip(SKIP_REASON)
     with fresh_database(base) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Where a store lives, once per backend: a fresh SQLite file, then an empty PostgreSQL
+    database (that half skips without ``NEWSBOT_TEST_POSTGRES_DSN``)."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("db") / "newsbot.db")
+    return str(request.getfixturevalue("pg_url"))

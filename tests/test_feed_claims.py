@@ -31,11 +31,9 @@ NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 LEASE = 60.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "claims.db")
-    return str(request.getfixturevalue("pg_url"))
+@pytest.fixture
+def target(db_target: str) -> str:
+    return db_target
 
 
 @pytest.fixture

@@ -143,18 +143,15 @@ def _action(message: dict[str, Any], prefix: str) -> str:
     return str(ids[0])
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def balanced(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Balanced]:
+@pytest.fixture
+async def balanced(tmp_path: Path, db_target: str) -> AsyncIterator[Balanced]:
     """Two workers on one database (a SQLite file, or PostgreSQL when
     NEWSBOT_TEST_POSTGRES_DSN is set) behind the balancer."""
     from bot.platforms.slack_adapter import SlackConfig, SlackRuntime
 
     need(SEEDS)
-    db = str(tmp_path / "newsbot.db")
-    if request.param == "postgresql":
-        db = request.getfixturevalue("pg_url")
     settings = Settings.model_validate(
-        {"database": {"path": db}, "seeds": {"folders": [str(SEEDS)]}}
+        {"database": {"path": db_target}, "seeds": {"folders": [str(SEEDS)]}}
     )
     fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM)
     fake.users = {USER: {"id": USER, "name": "max", "is_admin": False, "is_owner": False}}

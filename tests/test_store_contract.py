@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,13 +21,9 @@ from bot.storage.subscriptions import SubscriptionRepo
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        target = str(tmp_path / "contract.db")
-    else:
-        target = request.getfixturevalue("pg_url")
-    s = await Store.open(target)
+@pytest.fixture
+async def store(db_target: str) -> AsyncIterator[Store]:
+    s = await Store.open(db_target)
     try:
         yield s
     finally:

@@ -30,13 +30,9 @@ DAILY = Timing.parse("daily 08:00", "UTC")
 CHANNEL = ChannelRef("slack", "T1", "C1")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        target = str(tmp_path / "threads.db")
-    else:
-        target = request.getfixturevalue("pg_url")
-    s = await Store.open(target)
+@pytest.fixture
+async def store(db_target: str) -> AsyncIterator[Store]:
+    s = await Store.open(db_target)
     try:
         yield s
     finally:
